@@ -1,0 +1,7 @@
+"""`python -m fieldapp` is the `fieldapp` command."""
+
+import sys
+
+from fieldapp.cli import main
+
+sys.exit(main())

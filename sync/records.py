@@ -1,0 +1,544 @@
+"""The record schemas the device and the clinic server share.
+
+Each record kind has one owner (DESIGN.md, "Records: who owns what"):
+
+- server-owned (`PatientSummary`, `Visit`, `ChecklistTemplateRef`): new versions come from
+  the clinic; the device never edits them.
+- device-owned (everything a clinician records): append only, a device-made UUID,
+  immutable once written. A session note is the one record with a draft state; once
+  signed it is frozen, and later changes are `Addendum` records.
+
+Units are in field names (`weight_kg`, `spo2_pct`). The numeric bounds here are input
+plausibility (a heart rate of 900 is a typo, not a patient); clinical thresholds live
+in `config/protocol.toml`. Unknown fields are refused everywhere (`extra="forbid"`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+TemplateRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*@[0-9]+$")]
+
+
+class RecordInvalid(ValueError):
+    """A record failed validation; the message names each bad field, never its content."""
+
+    def __init__(self, kind: str, problems: list[str]) -> None:
+        self.kind = kind
+        self.problems = problems
+        super().__init__(f"{kind}: " + "; ".join(problems))
+
+
+class Owner(StrEnum):
+    """Who may create new versions of a record kind."""
+
+    SERVER = "server"
+    DEVICE = "device"
+
+
+class Strict(BaseModel):
+    """A frozen model that refuses unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Record(Strict):
+    """Base of every synced record: an id, a schema version and a kind."""
+
+    KIND: ClassVar[str]
+    OWNER: ClassVar[Owner]
+
+    schema_version: Literal[1] = 1
+    id: UUID
+
+    def canonical_json(self) -> bytes:
+        """Deterministic JSON bytes of this record: the input of its content hash."""
+        payload = self.model_dump(mode="json")
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON, hex: the same id with another hash is a conflict."""
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+
+class ServerRecord(Record):
+    """A record the clinic owns; the device receives new versions and never edits them."""
+
+    OWNER: ClassVar[Owner] = Owner.SERVER
+
+    version: int = Field(1, ge=1)
+
+
+class DeviceRecord(Record):
+    """An append-only clinical fact recorded on a device by a clinician."""
+
+    OWNER: ClassVar[Owner] = Owner.DEVICE
+
+    patient_id: UUID
+    visit_id: UUID | None = None
+    recorded_at: datetime
+    recorded_by: ShortText
+
+
+# -- parts -------------------------------------------------------------------------------
+
+
+class Address(Strict):
+    """A street address with the coordinates used for routing and check-in."""
+
+    street: ShortText
+    unit: str | None = Field(None, max_length=50)
+    city: ShortText
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}(-[0-9]{4})?$")]
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_coordinates_or_none(self) -> Address:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+
+class CoursePosition(Strict):
+    """Where a visit falls in a course: infusion 3 of 6, or a booster."""
+
+    number: int = Field(ge=1, le=100)
+    of: int = Field(ge=1, le=100)
+    booster: bool = False
+
+    @model_validator(mode="after")
+    def _number_within_course(self) -> CoursePosition:
+        if not self.booster and self.number > self.of:
+            raise ValueError("number must not exceed the course size")
+        return self
+
+    def __str__(self) -> str:
+        return f"booster {self.number}" if self.booster else f"{self.number} of {self.of}"
+
+
+class Reason(Strict):
+    """Why a decision came out as it did: rule, measured value, threshold and setting."""
+
+    rule_id: ShortText
+    outcome: ShortText
+    message: Annotated[str, StringConstraints(max_length=1000)]
+    measured: str | None = None
+    threshold: str | None = None
+    setting: str | None = None
+
+
+class Diagnosis(Strict):
+    """A diagnosis with the evidence tier of ketamine for it (CLINICAL.md §1.1)."""
+
+    code: ShortText
+    name: ShortText
+    evidence: Literal["B", "C", "D", "none"] = "D"
+
+
+# -- server-owned ------------------------------------------------------------------------
+
+
+class PatientSummary(ServerRecord):
+    """What a clinician needs to know about a patient before the visit."""
+
+    KIND: ClassVar[str] = "patient"
+
+    display_name: ShortText
+    date_of_birth: date
+    sex: Literal["female", "male", "other", "unknown"]
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+() .-]{7,25}$")]
+    address: Address
+    safety_flags: list[ShortText] = Field(default_factory=list, max_length=50)
+    # Clinical fields: never shown to a dispatcher.
+    diagnoses: list[Diagnosis] = Field(default_factory=list, max_length=50)
+    conditions: list[ShortText] = Field(default_factory=list, max_length=100)
+    medications: list[ShortText] = Field(default_factory=list, max_length=100)
+    allergies: list[ShortText] = Field(default_factory=list, max_length=100)
+    weight_kg: float | None = Field(None, gt=0, le=500)
+    height_cm: float | None = Field(None, ge=50, le=260)
+    last_ecg_on: date | None = None
+    last_lft_on: date | None = None
+    infusions_completed: int = Field(0, ge=0, le=1000)
+    baseline_pain_nrs: int | None = Field(None, ge=0, le=10)
+    baseline_phq9: int | None = Field(None, ge=0, le=27)
+
+    CLINICAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "diagnoses",
+            "conditions",
+            "medications",
+            "allergies",
+            "weight_kg",
+            "height_cm",
+            "last_ecg_on",
+            "last_lft_on",
+            "infusions_completed",
+            "baseline_pain_nrs",
+            "baseline_phq9",
+            "date_of_birth",
+            "sex",
+        }
+    )
+
+
+class Visit(ServerRecord):
+    """One scheduled home visit, as planned at the office."""
+
+    KIND: ClassVar[str] = "visit"
+
+    patient_id: UUID
+    clinician_id: ShortText
+    scheduled_on: date
+    window_start: datetime
+    window_end: datetime
+    duration_min: int = Field(ge=10, le=600)
+    address: Address
+    course: CoursePosition
+    safety_flags: list[ShortText] = Field(default_factory=list, max_length=50)
+    route_order: int | None = Field(None, ge=0, le=100)
+    eta: datetime | None = None
+    planned_dose_mg: float | None = Field(None, ge=0, le=1000)
+    status: Literal["scheduled", "cancelled"] = "scheduled"
+    review_flags: list[ShortText] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> Visit:
+        if self.window_end < self.window_start:
+            raise ValueError("window_end must not be before window_start")
+        return self
+
+
+# -- device-owned ------------------------------------------------------------------------
+
+VisitStatus = Literal[
+    "en_route",
+    "arrived",
+    "infusion_started",
+    "infusion_ended",
+    "checked_out",
+    "check_in",
+    "declined",
+    "duress",
+]
+
+
+class StatusEvent(DeviceRecord):
+    """A check-in or status change; `arrived` and `checked_out` carry the six EVV elements."""
+
+    KIND: ClassVar[str] = "status"
+
+    status: VisitStatus
+    at: datetime
+    service_type: ShortText | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    location_attested: bool = False
+    note: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _location_known(self) -> StatusEvent:
+        if self.status in ("arrived", "checked_out"):
+            has_fix = self.lat is not None and self.lon is not None
+            if not has_fix and not self.location_attested:
+                raise ValueError("arrival and check-out need a location fix or an attestation")
+            if self.service_type is None:
+                raise ValueError("arrival and check-out need service_type (EVV)")
+        return self
+
+
+Answer = bool | int | float | str | None
+Decision = Literal["proceed", "proceed_with_flags", "hold", "hard_stop", "emergency"]
+
+
+class Approval(Strict):
+    """A named prescriber's approval that lets a held visit go on."""
+
+    prescriber: ShortText
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    approved_at: datetime
+
+
+class ChecklistSubmission(DeviceRecord):
+    """Answers to one version of a checklist template and the engine's decision."""
+
+    KIND: ClassVar[str] = "checklist"
+
+    template: TemplateRef
+    answers: dict[Annotated[str, StringConstraints(max_length=100)], Answer] = Field(max_length=500)
+    decision: Decision
+    reasons: list[Reason] = Field(default_factory=list, max_length=200)
+    approval: Approval | None = None
+
+    @model_validator(mode="after")
+    def _hold_needs_approval_to_proceed(self) -> ChecklistSubmission:
+        if self.approval is not None and self.decision in ("hard_stop", "emergency"):
+            raise ValueError("a hard stop or an emergency cannot be approved away")
+        return self
+
+
+class VitalsReading(DeviceRecord):
+    """One set of vital signs, before, during or after the infusion."""
+
+    KIND: ClassVar[str] = "vitals"
+
+    phase: Literal["pre", "during", "post"]
+    taken_at: datetime
+    systolic_mmhg: int | None = Field(None, ge=50, le=300)
+    diastolic_mmhg: int | None = Field(None, ge=20, le=200)
+    heart_rate_bpm: int | None = Field(None, ge=20, le=250)
+    spo2_pct: int | None = Field(None, ge=50, le=100)
+    resp_rate_per_min: int | None = Field(None, ge=0, le=60)
+    temperature_c: float | None = Field(None, ge=30, le=45)
+    rass: int | None = Field(None, ge=-5, le=4)
+    symptoms: list[ShortText] = Field(default_factory=list, max_length=30)
+    on_oxygen: bool = False
+    judgement: Literal["continue", "pause", "stop", "emergency"] | None = None
+    reasons: list[Reason] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _diastolic_below_systolic(self) -> VitalsReading:
+        if (
+            self.systolic_mmhg is not None
+            and self.diastolic_mmhg is not None
+            and self.diastolic_mmhg >= self.systolic_mmhg
+        ):
+            raise ValueError("diastolic_mmhg must be below systolic_mmhg")
+        return self
+
+
+class DoseOrder(DeviceRecord):
+    """What the prescriber ordered, and the dose the engine computed from it."""
+
+    KIND: ClassVar[str] = "dose_order"
+
+    prescriber: ShortText
+    mode: Literal["bolus", "infusion_rate", "infusion_total", "depression_template"]
+    weight_kg: float = Field(gt=0, le=500)
+    height_cm: float | None = Field(None, ge=50, le=260)
+    dosing_weight_kg: float = Field(gt=0, le=500)
+    mg_per_kg: float | None = Field(None, gt=0, le=20)
+    mg_per_kg_per_h: float | None = Field(None, gt=0, le=20)
+    duration_min: int | None = Field(None, ge=1, le=1440)
+    dose_mg: float = Field(ge=0, le=2000)
+    rate_mg_per_h: float | None = Field(None, ge=0, le=2000)
+    vial_concentration_mg_per_ml: float = Field(gt=0, le=100)
+    draw_ml: float = Field(ge=0, le=200)
+    bag_volume_ml: float | None = Field(None, gt=0, le=2000)
+    pump_ml_per_h: float | None = Field(None, ge=0, le=2000)
+    double_checked_by: ShortText
+    warnings: list[Reason] = Field(default_factory=list, max_length=50)
+
+
+class DoseAdministration(DeviceRecord):
+    """A dose actually given from a vial: start, end, amount."""
+
+    KIND: ClassVar[str] = "dose_admin"
+
+    order_id: UUID
+    vial_id: ShortText
+    started_at: datetime
+    ended_at: datetime | None = None
+    dose_mg: float = Field(ge=0, le=2000)
+    volume_ml: float = Field(ge=0, le=200)
+    stopped_early: bool = False
+    stop_reason: str | None = Field(None, max_length=2000)
+
+
+SubstanceEventType = Literal[
+    "receipt",
+    "checkout",
+    "draw",
+    "administration",
+    "waste",
+    "breakage",
+    "loss",
+    "return",
+    "count",
+    "overage",
+]
+
+
+class SubstanceEvent(DeviceRecord):
+    """One controlled-substance ledger entry for one vial (21 CFR 1304.22(c))."""
+
+    KIND: ClassVar[str] = "substance"
+
+    event: SubstanceEventType
+    vial_id: ShortText
+    at: datetime
+    substance: ShortText = "ketamine HCl"
+    concentration_mg_per_ml: float = Field(gt=0, le=100)
+    fill_ml: float | None = Field(None, gt=0, le=100)
+    lot: str | None = Field(None, max_length=50)
+    mg: float = Field(ge=0, le=10_000)
+    ml: float = Field(ge=0, le=100)
+    witness: ShortText | None = None
+    method: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=2000)
+
+
+class RecoveryRecord(DeviceRecord):
+    """Recovery scores and the departure decision."""
+
+    KIND: ClassVar[str] = "recovery"
+
+    assessed_at: datetime
+    aldrete: int = Field(ge=0, le=10)
+    padss: int = Field(ge=0, le=10)
+    oriented_x3: bool
+    gait_steady: bool
+    responsible_adult: ShortText | None = None
+    decision: Literal["cleared", "not_cleared"]
+    missing: list[ShortText] = Field(default_factory=list, max_length=50)
+    next_day_call_on: date | None = None
+
+
+class SessionNote(DeviceRecord):
+    """The SOAP session note; a draft stays on the device, a signed note never changes."""
+
+    KIND: ClassVar[str] = "note"
+
+    status: Literal["draft", "signed"]
+    subjective: LongText = ""
+    objective: LongText = ""
+    assessment: LongText = ""
+    plan: LongText = ""
+    signed_at: datetime | None = None
+    signed_by: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _signature_complete(self) -> SessionNote:
+        signed = self.status == "signed"
+        if signed != (self.signed_at is not None and self.signed_by is not None):
+            raise ValueError("a signed note needs signed_at and signed_by; a draft has neither")
+        return self
+
+
+class Addendum(DeviceRecord):
+    """A later addition to a signed note; the note itself never changes."""
+
+    KIND: ClassVar[str] = "addendum"
+
+    note_id: UUID
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class Incident(DeviceRecord):
+    """Something that went wrong: a ledger discrepancy, an adverse event, a safety event."""
+
+    KIND: ClassVar[str] = "incident"
+
+    category: Literal["ledger_discrepancy", "adverse_event", "safety", "duress", "other"]
+    severity: Literal["low", "moderate", "high", "critical"]
+    occurred_at: datetime
+    description: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    vial_id: str | None = Field(None, max_length=200)
+
+
+class ProtocolDocument(ServerRecord):
+    """A clinic-edited config document a device needs offline: the protocol or a checklist."""
+
+    KIND: ClassVar[str] = "protocol_doc"
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
+    doc_version: int = Field(ge=1)
+    content_toml: Annotated[str, StringConstraints(max_length=500_000)]
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    model.KIND: model
+    for model in (
+        PatientSummary,
+        Visit,
+        StatusEvent,
+        ChecklistSubmission,
+        VitalsReading,
+        DoseOrder,
+        DoseAdministration,
+        SubstanceEvent,
+        RecoveryRecord,
+        SessionNote,
+        Addendum,
+        Incident,
+        ProtocolDocument,
+    )
+}
+
+DEVICE_KINDS = frozenset(k for k, m in RECORD_TYPES.items() if m.OWNER is Owner.DEVICE)
+SERVER_KINDS = frozenset(k for k, m in RECORD_TYPES.items() if m.OWNER is Owner.SERVER)
+
+
+def _problem(error: Any) -> str:
+    """One validation problem as `field: message`, without echoing the value."""
+    field = ".".join(str(part) for part in error["loc"]) or "record"
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown field"
+    if error["type"] == "missing":
+        return f"{field}: required"
+    ctx = error.get("ctx") or {}
+    if error["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{field}: {_range_message(error['type'], ctx)}"
+    return f"{field}: {error['msg']}"
+
+
+def _range_message(kind: str, ctx: dict[str, Any]) -> str:
+    words = {
+        "greater_than_equal": "at least",
+        "less_than_equal": "at most",
+        "greater_than": "more than",
+        "less_than": "less than",
+    }
+    bound = next(iter(ctx.values()), "?")
+    return f"must be {words[kind]} {bound}"
+
+
+def parse_record(kind: str, data: dict[str, Any] | str | bytes) -> Record:
+    """Validate a record of `kind` from a dict or JSON, or raise `RecordInvalid`.
+
+    Messages name the field and the problem ("heart_rate_bpm: must be at most 250") but
+    never repeat the value, so they are safe to log and to show in a sync report.
+    """
+    model = RECORD_TYPES.get(kind)
+    if model is None:
+        raise RecordInvalid(
+            kind[:40], [f"kind: unknown record kind (known: {', '.join(sorted(RECORD_TYPES))})"]
+        )
+    try:
+        if isinstance(data, str | bytes):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RecordInvalid(kind, [_problem(e) for e in exc.errors()]) from None
+
+
+def field_ranges(model: type[BaseModel]) -> dict[str, tuple[float | None, float | None]]:
+    """The plausible (low, high) of each numeric field, for forms that validate as you type."""
+    ranges: dict[str, tuple[float | None, float | None]] = {}
+    for name, info in model.model_fields.items():
+        low = high = None
+        for meta in info.metadata:
+            low = getattr(meta, "ge", getattr(meta, "gt", low)) if low is None else low
+            high = getattr(meta, "le", getattr(meta, "lt", high)) if high is None else high
+        if low is not None or high is not None:
+            ranges[name] = (low, high)
+    return ranges
