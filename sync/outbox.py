@@ -1,0 +1,75 @@
+"""The small shapes the device store and the sync client share (see SYNC-INTERFACE.md).
+
+The store (`fieldapp.store`) produces and consumes these; the sync client (`sync.client`)
+declares a `SyncStore` protocol over them. This module imports only the stdlib, so both
+sides depend on one definition without `sync` ever importing `fieldapp`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+GENESIS_CHAIN_HASH = "0" * 64
+
+PushStatus = Literal["applied", "duplicate", "conflict", "rejected"]
+
+
+def next_chain_hash(prev_chain_hash: str, content_hash: str) -> str:
+    """The chain hash of a record: sha256 over the previous chain hash and its content hash."""
+    return hashlib.sha256((prev_chain_hash + content_hash).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One device record waiting to be pushed, in commit order."""
+
+    seq: int
+    kind: str
+    record_id: UUID
+    content_hash: str
+    chain_hash: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest sequence number and chain hash over every device record ever written."""
+
+    seq: int = 0
+    chain_hash: str = GENESIS_CHAIN_HASH
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What the server did with one pushed outbox item."""
+
+    seq: int
+    status: PushStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """The enrolled device: server, id and token (kept only inside the encrypted store)."""
+
+    server_url: str
+    device_id: str
+    token: str
+
+    def __repr__(self) -> str:
+        # The token is a credential: never in logs or tracebacks.
+        return f"DeviceIdentity(server_url={self.server_url!r}, device_id={self.device_id!r})"
+
+
+@dataclass(frozen=True)
+class SetAsideItem:
+    """An outbox item the server refused or found in conflict, kept for review."""
+
+    seq: int
+    kind: str
+    record_id: UUID
+    status: PushStatus
+    reason: str
