@@ -155,6 +155,17 @@ class Diagnosis(Strict):
     evidence: Literal["B", "C", "D", "none"] = "D"
 
 
+class PastSession(Strict):
+    """One earlier infusion of the course, as the clinic's record summarises it."""
+
+    on: date
+    pain_nrs_before: int | None = Field(None, ge=0, le=10)
+    pain_nrs_after: int | None = Field(None, ge=0, le=10)
+    phq9_total: int | None = Field(None, ge=0, le=27)
+    dose_mg: float | None = Field(None, ge=0, le=2000)
+    weight_kg: float | None = Field(None, gt=0, le=500)
+
+
 # -- server-owned ------------------------------------------------------------------------
 
 
@@ -181,6 +192,7 @@ class PatientSummary(ServerRecord):
     infusions_completed: int = Field(0, ge=0, le=1000)
     baseline_pain_nrs: int | None = Field(None, ge=0, le=10)
     baseline_phq9: int | None = Field(None, ge=0, le=27)
+    past_sessions: list[PastSession] = Field(default_factory=list, max_length=500)
 
     CLINICAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -195,6 +207,7 @@ class PatientSummary(ServerRecord):
             "infusions_completed",
             "baseline_pain_nrs",
             "baseline_phq9",
+            "past_sessions",
             "date_of_birth",
             "sex",
         }

@@ -1,0 +1,1 @@
+"""Synthetic demo data: nothing here describes a real person."""
