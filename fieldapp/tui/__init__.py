@@ -1,0 +1,1 @@
+"""The clinician's terminal app (Textual): screens, widgets and styles."""

@@ -1,0 +1,53 @@
+"""Time as the app sees it: the system clock, or a hand-driven one for tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class Clock(Protocol):
+    """Something that tells the current, timezone-aware time."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The real clock, in the laptop's local timezone (or a given one)."""
+
+    def __init__(self, tz: ZoneInfo | None = None) -> None:
+        self._tz = tz
+
+    def now(self) -> datetime:
+        """The current time."""
+        return datetime.now(self._tz or UTC).astimezone(self._tz)
+
+
+class ManualClock:
+    """A clock that moves only when told to: tests and benchmarks drive time by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware start")
+        self._now = start
+
+    def now(self) -> datetime:
+        """The current (manual) time."""
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move time forward by a `timedelta(**delta)` and return the new time."""
+        self._now += timedelta(**delta)
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when`."""
+        self._now = when
+
+
+def today(clock: Clock) -> date:
+    """The clinician's local calendar day."""
+    return clock.now().date()

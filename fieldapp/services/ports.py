@@ -1,0 +1,75 @@
+"""The shape of the encrypted store the services rely on (`fieldapp.store.Store` fits it).
+
+Declared as a Protocol so the services and their tests name exactly what they use, and a
+store change that breaks the app shows up in mypy rather than in a clinician's hands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, Protocol
+from uuid import UUID
+
+from sync.records import PatientSummary, Record, Visit
+
+
+class StorePort(Protocol):
+    """What the app needs of the store: unlock, records, drafts and sync counts."""
+
+    def unlock(self, passphrase: str) -> None:
+        """Unlock with the passphrase (raises WrongPassphrase or UnlockBackoff)."""
+        ...
+
+    def lock(self) -> None:
+        """Forget the key; drafts are saved first by the before-lock hooks."""
+        ...
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether the store is locked."""
+        ...
+
+    def touch(self) -> None:
+        """Note user activity (the idle timer starts again)."""
+        ...
+
+    def on_before_lock(self, hook: Callable[[], object]) -> None:
+        """Run `hook` just before every lock, while the key is still there."""
+        ...
+
+    def save(self, record: Record) -> None:
+        """Append one device record (and queue it for sync)."""
+        ...
+
+    def save_draft(self, key: str, data: dict[str, Any]) -> None:
+        """Save a draft (encrypted) under `key`, replacing the last one."""
+        ...
+
+    def load_draft(self, key: str) -> dict[str, Any] | None:
+        """The draft saved under `key`, if any."""
+        ...
+
+    def delete_draft(self, key: str) -> None:
+        """Forget the draft under `key`."""
+        ...
+
+    def visits_for_day(self, day: date) -> list[Visit]:
+        """The day's visits."""
+        ...
+
+    def patient(self, patient_id: UUID) -> PatientSummary | None:
+        """One patient's summary."""
+        ...
+
+    def patient_history(self, patient_id: UUID) -> list[Record]:
+        """Every device record about one patient, oldest first."""
+        ...
+
+    def put_server_records(self, records: Sequence[Record]) -> None:
+        """Store server-owned records (newer versions win)."""
+        ...
+
+    def pending_count(self) -> int:
+        """Device records not yet acknowledged by the server."""
+        ...

@@ -1,0 +1,63 @@
+"""The status line's facts: sync counts, last sync, time offline, the lone-worker timer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fieldapp.services.context import AppServices
+from fieldapp.services.loneworker import LoneWorkerState
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """Plain data for the status line widget."""
+
+    pending: int
+    set_aside: int
+    last_sync: datetime | None
+    offline_minutes: int | None
+    sync_configured: bool
+    lone_worker: LoneWorkerState
+
+    def sync_text(self) -> str:
+        """The sync half of the status line."""
+        parts = [f"{self.pending} pending"]
+        if self.set_aside:
+            parts.append(f"{self.set_aside} set aside")
+        if not self.sync_configured:
+            parts.append("sync not configured")
+        elif self.last_sync is None:
+            parts.append("never synced")
+        else:
+            parts.append(f"last sync {self.last_sync:%H:%M}")
+        if self.offline_minutes is not None and self.offline_minutes > 0:
+            hours, minutes = divmod(self.offline_minutes, 60)
+            parts.append(
+                f"offline {hours} h {minutes:02d} min" if hours else f"offline {minutes} min"
+            )
+        return " · ".join(parts)
+
+
+def status_info(services: AppServices) -> StatusInfo:
+    """Read the counts from the store (cheap queries) and the timers from the services."""
+    store = services.store
+    pending = set_aside = 0
+    last_ok: datetime | None = None
+    if not store.is_locked:
+        pending = store.pending_count()
+        set_aside = len(getattr(store, "set_aside", lambda: [])())
+        state = getattr(store, "sync_state", None)
+        if callable(state):
+            last_ok = getattr(state(), "last_success_at", None)
+    offline = None
+    if services.sync is not None and last_ok is not None:
+        offline = int((services.clock.now() - last_ok).total_seconds() // 60)
+    return StatusInfo(
+        pending=pending,
+        set_aside=set_aside,
+        last_sync=last_ok,
+        offline_minutes=offline,
+        sync_configured=services.sync is not None,
+        lone_worker=services.lone_worker.state(),
+    )

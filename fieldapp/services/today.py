@@ -1,0 +1,104 @@
+"""The day's visits as rows for the today screen, each with a status derived from events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from fieldapp.services.ports import StorePort
+from sync.records import Record, StatusEvent, Visit
+
+STATUS_WORDS = {
+    None: "scheduled",
+    "en_route": "en route",
+    "arrived": "arrived",
+    "check_in": "arrived",
+    "infusion_started": "infusing",
+    "infusion_ended": "recovering",
+    "checked_out": "done",
+    "declined": "declined",
+    "duress": "DURESS",
+}
+# Events that move a visit along; `check_in` and `duress` are safety events, not steps.
+PROGRESS = ("en_route", "arrived", "infusion_started", "infusion_ended", "checked_out", "declined")
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One line of the today screen: plain data, no store behind it."""
+
+    visit_id: UUID
+    patient_id: UUID
+    order: int
+    window: str
+    eta: str
+    patient: str
+    address: str
+    course: str
+    status: str
+    flags: tuple[str, ...]
+    review: bool
+
+
+def derive_status(visit: Visit, events: Iterable[StatusEvent]) -> tuple[str, bool]:
+    """The visit's status word from its events, and whether office and device disagree.
+
+    A visit cancelled at the office after the clinician started it offline keeps both
+    facts: the device's progress is shown and the row is flagged for review.
+    """
+    progress = [e for e in events if e.status in PROGRESS]
+    progress.sort(key=lambda e: (e.at, PROGRESS.index(e.status)))
+    latest = progress[-1].status if progress else None
+    if visit.status == "cancelled":
+        return ("cancelled" if latest is None else STATUS_WORDS[latest]), latest is not None
+    return STATUS_WORDS[latest], bool(visit.review_flags)
+
+
+def visit_events(records: Iterable[Record], visit_id: UUID) -> list[StatusEvent]:
+    """The status events of one visit among a patient's records."""
+    return [r for r in records if isinstance(r, StatusEvent) and r.visit_id == visit_id]
+
+
+def build_rows(
+    visits: Iterable[Visit],
+    names: dict[UUID, str],
+    records_by_patient: dict[UUID, list[Record]],
+) -> list[VisitRow]:
+    """Rows in route order (then window start) for the given visits."""
+    rows = []
+    ordered = sorted(visits, key=lambda v: (v.route_order or 999, v.window_start))
+    for index, visit in enumerate(ordered, start=1):
+        events = visit_events(records_by_patient.get(visit.patient_id, []), visit.id)
+        status, review = derive_status(visit, events)
+        unit = f" {visit.address.unit}" if visit.address.unit else ""
+        rows.append(
+            VisitRow(
+                visit_id=visit.id,
+                patient_id=visit.patient_id,
+                order=visit.route_order or index,
+                window=f"{visit.window_start:%H:%M}–{visit.window_end:%H:%M}",
+                eta=f"{visit.eta:%H:%M}" if visit.eta else "–",
+                patient=names.get(visit.patient_id, "(unknown patient)"),
+                address=f"{visit.address.street}{unit}, {visit.address.city}",
+                course=str(visit.course),
+                status=status,
+                flags=tuple(visit.safety_flags),
+                review=review,
+            )
+        )
+    return rows
+
+
+def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
+    """Load the day from the store and build its rows (run it in a worker thread)."""
+    visits = store.visits_for_day(day)
+    names: dict[UUID, str] = {}
+    records: dict[UUID, list[Record]] = {}
+    for visit in visits:
+        if visit.patient_id not in names:
+            patient = store.patient(visit.patient_id)
+            names[visit.patient_id] = patient.display_name if patient else "(unknown patient)"
+            records[visit.patient_id] = store.patient_history(visit.patient_id)
+    return build_rows(visits, names, records)

@@ -1,0 +1,200 @@
+"""FieldApp: the clinician's terminal app, built with its store, settings and sync client.
+
+The app holds no clinical or storage logic: it owns the screens, the keys, the command
+palette, the session timers' tick, and the one handler every unexpected error reaches.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any, ClassVar
+from uuid import UUID
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from fieldapp.errors import FieldAppError, Locked
+from fieldapp.services.clock import Clock
+from fieldapp.services.context import START, AppServices
+from fieldapp.services.ports import StorePort
+from fieldapp.services.status import status_info
+from fieldapp.settings import Settings
+from fieldapp.tui.commands import MainActions
+from fieldapp.tui.screens.error import ErrorScreen
+from fieldapp.tui.screens.help import HelpScreen, KeyRow
+from fieldapp.tui.screens.today import TodayScreen
+from fieldapp.tui.screens.unlock import UnlockScreen
+from fieldapp.tui.widgets.status_line import StatusLine
+
+log = logging.getLogger("fieldapp.tui")
+
+
+class FieldApp(App[None]):
+    """The app; tests build it with a temporary store and a `ManualClock`."""
+
+    CSS_PATH = "fieldapp.tcss"
+    TITLE = "fieldapp"
+    COMMANDS = App.COMMANDS | {MainActions}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Keys", id="help"),
+        Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
+        Binding("ctrl+e", "duress", "Duress", id="duress", priority=True, show=False),
+        Binding("f2", "today", "Today", id="today"),
+        Binding("f3", "ledger", "Ledger", id="ledger"),
+        Binding("f4", "sync", "Sync", id="sync"),
+        Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in"),
+    ]
+
+    def __init__(
+        self,
+        store: StorePort,
+        settings: Settings,
+        sync: Any = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = AppServices(store, settings, sync=sync, clock=clock)
+        self.settings = settings
+        self._locking = False
+
+    # -- start, lock and unlock ----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        """Apply theme and keys, hook drafts into locking, then ask for the passphrase."""
+        self.theme = self.settings.ui.theme
+        if self.settings.ui.keys:
+            self.set_keymap(self.settings.ui.keys)
+        self.services.store.on_before_lock(self.services.drafts.flush)
+        self.set_interval(1.0, self.tick)
+        if self.services.store.is_locked:
+            self.push_screen(UnlockScreen(self.services, START.message), self._after_first_unlock)
+        else:
+            self.services.unlocked_at = self.services.clock.now()
+            self.push_screen(TodayScreen(self.services))
+
+    def _after_first_unlock(self, unlocked: bool | None) -> None:
+        if unlocked:
+            self.push_screen(TodayScreen(self.services))
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key and click counts as activity for the idle lock."""
+        if isinstance(event, events.Key | events.MouseDown):
+            self.services.note_activity()
+        await super().on_event(event)
+
+    def tick(self) -> None:
+        """Once a second: lock when due, and refresh the status line."""
+        reason = self.services.due_lock()
+        if reason is not None:
+            self.lock_now(reason)
+            return
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        """Give the status line of the current screen fresh facts."""
+        if self.services.unlocked_at is None or isinstance(self.screen, UnlockScreen):
+            return
+        try:
+            info = status_info(self.services)
+        except Locked:
+            return
+        for line in self.screen.query(StatusLine):
+            line.info = info
+
+    def lock_now(self, reason: str) -> None:
+        """Save drafts, lock the store and cover every screen with the unlock screen."""
+        if self._locking:
+            return
+        self._locking = True
+        try:
+            self.services.lock()
+        finally:
+            self.push_screen(UnlockScreen(self.services, reason), self._after_relock)
+
+    def _after_relock(self, unlocked: bool | None) -> None:
+        self._locking = False
+        self.refresh_status()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_lock(self) -> None:
+        """Lock now (drafts are saved first)."""
+        if not isinstance(self.screen, UnlockScreen):
+            self.lock_now("Locked. Drafts were saved.")
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.push_screen(HelpScreen(self.key_rows()))
+
+    def action_today(self) -> None:
+        """Back to today's list."""
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+            self.pop_screen()
+
+    def action_ledger(self) -> None:
+        """The controlled-substance ledger."""
+        self.notify("The ledger screen is not built yet.", severity="warning")
+
+    def action_sync(self) -> None:
+        """The sync screen."""
+        self.notify("The sync screen is not built yet.", severity="warning")
+
+    def action_lone_check_in(self) -> None:
+        """A lone-worker "I am safe" check-in."""
+        self.notify("Safe check-in is not built yet.", severity="warning")
+
+    def action_duress(self) -> None:
+        """Duress: record an emergency at once (not built yet)."""
+        self.notify("Duress is not built yet.", severity="error")
+
+    def open_visit(self, visit_id: UUID) -> None:
+        """Open one visit at its current step."""
+        self.notify("The visit flow is not built yet.", severity="warning")
+
+    def open_history(self, patient_id: UUID) -> None:
+        """Open one patient's history."""
+        self.notify("The history screen is not built yet.", severity="warning")
+
+    # -- errors --------------------------------------------------------------------------
+
+    def report_error(self, error: BaseException) -> None:
+        """The one place errors end up: expected ones as a notice, others as a screen."""
+        if isinstance(error, Locked):
+            self.lock_now(str(error))
+        elif isinstance(error, FieldAppError):
+            self.notify(str(error), severity="error", markup=False, timeout=8)
+        else:
+            # The traceback names code, not data; the message could hold a value, so not it.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("unexpected %s\n%s", type(error).__name__, frames)
+            self.push_screen(ErrorScreen(f"{type(error).__name__} in the app."))
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def key_rows(self) -> list[KeyRow]:
+        """(where, key, what, id) for every binding of the app and its screens."""
+        from fieldapp.tui.screens import registry
+
+        rows: list[KeyRow] = []
+        keymap = dict(self.settings.ui.keys)
+        for where, bindings in [("everywhere", self.BINDINGS), *registry.screen_bindings()]:
+            for binding in bindings:
+                if not isinstance(binding, Binding) or binding.id is None:
+                    continue
+                key = keymap.get(binding.id, binding.key)
+                rows.append((where, key, binding.description, binding.id))
+        rows.append(("everywhere", "ctrl+p", "Command palette", "command-palette"))
+        rows.append(("everywhere", "ctrl+q", "Quit (drafts are saved)", "quit"))
+        return rows
+
+    async def action_quit(self) -> None:
+        """Save drafts, then quit."""
+        self.services.drafts.flush()
+        self.exit()
+
+    def screen_for_tests(self) -> Screen[Any]:
+        """The current screen (a stable name for tests)."""
+        return self.screen

@@ -1,0 +1,48 @@
+"""The command palette's provider: the app's main actions, searchable by name."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from fieldapp.tui.app import FieldApp
+
+ACTIONS = (
+    ("Today's visits", "The day's visits in route order", "today"),
+    ("Controlled substances", "Vials, draws, waste and the day's reconciliation", "ledger"),
+    ("Sync now", "Send records and fetch changes; shows set-aside records", "sync"),
+    ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
+    ("Lock", "Save drafts and lock the store", "lock"),
+    ("Help: keys", "Every key and its binding id", "help"),
+    ("Duress", "Send an emergency alert now", "duress"),
+)
+
+
+class MainActions(Provider):
+    """Offers the main actions of the app in the command palette."""
+
+    @property
+    def field_app(self) -> FieldApp:
+        """The app, typed."""
+        return cast("FieldApp", self.app)
+
+    async def discover(self) -> Hits:
+        """Every main action when the palette opens empty."""
+        for title, help_text, action in ACTIONS:
+            yield DiscoveryHit(title, partial(self.field_app.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Actions whose title matches the query."""
+        matcher = self.matcher(query)
+        for title, help_text, action in ACTIONS:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self.field_app.run_action, action),
+                    help=help_text,
+                )

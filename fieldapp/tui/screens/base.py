@@ -1,0 +1,41 @@
+"""What every main screen shares: header, status line, footer, and the error route."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from fieldapp.tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from fieldapp.services.context import AppServices
+    from fieldapp.tui.app import FieldApp
+
+
+class FieldScreen(Screen[None]):
+    """A screen of the app: its workers' failures go to the app's one error handler."""
+
+    def __init__(self, services: AppServices, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.services = services
+
+    @property
+    def field_app(self) -> FieldApp:
+        """The app, typed."""
+        return cast("FieldApp", self.app)
+
+    def compose_chrome_top(self) -> Header:
+        """The header every screen shows."""
+        return Header(show_clock=False, icon="")
+
+    def compose_chrome_bottom(self) -> tuple[StatusLine, Footer]:
+        """The status line and the footer every screen shows."""
+        return StatusLine(id="status-line"), Footer()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Send a failed worker's error to the app's handler."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.field_app.report_error(event.worker.error)

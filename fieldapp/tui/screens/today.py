@@ -1,0 +1,126 @@
+"""Today: the day's visits in route order, with status, flags and the status line."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from fieldapp.services.clock import today
+from fieldapp.services.today import VisitRow, rows_for_day
+from fieldapp.tui.screens.base import FieldScreen
+
+COLUMNS = ("#", "Window", "ETA", "Patient", "Course", "Status", "Flags", "Address")
+STATUS_STYLE = {
+    "scheduled": "",
+    "en route": "bold",
+    "arrived": "bold",
+    "infusing": "bold reverse",
+    "recovering": "bold",
+    "done": "dim",
+    "cancelled": "dim strike",
+    "declined": "dim",
+    "DURESS": "bold reverse red",
+}
+
+
+class TodayScreen(FieldScreen):
+    """The day at a glance; Enter opens the visit at the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_visit", "Open visit", id="today-open"),
+        Binding("h", "history", "History", id="today-history"),
+        Binding("r", "refresh", "Refresh", id="today-refresh"),
+    ]
+
+    def __init__(self, services: object, **kwargs: object) -> None:
+        super().__init__(services, **kwargs)  # type: ignore[arg-type]
+        self.rows: list[VisitRow] = []
+
+    def compose(self) -> ComposeResult:
+        """Header, a title line, the visits table, status line and footer."""
+        yield self.compose_chrome_top()
+        yield Static("Loading today's visits…", id="today-title")
+        table: DataTable[object] = DataTable(id="visits", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield from self.compose_chrome_bottom()
+
+    def on_mount(self) -> None:
+        """Set the columns and load the day."""
+        table = self.query_one("#visits", DataTable)
+        table.add_columns(*COLUMNS)
+        self.load_visits()
+
+    def on_screen_resume(self) -> None:
+        """Coming back from a visit: statuses may have changed."""
+        if self.rows:
+            self.load_visits()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="today")
+    def load_visits(self) -> None:
+        """Read the day's visits and their events off the UI thread."""
+        day = today(self.services.clock)
+        rows = rows_for_day(self.services.store, day)
+        self.app.call_from_thread(self.show_rows, rows, f"{day:%A %d %B %Y}")
+
+    def show_rows(self, rows: list[VisitRow], day_text: str) -> None:
+        """Fill the table, keeping the cursor where it was."""
+        self.rows = rows
+        table = self.query_one("#visits", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(
+                str(row.order),
+                row.window,
+                row.eta,
+                row.patient,
+                row.course,
+                Text(row.status + (" ⚑review" if row.review else ""), STATUS_STYLE[row.status]),
+                Text(", ".join(row.flags), "bold") if row.flags else "",
+                row.address,
+                key=str(row.visit_id),
+            )
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+        done = sum(1 for r in rows if r.status == "done")
+        title = f"{day_text} · {len(rows)} visits · {done} done"
+        self.query_one("#today-title", Static).update(title if rows else f"{day_text} · no visits")
+        table.focus()
+
+    def selected(self) -> VisitRow | None:
+        """The row under the cursor."""
+        table = self.query_one("#visits", DataTable)
+        if not self.rows or table.cursor_row < 0:
+            return None
+        return self.rows[table.cursor_row]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens it."""
+        event.stop()
+        self.action_open_visit()
+
+    def action_open_visit(self) -> None:
+        """Open the visit under the cursor at its current step."""
+        row = self.selected()
+        if row is not None:
+            self.field_app.open_visit(row.visit_id)
+
+    def action_history(self) -> None:
+        """The patient history of the visit under the cursor."""
+        row = self.selected()
+        if row is not None:
+            self.field_app.open_history(row.patient_id)
+
+    def action_refresh(self) -> None:
+        """Reload the day."""
+        self.load_visits()
+
+    def visit_ids(self) -> list[UUID]:
+        """The visits shown, in order (for tests and the palette)."""
+        return [r.visit_id for r in self.rows]

@@ -1,0 +1,1 @@
+"""Presentational widgets: they get plain data through attributes and post messages up."""
