@@ -9,7 +9,8 @@
     │   ├── Locked             the store is locked (idle, 12-hour re-entry, or never unlocked)
     │   ├── StoreTampered      a record failed authentication: changed, moved or corrupted
     │   ├── RecordImmutable    a clinical record or a signed note cannot change
-    │   └── StoreWiped         the store was crypto-erased
+    │   ├── StoreWiped         the store was crypto-erased
+    │   └── StoreFull          the disk is full: the change was rolled back
     └── PlanInputError         a visits or clinicians CSV row is wrong
 
 Messages never hold patient data: they name record ids, kinds, files and fields only.
@@ -68,6 +69,10 @@ class RecordImmutable(StoreError):
 
 class StoreWiped(StoreError):
     """The store was crypto-erased and can no longer be opened."""
+
+
+class StoreFull(StoreError):
+    """The disk filled up during a write: that change was rolled back, earlier data is intact."""
 
 
 class PlanInputError(FieldAppError):
