@@ -40,15 +40,14 @@ class DraftBook:
         with contextlib.suppress(StoreError):
             self._store.delete_draft(key)
 
-    def flush(self) -> bool:
-        """Save every dirty draft; True when none is left unsaved."""
+    def flush(self) -> None:
+        """Save every dirty draft (a draft the store refuses stays dirty, in memory)."""
         for key in list(self._dirty):
             try:
                 self._store.save_draft(key, self._dirty[key])
             except StoreError:
-                return False
+                return
             del self._dirty[key]
-        return True
 
     @property
     def unsaved(self) -> int:

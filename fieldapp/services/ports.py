@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
 
+from fieldapp.store.outbox import SyncStatus
 from sync.records import PatientSummary, Record, Visit
 
 
@@ -34,11 +35,10 @@ class StorePort(Protocol):
         """Note user activity (the idle timer starts again)."""
         ...
 
-    def on_before_lock(self, hook: Callable[[], object]) -> None:
-        """Run `hook` just before every lock, while the key is still there."""
-        ...
+    on_before_lock: list[Callable[[], None]]
+    """Hooks run just before every lock, while the key is still there (drafts)."""
 
-    def save(self, record: Record) -> None:
+    def save(self, record: Record) -> int:
         """Append one device record (and queue it for sync)."""
         ...
 
@@ -50,7 +50,7 @@ class StorePort(Protocol):
         """The draft saved under `key`, if any."""
         ...
 
-    def delete_draft(self, key: str) -> None:
+    def delete_draft(self, key: str) -> bool:
         """Forget the draft under `key`."""
         ...
 
@@ -66,8 +66,12 @@ class StorePort(Protocol):
         """Every device record about one patient, oldest first."""
         ...
 
-    def put_server_records(self, records: Sequence[Record]) -> None:
+    def put_server_records(self, records: Sequence[Record]) -> int:
         """Store server-owned records (newer versions win)."""
+        ...
+
+    def sync_status(self) -> SyncStatus:
+        """Pending, set aside and the last sync, for the status line."""
         ...
 
     def pending_count(self) -> int:

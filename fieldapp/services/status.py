@@ -45,11 +45,10 @@ def status_info(services: AppServices) -> StatusInfo:
     pending = set_aside = 0
     last_ok: datetime | None = None
     if not store.is_locked:
-        pending = store.pending_count()
-        set_aside = len(getattr(store, "set_aside", lambda: [])())
-        state = getattr(store, "sync_state", None)
-        if callable(state):
-            last_ok = getattr(state(), "last_success_at", None)
+        state = store.sync_status()
+        pending, set_aside = state.pending, state.set_aside
+        if state.last_success_at:
+            last_ok = datetime.fromisoformat(state.last_success_at)
     offline = None
     if services.sync is not None and last_ok is not None:
         offline = int((services.clock.now() - last_ok).total_seconds() // 60)

@@ -67,7 +67,7 @@ class FieldApp(App[None]):
         self.theme = self.settings.ui.theme
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
-        self.services.store.on_before_lock(self.services.drafts.flush)
+        self.services.store.on_before_lock.append(self.services.drafts.flush)
         self.set_interval(1.0, self.tick)
         if self.services.store.is_locked:
             self.push_screen(UnlockScreen(self.services, START.message), self._after_first_unlock)

@@ -1,20 +1,44 @@
-"""Shared fixtures: a store loaded with one clinician's synthetic demo day, and a clock."""
+"""Shared fixtures: a real encrypted store (low-but-legal KDF) holding one clinician's
+synthetic demo day, a hand-driven clock, and the app built over them."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
 from fieldapp.demo.seattle import SEATTLE, demo_day
 from fieldapp.services.clock import ManualClock
-from fieldapp.settings import Settings
+from fieldapp.settings import Settings, StoreSettings
+from fieldapp.store.store import Store
 from fieldapp.tui.app import FieldApp
-from tests.tui.fakes import MemoryStore
 
 DAY = date(2026, 3, 10)
-PASSPHRASE = "correct horse"
+PASSPHRASE = "correct horse battery"
 CLINICIAN = "c01"
+STORE_SETTINGS = {
+    "user": CLINICIAN,
+    "kdf_memory_kib": 19456,
+    "kdf_iterations": 2,
+    "kdf_lanes": 1,
+    "backoff_after_failures": 3,
+}
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store file with the demo day, made once and copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "c01.store"
+    store = Store.create(path, PASSPHRASE, StoreSettings.model_validate(STORE_SETTINGS))
+    day = demo_day(DAY)
+    visits = day.visits_for(CLINICIAN)
+    ids = {v.patient_id for v in visits}
+    store.put_server_records([p for p in day.patients if p.id in ids])
+    store.put_server_records(visits)
+    store.close()
+    return path
 
 
 @pytest.fixture
@@ -24,26 +48,23 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    """A store holding clinician c01's visits and patients for the demo day, locked."""
-    s = MemoryStore(PASSPHRASE)
-    s.unlock(PASSPHRASE)
-    day = demo_day(DAY)
-    visits = day.visits_for(CLINICIAN)
-    ids = {v.patient_id for v in visits}
-    s.put_server_records([p for p in day.patients if p.id in ids])
-    s.put_server_records(visits)
-    s.lock()
-    return s
+def settings(tmp_path: Path) -> Settings:
+    """Settings for clinician c01 with the test store's path."""
+    data = {"store": {**STORE_SETTINGS, "path": str(tmp_path / "c01.store")}}
+    return Settings.model_validate(data)
 
 
 @pytest.fixture
-def settings() -> Settings:
-    """Default settings for user c01."""
-    return Settings.model_validate({"store": {"user": CLINICIAN}})
+def store(template_store: Path, settings: Settings, clock: ManualClock) -> Store:
+    """A locked copy of the demo store, on the test's clock."""
+    path = settings.store.resolved_path()
+    shutil.copy(template_store, path)
+    opened = Store.open(path, settings.store, clock=lambda: clock.now().timestamp())
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
-def app(store: MemoryStore, settings: Settings, clock: ManualClock) -> FieldApp:
+def app(store: Store, settings: Settings, clock: ManualClock) -> FieldApp:
     """The app over the demo store, not yet unlocked."""
     return FieldApp(store, settings, clock=clock)
