@@ -78,12 +78,13 @@ def explain(
     if all(visit.latest < c.shift_start for c in qualified):
         first = min(c.shift_start for c in qualified)
         return (
-            f"window closes at {_hm(visit.latest)}, before any {who}'s shift starts ({_hm(first)})"
+            f"window closes at {_hm(visit.latest)}, before any {who} starts work "
+            f"(earliest shift start {_hm(first)})"
         )
     length = timedelta(minutes=facts.durations_min[visit.id])
     if all(visit.earliest + length > c.shift_end for c in qualified):
         opens = _hm(visit.earliest)
-        return f"window opens at {opens}, too late to finish before any {who}'s shift ends"
+        return f"window opens at {opens}, too late to finish before any {who} ends their shift"
     fits = [c for c in qualified if _fits_alone(visit, c, matrix, length)]
     if not fits:
         return (

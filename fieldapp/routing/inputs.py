@@ -185,6 +185,8 @@ def _lunch(row: _Row, shift_start: datetime, shift_end: datetime) -> Break | Non
     latest = row.moment("break_latest") if row.text("break_latest") else shift_end
     if latest - earliest < timedelta(minutes=minutes):
         raise _BadCell("break_latest", "leaves less time than break_min after break_earliest")
+    if min(latest, shift_end) - max(earliest, shift_start) < timedelta(minutes=minutes):
+        raise _BadCell("break_earliest", "the break window does not fit within the shift")
     return Break(minutes, earliest, latest)
 
 

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from fieldapp.errors import PlanInputError
 from fieldapp.routing.check import check_plan
 from fieldapp.routing.diagnose import explain_unassigned
 from fieldapp.routing.matrix import TravelMatrix
@@ -134,7 +135,12 @@ def build_problem(
         lunch = None
         if clinician.lunch is not None:
             length = _seconds(clinician.lunch.minutes)
-            lunch = (at(clinician.lunch.earliest), at(clinician.lunch.latest) - length, length)
+            # The break is taken within the shift; `read_clinicians` refuses one that cannot be.
+            lo = max(at(clinician.lunch.earliest), at(clinician.shift_start))
+            hi = min(at(clinician.lunch.latest), at(clinician.shift_end)) - length
+            if hi < lo:
+                raise PlanInputError(f"clinician {clinician.id}: the break does not fit the shift")
+            lunch = (lo, hi, length)
         vehicles.append(
             Vehicle(
                 start=node_of[clinician.start_place],

@@ -81,6 +81,8 @@ def _problem_data(problem: SolverProblem) -> tuple[pyvrp.ProblemData, list[list[
             banned = first_client + np.flatnonzero(~allowed)
             dist[:, banned] = prize * 10
             dur[:, banned] = _FAR
+            np.fill_diagonal(dist, 0)  # PyVRP requires it; staying put costs nothing
+            np.fill_diagonal(dur, 0)
             distance_matrices.append(dist)
             duration_matrices.append(dur)
         tkey = (vehicle.start, vehicle.end, vehicle.window, vehicle.capacity, profile_of[pkey])

@@ -1,0 +1,114 @@
+"""visits.csv and clinicians.csv: good rows read, bad rows named by row, column and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldapp.errors import PlanInputError
+from fieldapp.routing.inputs import read_clinicians, read_visits
+
+from .days import DAY, at
+
+VISIT_HEADER = (
+    "id,patient,address,lat,lon,earliest,latest,duration_min,skills,planned_dose_mg,flags\n"
+)
+CLINICIAN_HEADER = (
+    "id,name,start_place,end_place,start_lat,start_lon,end_lat,end_lon,shift_start,shift_end,"
+    "skills,stock_mg,max_visits,escort,break_min,break_earliest,break_latest\n"
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_visit_rows_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISIT_HEADER
+        + "V1,Demo Patient 01,,47.6,-122.3,09:00,11:00,120,MD; lang:es,42.5,first_infusion;escort\n"
+        + 'V2,Demo Patient 02,"1 Main St, Seattle",,,2025-03-04T13:00,2025-03-04T15:00,90,,,\n',
+    )
+    visits, problems = read_visits(path, DAY)
+    assert problems == []
+    first, second = visits
+    assert first.earliest == at(9) and first.latest == at(11)
+    assert first.skills == {"MD", "lang:es"} and first.flags == {"first_infusion", "escort"}
+    assert first.planned_dose_mg == 42.5 and first.place is not None
+    assert second.place is None and second.address == "1 Main St, Seattle"
+    assert second.earliest == at(13) and second.row == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "problem"),
+    [
+        ("V1,P,,47.6,-122.3,9am,11:00,120,,,", "earliest", "not HH:MM"),
+        ("V1,P,,47.6,-122.3,11:00,09:00,120,,,", "latest", "before earliest"),
+        ("V1,P,,47.6,-122.3,09:00,11:00,two hours,,,", "duration_min", "not a number"),
+        ("V1,P,,47.6,-122.3,09:00,11:00,0,,,", "duration_min", "more than 0"),
+        ("V1,P,,47.6,,09:00,11:00,120,,,", "lon", "other coordinate"),
+        ("V1,P,,97.6,-122.3,09:00,11:00,120,,,", "lat", "between -90 and 90"),
+        ("V1,P,,,,09:00,11:00,120,,,", "address", "lat/lon are not given"),
+        ("V1,P,,47.6,-122.3,09:00,11:00,120,,-5,", "planned_dose_mg", "≥ 0"),
+        (",P,,47.6,-122.3,09:00,11:00,120,,,", "id", "empty"),
+    ],
+)
+def test_bad_visit_row_names_row_column_problem_and_rest_is_kept(
+    tmp_path: Path, row: str, column: str, problem: str
+) -> None:
+    good = "V0,Demo Patient 00,,47.6,-122.3,09:00,11:00,120,,,\n"
+    path = write(
+        tmp_path, "visits.csv", VISIT_HEADER + good + row + "\n" + good.replace("V0", "V9")
+    )
+    visits, problems = read_visits(path, DAY)
+    assert [v.id for v in visits] == ["V0", "V9"]
+    assert len(problems) == 1
+    assert (problems[0].file, problems[0].row, problems[0].column) == ("visits.csv", 3, column)
+    assert problem in problems[0].problem
+    assert str(problems[0]).startswith("visits.csv row 3, column ")
+
+
+def test_repeated_visit_id_is_reported(tmp_path: Path) -> None:
+    row = "V1,P,,47.6,-122.3,09:00,11:00,120,,,\n"
+    visits, problems = read_visits(write(tmp_path, "v.csv", VISIT_HEADER + row + row), DAY)
+    assert len(visits) == 1
+    assert (problems[0].row, problems[0].column) == (3, "id")
+
+
+def test_missing_required_column_stops_with_the_column_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "visits.csv", "id,patient,lat,lon,earliest\nV1,P,1,2,09:00\n")
+    with pytest.raises(PlanInputError, match=r"row 1: missing column\(s\) latest, duration_min"):
+        read_visits(path, DAY)
+
+
+def test_clinician_rows_with_breaks_and_escort(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "clinicians.csv",
+        CLINICIAN_HEADER
+        + "C1,Demo A,Clinic,,47.59,-122.31,,,08:00,17:00,MD;RN,300,4,yes,30,11:30,13:30\n"
+        + "C2,Demo B,Home-C2,Clinic,47.6,-122.3,47.59,-122.31,08:00,17:00,RN,200,3,,,,\n"
+        + "C3,Demo C,Clinic,,47.59,-122.31,,,17:00,08:00,RN,200,3,no,,,\n"
+        + "C4,Demo D,Clinic,,47.59,-122.31,,,08:00,17:00,RN,200,3,maybe,,,\n"
+        + "C5,Demo E,Clinic,,47.59,-122.31,,,08:00,17:00,RN,200,3.5,no,,,\n"
+        + "C6,Demo F,Clinic,,47.59,-122.31,,,08:00,17:00,RN,200,3,no,60,12:00,12:30\n"
+        + "C7,Demo G,Clinic,,47.59,-122.31,,,07:00,11:00,RN,200,3,no,30,12:00,13:30\n",
+    )
+    clinicians, problems = read_clinicians(path, DAY)
+    assert [c.id for c in clinicians] == ["C1", "C2"]
+    c1, c2 = clinicians
+    assert c1.escort and c1.lunch is not None and c1.lunch.minutes == 30
+    assert c1.end_place == "Clinic" and c1.end == c1.start
+    assert c2.lunch is None and not c2.escort and c2.end_place == "Clinic"
+    assert [(p.row, p.column) for p in problems] == [
+        (4, "shift_end"),
+        (5, "escort"),
+        (6, "max_visits"),
+        (7, "break_latest"),
+        (8, "break_earliest"),
+    ]
