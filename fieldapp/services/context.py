@@ -52,6 +52,13 @@ class AppServices:
         self.lone_worker = LoneWorkerWatch(self.clock)
         self.last_activity: datetime = self.clock.now()
         self.unlocked_at: datetime | None = None
+        self.vials: dict[str, str] = {}
+        self.current_visit: Any = None
+        """The visit checked in to (a VisitSession), for duress and the timer."""
+
+    def vial_for_visit(self, visit_id: object) -> str:
+        """The vial drawn for a visit: the one chosen on the ledger, or a placeholder id."""
+        return self.vials.get(str(visit_id), "unassigned")
 
     # -- session timers ------------------------------------------------------------------
 

@@ -6,9 +6,11 @@ protocol once and adapts the engine's answers into the small shapes the screens 
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from fieldapp.clinical.lone_worker import LoneWorkerInput, evaluate_ladder
 from fieldapp.clinical.protocol import Protocol, load_protocol
 
 
@@ -18,13 +20,12 @@ def protocol(path: Path | None = None) -> Protocol:
     return load_protocol(path)
 
 
-def lone_worker_step(overdue_minutes: int) -> tuple[str, str] | None:
-    """The escalation step (id, action) reached after `overdue_minutes`, or None."""
-    reached = None
-    for step in protocol().lone_worker.steps:
-        if overdue_minutes >= step.after_minutes:
-            reached = (step.id, step.action)
-    return reached
+def lone_worker_step(planned_end: datetime, now: datetime) -> tuple[str, str] | None:
+    """The escalation step (id, action) the ladder has reached at `now`, or None."""
+    decision = evaluate_ladder(LoneWorkerInput(planned_end=planned_end, now=now), protocol())
+    if decision.step == "none":
+        return None
+    return decision.step, decision.actions[-1]
 
 
 def duress_action() -> str:

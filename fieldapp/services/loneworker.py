@@ -69,7 +69,7 @@ class LoneWorkerWatch:
                 f"on visit {_hm(on_site)}, check-out due {self.expected_out:%H:%M} ({left} min)"
             )
         overdue = _minutes(now - self.expected_out)
-        step = engine.lone_worker_step(overdue)
+        step = engine.lone_worker_step(self.expected_out, now)
         if step is None:
             return LoneWorkerState(f"check-out {overdue} min late", overdue)
         step_id, action = step

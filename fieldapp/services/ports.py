@@ -54,6 +54,10 @@ class StorePort(Protocol):
         """Forget the draft under `key`."""
         ...
 
+    def get(self, kind: str, record_id: UUID | str) -> Record | None:
+        """One record by kind and id."""
+        ...
+
     def visits_for_day(self, day: date) -> list[Visit]:
         """The day's visits."""
         ...

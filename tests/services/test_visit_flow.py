@@ -1,0 +1,82 @@
+"""A whole visit through the services, against the real store and the clinical engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldapp.demo.seattle import SEATTLE
+from fieldapp.services.checklist import ChecklistRun
+from fieldapp.services.context import AppServices
+from fieldapp.services.infusion import Infusion, compute, confirm_dose
+from fieldapp.services.recovery import Note, Recovery
+from fieldapp.services.visit import StepRefused, VisitSession
+from sync.records import Visit
+from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS, dose_form
+from tests.tui.conftest import DAY, PASSPHRASE
+
+
+@pytest.fixture
+def services(store, settings, clock) -> AppServices:  # type: ignore[no-untyped-def]
+    svc = AppServices(store, settings, clock=clock)
+    svc.unlock(PASSPHRASE)
+    return svc
+
+
+def later(services: AppServices, clock, minutes: int) -> None:  # type: ignore[no-untyped-def]
+    """Time passes in small active steps (the clinician keeps using the app)."""
+    for _ in range(minutes):
+        clock.advance(minutes=1)
+        services.note_activity()
+
+
+def first_visit(services: AppServices) -> VisitSession:
+    visit: Visit = services.store.visits_for_day(DAY)[0]
+    return VisitSession.load(services, visit.id)
+
+
+def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  # type: ignore[no-untyped-def]
+    s = first_visit(services)
+    assert s.step == "checkin"
+    s.en_route()
+    with pytest.raises(StepRefused):
+        s.arrive(None, None, attested=False)
+    s.arrive(None, None, attested=True)
+    assert s.step == "checklist"
+    run = ChecklistRun(s)
+    run.texts.update(GOOD_CHECKLIST)
+    decision = run.decide()
+    assert decision.outcome in ("proceed", "proceed_with_flags"), [
+        r.message for r in decision.reasons if r.outcome not in ("proceed", "proceed_with_flags")
+    ]
+    run.submit()
+    assert s.step == "dose"
+    form = dose_form()
+    result = compute(form)
+    assert result.outcome != "refused"
+    with pytest.raises(StepRefused):
+        confirm_dose(s, form, result, "")
+    confirm_dose(s, form, result, "RN Second Checker")
+    assert s.step == "monitor"
+    infusion = Infusion(s)
+    infusion.start()
+    later(services, clock, 10)
+    _, judged = infusion.record(GOOD_VITALS)
+    assert judged.action == "continue"
+    later(services, clock, 30)
+    infusion.end()
+    assert s.step == "recovery"
+    later(services, clock, 60)
+    record, rec = Recovery(s).record(GOOD_RECOVERY)
+    assert rec.outcome == "cleared", rec.missing
+    assert s.step == "note"
+    note = Note(s)
+    note.sign(note.draft())
+    assert s.step == "checkout"
+    s.check_out(47.6, -122.3, attested=False)
+    assert s.step == "done"
+    reloaded = VisitSession.load(services, s.visit.id)
+    assert reloaded.step == "done"
+    kinds = [r.KIND for r in reloaded.records]
+    for kind in ("status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"):
+        assert kind in kinds
+    assert clock.now().tzinfo == SEATTLE
