@@ -1,0 +1,146 @@
+"""`fieldapp store init | info | verify | passwd | wipe`: the store, headless, for support.
+
+The store is `--store PATH`, else `FIELDAPP_STORE`, else the user's default path. The
+passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt (`passwd` reads the new one from
+`FIELDAPP_NEW_PASSPHRASE`). Nothing here prints patient data: only ids, kinds and counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from fieldapp.errors import StoreError
+from fieldapp.settings import StoreSettings, load_settings
+from fieldapp.store import Store
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `store` and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store",
+        type=Path,
+        metavar="PATH",
+        help="store file (default: FIELDAPP_STORE or per user)",
+    )
+    parser = subparsers.add_parser(
+        "store", help="create, inspect, verify, re-key or wipe the store"
+    )
+    actions = parser.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("init", run_init, "create a new encrypted store"),
+        ("info", run_info, "counts and sync state (no passphrase, no patient data)"),
+        ("verify", run_verify, "decrypt every record; name each one that fails"),
+        ("passwd", run_passwd, "change the passphrase (the data key is re-wrapped)"),
+        ("wipe", run_wipe, "crypto-erase the store: nothing can be read afterwards"),
+    ):
+        sub = actions.add_parser(name, parents=[common], help=text, description=text)
+        if name == "wipe":
+            sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        sub.set_defaults(handler=handler)
+
+
+def _settings_and_path(args: argparse.Namespace) -> tuple[StoreSettings, Path]:
+    settings = load_settings().store
+    path = args.store.expanduser() if args.store else settings.resolved_path()
+    return settings, path
+
+
+def _passphrase(variable: str, prompt: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(variable)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise StoreError(f"No passphrase: set {variable} or run this in a terminal.")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != first:
+        raise StoreError("The two passphrases differ: nothing was changed.")
+    return first
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Create a store."""
+    settings, path = _settings_and_path(args)
+    passphrase = _passphrase("FIELDAPP_PASSPHRASE", "New passphrase: ", confirm=True)
+    with Store.create(path, passphrase, settings):
+        pass
+    print(f"Created an encrypted store at {path}.")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Print counts and sync state (readable metadata only)."""
+    settings, path = _settings_and_path(args)
+    with Store.open(path, settings) as store:
+        info = store.info()
+    sync = info.sync
+    lines = [
+        f"store           {info.path}",
+        f"store id        {info.store_id}",
+        f"schema version  {info.schema_version}",
+        f"key             Argon2id m={info.kdf.memory_kib} KiB t={info.kdf.iterations} "
+        f"p={info.kdf.lanes}, generation {info.key_generation}, {info.encryptions} encryptions",
+        f"unlock failures {info.unlock_failures}",
+        f"drafts          {info.drafts}",
+        "records         "
+        + (", ".join(f"{k} {n}" for k, n in sorted(info.counts.items())) or "none"),
+        f"outbox          {sync.pending} pending, {sync.set_aside} set aside, {sync.synced} synced",
+        f"last sync       {sync.last_attempt_at or 'never'}"
+        + ("" if sync.last_ok is None else (" (ok)" if sync.last_ok else " (failed)")),
+        f"last success    {sync.last_success_at or 'never'}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Decrypt everything; exit 1 if any record, draft or the outbox chain fails."""
+    settings, path = _settings_and_path(args)
+    with Store.open(path, settings) as store:
+        store.unlock(_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
+        report = store.verify()
+    for failure in report.failures:
+        print(f"FAILED {failure.kind} {failure.record_id}")
+    if not report.integrity_ok:
+        print("FAILED SQLite integrity check")
+    if not report.chain_ok:
+        print(f"FAILED outbox chain: {report.chain_problem}")
+    verdict = "ok" if report.ok else "problems found"
+    print(
+        f"{verdict}: {report.records_ok} records and {report.drafts_ok} drafts read, "
+        f"{len(report.failures)} failed"
+    )
+    return 0 if report.ok else 1
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    """Change the passphrase."""
+    settings, path = _settings_and_path(args)
+    with Store.open(path, settings) as store:
+        old = _passphrase("FIELDAPP_PASSPHRASE", "Current passphrase: ")
+        new = _passphrase("FIELDAPP_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+        store.change_passphrase(old, new)
+    print("Passphrase changed.")
+    return 0
+
+
+def run_wipe(args: argparse.Namespace) -> int:
+    """Crypto-erase the store after confirmation."""
+    settings, path = _settings_and_path(args)
+    store = Store.open(path, settings)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            store.close()
+            raise StoreError("Refusing to wipe without confirmation: add --yes.")
+        answer = input(f"Wipe {path}? Its data can never be read again. Type 'wipe': ")
+        if answer.strip().lower() != "wipe":
+            store.close()
+            print("Nothing was wiped.")
+            return 1
+    store.wipe()
+    print(f"Wiped {path}: the data key is destroyed and the files are deleted.")
+    return 0
