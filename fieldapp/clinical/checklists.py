@@ -8,6 +8,7 @@ required items left blank are reported so the readiness decision holds the visit
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from fieldapp.clinical.reasons import Model
 from fieldapp.config import deep_merge, load_toml, validate
 from fieldapp.errors import ConfigError
 
-Answer = bool | int | float | str | None
+Answer = bool | int | float | str | date | None
 
 
 class ChecklistItem(Model):
@@ -33,6 +34,8 @@ class ChecklistItem(Model):
     options: list[str] = Field(default_factory=list)
     # For bool items feeding a list input (symptoms, medications): the value added when yes.
     adds: str | None = None
+    # The answer is appended to a list input (e.g. each BP reading to vitals.bp_readings).
+    append: bool = False
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> ChecklistItem:
@@ -112,12 +115,14 @@ def load_templates(folder: Path) -> dict[str, ChecklistTemplate]:
     return templates
 
 
-def _set(data: dict[str, Any], path: str, value: Any, adds: str | None) -> None:
+def _set(data: dict[str, Any], path: str, value: Any, adds: str | None, append: bool) -> None:
     parts = path.split(".")
     node = data
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-    if adds is not None:
+    if append:
+        node.setdefault(parts[-1], []).append(value)
+    elif adds is not None:
         if value:
             node.setdefault(parts[-1], []).append(adds)
     else:
@@ -149,7 +154,7 @@ def apply_responses(
                 continue
             if item.type == "choice" and value not in item.options:
                 raise ConfigError(f"{response.template}: {item.id} must be one of {item.options}")
-            _set(data, item.maps_to, value, item.adds)
+            _set(data, item.maps_to, value, item.adds, item.append)
         answered.append({"template": template.ref, "missing": missing})
     data["checklists"] = answered
     return data

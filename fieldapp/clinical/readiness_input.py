@@ -40,18 +40,17 @@ class BP(Model):
 class PreVitals(Model):
     """Vitals taken before the infusion."""
 
-    bp_first: BP | None = None
-    bp_second: BP | None = None
+    bp_readings: list[BP] = Field(default_factory=list)
     bp_minutes_apart: Decimal | None = Field(None, ge=0)
     heart_rate: int | None = Field(None, gt=0, lt=300)
     spo2: int | None = Field(None, ge=0, le=100)
     rr: int | None = Field(None, ge=0, lt=100)
     temperature_c: Decimal | None = Field(None, gt=25, lt=45)
 
-    @field_validator("bp_first", "bp_second", mode="before")
+    @field_validator("bp_readings", mode="before")
     @classmethod
     def _bp_text(cls, value: Any) -> Any:
-        return BP.parse(value)
+        return [BP.parse(item) for item in value] if isinstance(value, list) else value
 
 
 class History(Model):
@@ -85,7 +84,7 @@ class Today(Model):
 
     childbearing_potential: bool | None = None
     pregnant: bool = False
-    hcg: Literal["negative", "positive"] | None = None
+    hcg: Literal["negative", "positive", "not_done"] | None = None
     attested_not_pregnant: bool = False
     intoxicated: bool = False
     substance_use_24h: bool = False

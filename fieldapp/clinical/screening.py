@@ -241,7 +241,7 @@ def _bp_used(readings: list[BP], rule: str) -> tuple[int, int]:
 def vitals(data: ReadinessInput, p: Protocol) -> list[Reason]:
     """Pre-infusion vitals against the hold and hard-stop limits; emergency symptoms."""
     v, s, reasons = data.vitals, p.vitals.pre_infusion, []
-    readings = [bp for bp in (v.bp_first, v.bp_second) if bp is not None]
+    readings = list(v.bp_readings)
     if len(readings) < s.bp_readings_required or (
         len(readings) > 1 and (v.bp_minutes_apart or Decimal(0)) < s.bp_min_minutes_apart
     ):
