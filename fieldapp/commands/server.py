@@ -1,0 +1,283 @@
+"""`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
+
+run | migrate | user add | enroll-code | device list | device revoke | audit verify |
+import-day. Administrative changes made here are audited with the actor `cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from fieldapp.errors import ConfigError, FieldAppError
+from sync.records import PatientSummary, ProtocolDocument, RecordInvalid, Visit, parse_record
+from sync.server import audit, crud
+from sync.server.auth import create_enroll_code
+from sync.server.config import ServerConfigError, ServerSettings, load_server_settings
+from sync.server.db import make_engine, transaction
+from sync.server.errors import ServerError
+
+ROLES = ("clinician", "dispatcher", "admin")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `server` command and its subcommands."""
+    parser = subparsers.add_parser("server", help="run and administer the clinic server")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="server TOML (default config/server.toml)"
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="overrides database_url / FIELDAPP_DATABASE_URL"
+    )
+    sub = parser.add_subparsers(dest="server_command", metavar="SUBCOMMAND", required=True)
+
+    run = sub.add_parser("run", help="serve the API with uvicorn")
+    run.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for >1)")
+    run.add_argument("--certfile", type=Path, default=None, help="TLS certificate (PEM)")
+    run.add_argument("--keyfile", type=Path, default=None, help="TLS private key (PEM)")
+    run.add_argument(
+        "--behind-tls-proxy",
+        action="store_true",
+        help="allow plain HTTP off loopback (a TLS proxy in front)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument(
+        "--app-role",
+        default=None,
+        help="PostgreSQL: create/grant the app role (INSERT+SELECT only on audit)",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", required=True
+    )
+    add = user.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--display-name", default=None)
+    add.set_defaults(handler=cmd_user_add)
+
+    code = sub.add_parser("enroll-code", help="print a one-time enrollment code for a user")
+    code.add_argument("user")
+    code.set_defaults(handler=cmd_enroll_code)
+
+    device = sub.add_parser("device", help="list or revoke devices").add_subparsers(
+        dest="device_command", required=True
+    )
+    device.add_parser("list", help="list enrolled devices").set_defaults(handler=cmd_device_list)
+    revoke = device.add_parser("revoke", help="revoke a device (it wipes at its next contact)")
+    revoke.add_argument("device_id")
+    revoke.set_defaults(handler=cmd_device_revoke)
+
+    audit_cmd = sub.add_parser("audit", help="audit log tools").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit_cmd.add_parser("verify", help="check the audit hash chain").set_defaults(
+        handler=cmd_audit_verify
+    )
+
+    day = sub.add_parser("import-day", help="load clinicians, patients and visits from JSON")
+    day.add_argument("file", type=Path)
+    day.set_defaults(handler=cmd_import_day)
+
+
+def settings_from(args: argparse.Namespace) -> ServerSettings:
+    """Server settings from --config, the environment and --database-url."""
+    try:
+        return load_server_settings(args.config, database_url=args.database_url)
+    except ServerConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve with uvicorn; every worker builds the app from the same settings."""
+    import uvicorn
+
+    settings = settings_from(args)
+    tls = args.certfile is not None
+    if (args.certfile is None) != (args.keyfile is None):
+        raise FieldAppError("Give both --certfile and --keyfile, or neither.")
+    if not tls and not _is_loopback(args.host) and not args.behind_tls_proxy:
+        raise FieldAppError(
+            "Refusing plain HTTP on a network address: give --certfile/--keyfile, "
+            "or --behind-tls-proxy if a TLS proxy terminates in front."
+        )
+    if args.workers > 1 and not settings.is_postgres:
+        raise FieldAppError(
+            "Several workers need PostgreSQL: set --database-url postgresql+psycopg://..."
+        )
+    os.environ["FIELDAPP_DATABASE_URL"] = settings.database_url
+    if args.config is not None:
+        os.environ["FIELDAPP_SERVER_CONFIG"] = str(args.config)
+    uvicorn.run(
+        "sync.server.asgi:create",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ssl_certfile=str(args.certfile) if tls else None,
+        ssl_keyfile=str(args.keyfile) if tls else None,
+        log_level="warning",
+        access_log=False,  # URLs carry ids only, but keep logs quiet by default
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the schema (and set up the PostgreSQL app role)."""
+    from sync.server.migrate import migrate
+
+    settings = settings_from(args)
+    try:
+        revision = migrate(settings.database_url, app_role=args.app_role)
+    except ValueError as exc:
+        raise FieldAppError(str(exc)) from None
+    print(f"database at revision {revision}")
+    return 0
+
+
+def _admin(args: argparse.Namespace, action: str, work: Any) -> Any:
+    """Run `work(session, now)` in one transaction with an audit event by `cli`."""
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    try:
+        with transaction(engine) as session:
+            result, detail = work(session, settings, time.time())
+            audit.append(session, actor="cli", action=action, outcome="ok", detail=detail)
+            return result
+    except ServerError as exc:
+        raise FieldAppError(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Add a user."""
+
+    def work(session: Any, _settings: ServerSettings, now: float) -> Any:
+        user = crud.add_user(session, args.name, args.role, now, args.display_name)
+        return user, {"user": user.name, "role": user.role}
+
+    user = _admin(args, "add_user", work)
+    print(f"added {user.role} {user.name}")
+    return 0
+
+
+def cmd_enroll_code(args: argparse.Namespace) -> int:
+    """Print a one-time enrollment code."""
+
+    def work(session: Any, settings: ServerSettings, now: float) -> Any:
+        return create_enroll_code(session, args.user, settings, now), {"user": args.user}
+
+    code, expires = _admin(args, "enroll_code", work)
+    minutes = round((expires - time.time()) / 60)
+    print(f"enrollment code for {args.user}: {code}")
+    print(f"single use, valid for {minutes} minutes")
+    return 0
+
+
+def cmd_device_list(args: argparse.Namespace) -> int:
+    """List devices."""
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    try:
+        with transaction(engine) as session:
+            devices = crud.list_devices(session)
+    finally:
+        engine.dispose()
+    print(f"{'DEVICE':36}  {'USER':12}  {'NAME':20}  {'ENROLLED':16}  STATE")
+    for d in devices:
+        state = "wiped" if d.wiped_at else "revoked" if d.revoked_at else "active"
+        enrolled = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d.created_at))
+        print(f"{d.id:36}  {d.user_name:12}  {d.name[:20]:20}  {enrolled:16}  {state}")
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace) -> int:
+    """Revoke a device."""
+
+    def work(session: Any, _settings: ServerSettings, now: float) -> Any:
+        device = crud.revoke_device(session, args.device_id, now)
+        return device, {"device": device.id}
+
+    device = _admin(args, "revoke_device", work)
+    print(f"revoked {device.id} ({device.user_name}): refused from its next request, told to wipe")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Verify the audit chain; exit 1 naming the first bad entry."""
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    try:
+        with transaction(engine) as session:
+            count, problem = audit.verify(session)
+    finally:
+        engine.dispose()
+    if problem is not None:
+        print(f"audit chain BROKEN: {problem}")
+        return 1
+    print(f"audit chain ok: {count} entries")
+    return 0
+
+
+def cmd_import_day(args: argparse.Namespace) -> int:
+    """Load a day's clinicians, patients and visits (sync.records JSON)."""
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FieldAppError(
+            f"{args.file}: cannot be read as JSON ({exc.__class__.__name__})"
+        ) from None
+    try:
+        patients = [parse_record("patient", p) for p in data.get("patients", [])]
+        visits = [parse_record("visit", v) for v in data.get("visits", [])]
+        docs = [parse_record("protocol_doc", d) for d in data.get("protocol_docs", [])]
+    except RecordInvalid as exc:
+        raise FieldAppError(f"{args.file}: {exc}") from None
+
+    def work(session: Any, _settings: ServerSettings, now: float) -> Any:
+        added = 0
+        for clinician in data.get("clinicians", []):
+            if session.get(crud.AppUser, clinician["id"]) is None:
+                crud.add_user(session, clinician["id"], "clinician", now, clinician.get("name"))
+                added += 1
+        for p in patients:
+            assert isinstance(p, PatientSummary)
+            crud.put_patient_summary(session, p, now)
+        for v in visits:
+            assert isinstance(v, Visit)
+            crud.put_visit(session, v, now)
+        for d in docs:
+            assert isinstance(d, ProtocolDocument)
+            crud.put_protocol_doc(session, d, now)
+        counts = {
+            "clinicians": added,
+            "patients": len(patients),
+            "visits": len(visits),
+            "docs": len(docs),
+        }
+        return counts, counts
+
+    counts = _admin(args, "import_day", work)
+    print(
+        f"imported {counts['patients']} patients, {counts['visits']} visits, "
+        f"{counts['docs']} protocol documents; {counts['clinicians']} new clinicians"
+    )
+    return 0

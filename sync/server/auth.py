@@ -1,0 +1,137 @@
+"""Device tokens and one-time enrollment codes (no FastAPI here).
+
+A token is 256 random bits; the server stores only its SHA-256 (a fast hash is right for
+a high-entropy secret, unlike a password). An enrollment code is a public id plus a
+secret; the id finds the code so wrong secrets can be counted against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from sync.server.config import ServerSettings
+from sync.server.errors import AuthError, EnrollFailed, NotFound
+from sync.server.models import AppUser, Device, EnrollCode
+
+TOKEN_PREFIX = "fa1_"  # noqa: S105 (a marker, not a secret)
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_ID_LEN, CODE_SECRET_LEN = 6, 12
+_TOKEN_RE = re.compile(r"^fa1_[A-Za-z0-9_-]{43}$")
+
+
+def sha256_hex(value: str) -> str:
+    """SHA-256 of a secret, hex."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh device token: 256 random bits."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def create_enroll_code(
+    session: Session, user_name: str, settings: ServerSettings, now: float
+) -> tuple[str, float]:
+    """A new one-time code for `user_name`: (code as shown, expiry time)."""
+    user = session.get(AppUser, user_name)
+    if user is None or not user.active:
+        raise NotFound(f"no active user {user_name!r}")
+    code_id, secret = _random_code(CODE_ID_LEN), _random_code(CODE_SECRET_LEN)
+    expires = now + settings.enroll_code_ttl_min * 60
+    session.add(
+        EnrollCode(
+            id=code_id,
+            user_name=user_name,
+            secret_hash=sha256_hex(secret),
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    return f"{code_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}", expires
+
+
+def _split_code(code: str) -> tuple[str, str]:
+    cleaned = re.sub(r"[^0-9A-Za-z]", "", code).upper()
+    return cleaned[:CODE_ID_LEN], cleaned[CODE_ID_LEN:]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A device created from a code, with its token (returned once)."""
+
+    device: Device
+    user: AppUser
+    token: str
+
+
+def redeem_code(
+    session: Session, code: str, device_name: str, settings: ServerSettings, now: float
+) -> Enrolled:
+    """Turn a code into a device and a token, or raise `EnrollFailed` (tries are counted).
+
+    The caller commits even on failure, so a wrong secret's try is kept.
+    """
+    code_id, secret = _split_code(code)
+    row = session.get(EnrollCode, code_id) if code_id else None
+    if row is None:
+        raise EnrollFailed("unknown code")
+    if row.used_at is not None:
+        raise EnrollFailed("code already used")
+    if row.tries >= settings.enroll_code_max_tries:
+        raise EnrollFailed("code has no tries left")
+    if now >= row.expires_at:
+        raise EnrollFailed("code expired")
+    if not hmac.compare_digest(row.secret_hash, sha256_hex(secret)):
+        row.tries += 1
+        session.add(row)
+        raise EnrollFailed("wrong code")
+    user = session.get(AppUser, row.user_name)
+    if user is None or not user.active:
+        raise EnrollFailed("user no longer active")
+    row.used_at = now
+    token = new_token()
+    device = Device(
+        id=str(uuid.uuid4()),
+        user_name=user.name,
+        name=device_name,
+        token_hash=sha256_hex(token),
+        created_at=now,
+        expires_at=now + settings.token_ttl_days * 86400,
+    )
+    session.add(row)
+    session.add(device)
+    return Enrolled(device=device, user=user, token=token)
+
+
+def authenticate(
+    session: Session, token: str | None, now: float, allow_revoked: bool = False
+) -> tuple[Device, AppUser]:
+    """The device and user behind a token, checked on every request, or `AuthError`."""
+    if not token:
+        raise AuthError("unauthenticated", "A device token is required.")
+    if not _TOKEN_RE.match(token):
+        raise AuthError("invalid_token", "The device token is not valid.")
+    device = session.exec(select(Device).where(Device.token_hash == sha256_hex(token))).first()
+    if device is None:
+        raise AuthError("invalid_token", "The device token is not valid.")
+    user = session.get(AppUser, device.user_name)
+    if device.revoked_at is not None and not allow_revoked:
+        raise AuthError(
+            "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
+        )
+    if now >= device.expires_at:
+        raise AuthError("token_expired", "The device token expired: enrol the device again.")
+    if user is None or not user.active:
+        raise AuthError("user_inactive", "The user of this device is no longer active.")
+    return device, user

@@ -1,0 +1,168 @@
+"""Server settings: `config/server.toml`, then `FIELDAPP_DATABASE_URL` and `FIELDAPP_SERVER__*`.
+
+`sync` never imports `fieldapp`, so this module has its own tiny TOML loader with the same
+error style as the device's: one `ServerConfigError` naming the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ServerConfigError(Exception):
+    """A server config file or variable is missing, unreadable or holds a bad value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimits(_Section):
+    """Token buckets per client address, kept in the database so all workers share them."""
+
+    enroll_per_minute: float = Field(10, gt=0, description="Enrollment attempts refilled a minute.")
+    enroll_burst: int = Field(10, ge=1, description="Enrollment attempts allowed at once.")
+    auth_failures_per_minute: float = Field(
+        20, gt=0, description="Failed token checks refilled a minute before 429."
+    )
+    auth_failures_burst: int = Field(30, ge=1, description="Failed token checks allowed at once.")
+
+
+class DatabaseSettings(_Section):
+    """Connection pool settings."""
+
+    pool_size: int = Field(10, ge=1, le=200, description="Connections kept open per worker.")
+    max_overflow: int = Field(20, ge=0, le=500, description="Extra connections under load.")
+    sqlite_busy_timeout_s: float = Field(30, gt=0, description="How long SQLite waits for a lock.")
+
+
+class ServerSettings(_Section):
+    """Every clinic server setting."""
+
+    database_url: str = Field(
+        "sqlite:///fieldapp-server.db",
+        description="SQLAlchemy URL: sqlite:///file or postgresql+psycopg://user@host/db.",
+    )
+    clinic_timezone: str = Field("UTC", description="The zone that decides the clinic's today.")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
+    max_push_items: int = Field(1000, ge=1, le=100_000, description="Records per push at most.")
+    pull_page_size: int = Field(500, ge=1, le=10_000, description="Records per pull page at most.")
+    pull_days_ahead: int = Field(2, ge=0, le=60, description="Days after today a pull covers.")
+    token_ttl_days: float = Field(180, gt=0, le=3650, description="Device token lifetime.")
+    enroll_code_ttl_min: float = Field(15, gt=0, le=1440, description="Enrollment code lifetime.")
+    enroll_code_max_tries: int = Field(
+        5, ge=1, le=20, description="Wrong tries before a code dies."
+    )
+    accept_push_from_revoked: bool = Field(
+        True, description="Let a revoked device hand in its unsynced work before it wipes."
+    )
+    rate_limits: RateLimits = RateLimits()
+    database: DatabaseSettings = DatabaseSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone") from None
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (else SQLite)."""
+        return self.database_url.startswith("postgresql")
+
+
+def default_config_file() -> Path:
+    """`config/server.toml` in `FIELDAPP_CONFIG_DIR` or beside the packages."""
+    base = os.environ.get("FIELDAPP_CONFIG_DIR")
+    folder = Path(base) if base else Path(__file__).resolve().parents[2] / "config"
+    return folder / "server.toml"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ServerConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ServerConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ServerConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top)"
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        got = error.get("input")
+        shown = (
+            "" if isinstance(got, dict | list) or error["type"] == "missing" else f" (got {got!r})"
+        )
+        problems.append(f"{key}: {message}{shown}")
+    return "; ".join(problems)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if environ.get("FIELDAPP_DATABASE_URL"):
+        data["database_url"] = environ["FIELDAPP_DATABASE_URL"]
+    for name, value in environ.items():
+        if not name.startswith("FIELDAPP_SERVER__"):
+            continue
+        path = name.removeprefix("FIELDAPP_SERVER__").lower().split("__")
+        target = data
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_server_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> ServerSettings:
+    """Settings from the TOML file, the environment and explicit overrides, validated."""
+    path = path or default_config_file()
+    environ = os.environ if environ is None else environ
+    data = _load_toml(path)
+    try:
+        ServerSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ServerConfigError(f"{path}: {_describe(exc)}") from None
+    env = _env_overrides(environ)
+    source = "environment (FIELDAPP_DATABASE_URL / FIELDAPP_SERVER__*)" if env else str(path)
+    data = _merge(data, env)
+    data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ServerSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ServerConfigError(f"{source}: {_describe(exc)}") from None

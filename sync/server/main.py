@@ -1,0 +1,125 @@
+"""The clinic server app, built by `create_app(settings)` (nothing is created at import time).
+
+Stateless: everything a request needs is in the database, so any number of workers can
+serve one PostgreSQL. Errors answer `{"error": code, "detail": sentence}`; a revoked
+device's answer also carries `"wipe": true`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sync.server import errors
+from sync.server.config import ServerSettings
+from sync.server.db import make_engine
+from sync.server.deps import AppContext, Clock, utc_now
+from sync.server.routes import admin, dispatch, enroll, health, patients, sync, visits
+from sync.server.schemas import ErrorBody
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.Forbidden: 403,
+    errors.Invalid: 422,
+    errors.AuthError: 401,
+    errors.EnrollFailed: 400,
+    errors.StoreRolledBack: 409,
+    errors.CursorExpired: 410,
+}
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 410, 413, 429)
+}
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413 before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": "body_too_large", "detail": f"The request is over {limit} bytes: send less."},
+        status_code=413,
+    )
+
+
+def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
+    """A new server app over the configured database."""
+    app = FastAPI(
+        title="fieldapp clinic server",
+        version="1",
+        description="Enrollment, two-way sync, dispatch and audit for field clinicians.",
+    )
+    app.state.ctx = AppContext(
+        settings=settings, engine=make_engine(settings), clock=clock or utc_now
+    )
+    for module in (health, enroll, sync, visits, patients, dispatch, admin):
+        app.include_router(module.router, responses=COMMON_RESPONSES)
+
+    @app.exception_handler(errors.ServerError)
+    async def _domain_error(_request: Request, exc: errors.ServerError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        body: dict[str, Any] = {"error": exc.code, "detail": str(exc)}
+        if isinstance(exc, errors.AuthError) and exc.wipe:
+            body["wipe"] = True
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"error": "http", "detail": str(exc.detail)}
+        )
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own shape, without the submitted values (they may be patient data).
+        detail = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

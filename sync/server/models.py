@@ -1,0 +1,203 @@
+"""The server's tables (SQLModel). Wire shapes are in `schemas.py`.
+
+Ids are UUID text so SQLite and PostgreSQL store them alike; server-internal times are UTC
+epoch seconds (floats), which compare the same on both. Server-owned records (patients,
+visits, protocol documents) carry `change_seq`, a number from one counter row that commits
+in order, which is what the pull cursor follows (see `changes.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ServerMeta(SQLModel, table=True):
+    """Key/value facts about this database, such as its cursor epoch."""
+
+    __tablename__ = "server_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+class ChangeCounter(SQLModel, table=True):
+    """The single row handing out change numbers; its row lock orders their commits."""
+
+    __tablename__ = "change_counter"
+
+    id: int = Field(primary_key=True)
+    value: int = 0
+
+
+class AppUser(SQLModel, table=True):
+    """A person: clinician, dispatcher or admin. `name` is the clinician id on visits."""
+
+    __tablename__ = "app_user"
+
+    name: str = Field(primary_key=True, max_length=64)
+    role: str = Field(max_length=20)
+    display_name: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: float
+
+
+class Device(SQLModel, table=True):
+    """An enrolled laptop or office computer holding a token (stored only as a hash)."""
+
+    __tablename__ = "device"
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_name: str = Field(foreign_key="app_user.name", index=True, max_length=64)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+    wiped_at: float | None = None
+    last_seen_at: float | None = None
+    head_seq: int = 0
+    head_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class EnrollCode(SQLModel, table=True):
+    """A one-time enrollment code: public id part plus a secret kept only as a hash."""
+
+    __tablename__ = "enroll_code"
+
+    id: str = Field(primary_key=True, max_length=16)
+    user_name: str = Field(foreign_key="app_user.name", max_length=64)
+    secret_hash: str = Field(max_length=64)
+    created_at: float
+    expires_at: float
+    tries: int = 0
+    used_at: float | None = None
+
+
+class Patient(SQLModel, table=True):
+    """A patient: contact part (dispatch may see) and clinical part (clinicians only)."""
+
+    __tablename__ = "patient"
+
+    id: str = Field(primary_key=True, max_length=36)
+    version: int = 1
+    contact: str = Field(sa_column=Column(Text, nullable=False))
+    clinical: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    change_seq: int = Field(index=True)
+    updated_at: float
+
+
+class VisitRow(SQLModel, table=True):
+    """The current version of a visit; `payload` is its `sync.records.Visit` JSON."""
+
+    __tablename__ = "visit"
+
+    id: str = Field(primary_key=True, max_length=36)
+    patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)
+    clinician_id: str = Field(index=True, max_length=200)
+    scheduled_on: date = Field(index=True)
+    status: str = Field(max_length=20)
+    version: int = 1
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    change_seq: int = Field(index=True)
+    updated_at: float
+
+
+class VisitExit(SQLModel, table=True):
+    """A visit left a clinician (reassigned): their next pull reports it removed."""
+
+    __tablename__ = "visit_exit"
+
+    seq: int = Field(primary_key=True)
+    visit_id: str = Field(max_length=36)
+    clinician_id: str = Field(index=True, max_length=200)
+    patient_id: str = Field(max_length=36)
+
+
+class ProtocolDocRow(SQLModel, table=True):
+    """The current version of a protocol or checklist document every clinician pulls."""
+
+    __tablename__ = "protocol_doc"
+
+    id: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=100)
+    version: int = 1
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    change_seq: int = Field(index=True)
+
+
+class DeviceRecordRow(SQLModel, table=True):
+    """A device-owned clinical record, stored once, never replaced."""
+
+    __tablename__ = "device_record"
+
+    id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(max_length=40)
+    device_id: str = Field(index=True, max_length=36)
+    user_name: str = Field(max_length=64)
+    patient_id: str = Field(index=True, max_length=36)
+    visit_id: str | None = Field(default=None, index=True, max_length=36)
+    seq: int
+    content_hash: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: float
+    after_revocation: bool = False
+
+
+class Receipt(SQLModel, table=True):
+    """What the server answered for one device seq: replayed answers stay the same."""
+
+    __tablename__ = "device_receipt"
+
+    device_id: str = Field(primary_key=True, max_length=36)
+    seq: int = Field(primary_key=True)
+    record_id: str = Field(max_length=36)
+    chain_hash: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ReviewItem(SQLModel, table=True):
+    """A pushed record set aside (conflict or rejected), kept whole for a person to review."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (UniqueConstraint("device_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_id: str = Field(max_length=36)
+    user_name: str = Field(max_length=64)
+    seq: int
+    kind: str = Field(max_length=40)
+    record_id: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    reason: str = Field(max_length=1000)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: float
+
+
+class AuditEvent(SQLModel, table=True):
+    """One hash-chained audit event: who, what, when, device, outcome; ids only."""
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True)
+    at: str = Field(max_length=40)
+    actor: str = Field(max_length=64)
+    device_id: str | None = Field(default=None, max_length=36)
+    action: str = Field(max_length=60)
+    outcome: str = Field(max_length=40)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class RateBucket(SQLModel, table=True):
+    """A token bucket for one rate-limit key (kept in the database for every worker)."""
+
+    __tablename__ = "rate_bucket"
+
+    key: str = Field(primary_key=True, max_length=120)
+    tokens: float
+    updated: float

@@ -1,0 +1,156 @@
+"""`POST /sync/push`, `POST /sync/pull` and `POST /sync/wiped`: the device's sync calls.
+
+A revoked device may still push (its unsynced work reaches the clinic, answered with
+`revoked: true`); every other call answers 401 `{"error": "device_revoked", "wipe": true}`.
+Once it has wiped its store it reports so with `POST /sync/wiped`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from sync.server import audit
+from sync.server.db import transaction
+from sync.server.deps import AnyPrincipal, Clinician, Ctx, Principal
+from sync.server.errors import AuthError, StoreRolledBack
+from sync.server.models import AppUser, Device
+from sync.server.pull import pull as pull_page
+from sync.server.push import check_head
+from sync.server.push import push as push_batch
+from sync.server.schemas import (
+    PulledRecord,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Removal,
+)
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+def _rolled_back(
+    ctx: Ctx, principal: Principal, exc: StoreRolledBack, action: str
+) -> StoreRolledBack:
+    ctx.audit(
+        actor=principal.user,
+        device_id=principal.device_id,
+        action=action,
+        outcome="store_rolled_back",
+    )
+    return exc
+
+
+@router.post("/push", response_model=PushResponse)
+def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> PushResponse:
+    """Store a batch of outbox items; a result for each, in seq order."""
+    if principal.role != "clinician":
+        raise HTTPException(
+            403, {"error": "forbidden", "detail": "Only clinicians' devices push records."}
+        )
+    if principal.revoked and not ctx.settings.accept_push_from_revoked:
+        raise AuthError(
+            "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
+        )
+    if len(body.items) > ctx.settings.max_push_items:
+        raise HTTPException(
+            413,
+            {
+                "error": "body_too_large",
+                "detail": f"At most {ctx.settings.max_push_items} records a push.",
+            },
+        )
+    try:
+        with transaction(ctx.engine) as session:
+            device = session.get(Device, principal.device_id)
+            user = session.get(AppUser, principal.user)
+            assert device is not None and user is not None
+            summary = push_batch(session, device, user, body, ctx.now())
+            detail: dict[str, Any] = {"counts": summary.counts(), "applied": summary.applied_ids}
+            if summary.set_aside_ids:
+                detail["set_aside"] = summary.set_aside_ids
+            audit.append(
+                session,
+                actor=principal.user,
+                device_id=principal.device_id,
+                action="push",
+                outcome="revoked_device" if principal.revoked else "ok",
+                detail=detail,
+                now=ctx.clock(),
+            )
+    except StoreRolledBack as exc:
+        raise _rolled_back(ctx, principal, exc, "push") from None
+    return PushResponse(results=summary.results, revoked=principal.revoked, server_time=ctx.clock())
+
+
+@router.post("/pull", response_model=PullResponse)
+def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
+    """One page of the clinician's scope after the cursor."""
+    limit = min(body.limit or ctx.settings.pull_page_size, ctx.settings.pull_page_size)
+    try:
+        check_head_of(principal, body)
+    except StoreRolledBack as exc:
+        raise _rolled_back(ctx, principal, exc, "pull") from None
+    with transaction(ctx.engine) as session:
+        page = pull_page(
+            session, principal.user, body.cursor, limit, ctx.today(), ctx.settings.pull_days_ahead
+        )
+        device = session.get(Device, principal.device_id)
+        if device is not None:
+            device.last_seen_at = ctx.now()
+            session.add(device)
+        audit.append(
+            session,
+            actor=principal.user,
+            device_id=principal.device_id,
+            action="pull",
+            outcome="ok",
+            detail={
+                "visits": page.ids("visit"),
+                "patients": page.ids("patient"),
+                "removals": len(page.removals),
+            },
+            now=ctx.clock(),
+        )
+    return PullResponse(
+        upserts=[PulledRecord(kind=kind, record=record) for kind, record in page.upserts],
+        removals=[Removal(kind=kind, id=rid) for kind, rid in page.removals],  # type: ignore[arg-type]
+        cursor=page.cursor,
+        more=page.more,
+        server_time=ctx.clock(),
+    )
+
+
+def check_head_of(principal: Principal, body: PullRequest) -> None:
+    """The pulling device's head against the server's record of it."""
+    device = Device(
+        id=principal.device_id,
+        user_name=principal.user,
+        name="",
+        token_hash="",
+        created_at=0,
+        expires_at=0,
+        head_seq=principal.head_seq,
+        head_hash=principal.head_hash,
+    )
+    check_head(device, body.head.seq, body.head.chain_hash)
+
+
+@router.post("/wiped", status_code=204)
+def wiped(principal: AnyPrincipal, ctx: Ctx) -> None:
+    """A revoked device reports that it crypto-erased its store."""
+    with transaction(ctx.engine) as session:
+        device = session.get(Device, principal.device_id)
+        if device is not None and device.wiped_at is None:
+            device.wiped_at = ctx.now()
+            session.add(device)
+        audit.append(
+            session,
+            actor=principal.user,
+            device_id=principal.device_id,
+            action="wipe",
+            outcome="ok",
+            now=ctx.clock(),
+        )

@@ -1,0 +1,291 @@
+"""Request and response shapes of the HTTP API. Every request model refuses unknown fields.
+
+Server-owned fields (`id`, `version`, `status`, `review_flags`) are never accepted in a
+body: a dispatcher creates or changes a visit through `VisitCreate` / `VisitUpdate`, and
+anything else answers 422 (OWASP API3, mass assignment).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from sync.records import Address, CoursePosition, PatientSummary, ShortText
+
+Role = Literal["clinician", "dispatcher", "admin"]
+UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+# A dispatcher sees a patient's name, address, phone and safety flags, never the rest,
+# and a visit without its planned dose.
+CONTACT_FIELDS = (
+    frozenset(PatientSummary.model_fields)
+    - PatientSummary.CLINICAL_FIELDS
+    - {
+        "schema_version",
+        "version",
+    }
+)
+VISIT_CLINICAL_FIELDS = frozenset({"planned_dose_mg"})
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a machine-readable code and a sentence."""
+
+    error: str
+    detail: str
+    wipe: bool = False
+
+
+class Health(BaseModel):
+    """The health endpoint's answer."""
+
+    status: Literal["ok"]
+    database: Literal["ok"]
+    server_time: datetime
+
+
+# -- enrollment ----------------------------------------------------------------------------
+
+
+class EnrollRequest(Body):
+    """A one-time code from the clinic and a name for this device."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    device_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "laptop"
+
+
+class EnrollResponse(BaseModel):
+    """The new device's id and token (shown once; the server keeps only its hash)."""
+
+    device_id: str
+    token: str
+    user: str
+    role: Role
+    expires_at: datetime
+    server_time: datetime
+
+
+class Me(BaseModel):
+    """Who a token belongs to."""
+
+    user: str
+    role: Role
+    device_id: str
+    server_time: datetime
+
+
+# -- sync ----------------------------------------------------------------------------------
+
+
+class Head(Body):
+    """The device's chain head over every record it ever wrote."""
+
+    seq: int = Field(ge=0)
+    chain_hash: Hex64
+
+
+class PushItem(Body):
+    """One outbox item."""
+
+    seq: int = Field(ge=1)
+    kind: Annotated[str, StringConstraints(max_length=40)]
+    record_id: UUID
+    content_hash: Hex64
+    chain_hash: Hex64
+    payload: dict[str, Any]
+
+
+class PushRequest(Body):
+    """A batch of outbox items in seq order, with the device's chain head."""
+
+    head: Head
+    items: list[PushItem] = Field(max_length=100_000)
+
+
+class PushResult(BaseModel):
+    """What happened to one pushed item."""
+
+    seq: int
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    reason: str | None = None
+
+
+class PushResponse(BaseModel):
+    """A result per item; `revoked` tells a revoked device to wipe after pushing."""
+
+    results: list[PushResult]
+    revoked: bool = False
+    server_time: datetime
+
+
+class PullRequest(Body):
+    """Changes after `cursor` (None: from scratch), at most `limit` of them."""
+
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    head: Head
+    limit: int | None = Field(None, ge=1, le=10_000)
+
+
+class PulledRecord(BaseModel):
+    """One server-owned record in its `sync.records` JSON form."""
+
+    kind: str
+    record: dict[str, Any]
+
+
+class Removal(BaseModel):
+    """A record that left the clinician's scope."""
+
+    kind: str
+    id: UUID
+
+
+class PullResponse(BaseModel):
+    """One page of changes and the cursor to ask for the next."""
+
+    upserts: list[PulledRecord]
+    removals: list[Removal]
+    cursor: str
+    more: bool
+    server_time: datetime
+
+
+# -- dispatch ------------------------------------------------------------------------------
+
+
+class PatientContact(Body):
+    """What dispatch uploads about a patient: name, phone, address, safety flags."""
+
+    display_name: ShortText
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+() .-]{7,25}$")]
+    address: Address
+    safety_flags: list[ShortText] = Field(default_factory=list, max_length=50)
+
+
+class PatientContactPublic(PatientContact):
+    """A patient as dispatch sees them (no clinical field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    version: int
+
+
+class VisitCreate(Body):
+    """A visit request from dispatch; the server sets id, version, status and flags."""
+
+    patient_id: UUID
+    clinician_id: UserName
+    scheduled_on: date
+    window_start: datetime
+    window_end: datetime
+    duration_min: int = Field(ge=10, le=600)
+    address: Address | None = None
+    course: CoursePosition
+    safety_flags: list[ShortText] = Field(default_factory=list, max_length=50)
+    route_order: int | None = Field(None, ge=0, le=100)
+    eta: datetime | None = None
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> VisitCreate:
+        if self.window_end < self.window_start:
+            raise ValueError("window_end must not be before window_start")
+        return self
+
+
+class VisitUpdate(Body):
+    """A change to a planned visit: reassign, reschedule, reorder."""
+
+    clinician_id: UserName | None = None
+    scheduled_on: date | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    duration_min: int | None = Field(None, ge=10, le=600)
+    safety_flags: list[ShortText] | None = Field(None, max_length=50)
+    route_order: int | None = Field(None, ge=0, le=100)
+    eta: datetime | None = None
+
+
+class VisitDispatchPublic(BaseModel):
+    """A visit as dispatch sees it: everything but the planned dose."""
+
+    id: UUID
+    version: int
+    patient_id: UUID
+    clinician_id: str
+    scheduled_on: date
+    window_start: datetime
+    window_end: datetime
+    duration_min: int
+    address: Address
+    course: CoursePosition
+    safety_flags: list[str]
+    route_order: int | None
+    eta: datetime | None
+    status: Literal["scheduled", "cancelled"]
+    review_flags: list[str]
+
+
+# -- admin ---------------------------------------------------------------------------------
+
+
+class UserCreate(Body):
+    """A new person."""
+
+    name: UserName
+    role: Role
+    display_name: ShortText | None = None
+
+
+class UserPublic(BaseModel):
+    """A person as the admin sees them."""
+
+    name: str
+    role: Role
+    display_name: str | None
+    active: bool
+
+
+class EnrollCodePublic(BaseModel):
+    """A one-time enrollment code, shown once."""
+
+    user: str
+    code: str
+    expires_at: datetime
+
+
+class DevicePublic(BaseModel):
+    """An enrolled device (never its token)."""
+
+    id: str
+    user: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    wiped_at: datetime | None
+    last_seen_at: datetime | None
+    head_seq: int
+
+
+class ReviewItemPublic(BaseModel):
+    """A set-aside record's ids and reason (its content stays on the server)."""
+
+    id: int
+    device_id: str
+    user: str
+    seq: int
+    kind: str
+    record_id: str
+    status: str
+    reason: str
