@@ -236,7 +236,7 @@ def plan_day(
     )
     problems = check_plan(plan, visits, clinicians, matrix, facts)
     if problems:
-        raise AssertionError("planner produced an invalid plan: " + "; ".join(problems[:5]))
+        raise RuntimeError("planner produced an invalid plan: " + "; ".join(problems[:5]))
     return plan
 
 
