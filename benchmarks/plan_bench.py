@@ -226,8 +226,9 @@ def main() -> None:
     day_s, day_unassigned, plan = run_day(base)
     totals = plan.totals()
     print(
-        f"Seattle day: 40 clinicians, 160 visits: {day_s:.2f} s, planned {totals['visits_planned']}, "
-        f"unassigned {day_unassigned}, {totals['drive_km']} km, solver {plan.solver}"
+        f"Seattle day: 40 clinicians, 160 visits: {day_s:.2f} s, "
+        f"planned {totals['visits_planned']}, unassigned {day_unassigned}, "
+        f"{totals['drive_km']} km, solver {plan.solver}"
     )
     reasons: dict[str, int] = {}
     for left in plan.unassigned:
