@@ -157,3 +157,19 @@ def test_busy_clinicians_reason_names_the_window() -> None:
     assert len(result.routes[0].stops) == 1
     (reason,) = reasons(result).values()
     assert reason.startswith("no clinician") and "is free 09:00–11:00" in reason
+
+
+def test_too_far_to_reach_within_the_shift() -> None:
+    far = Place(CLINIC.lat + 1.5, CLINIC.lon)  # about 170 km north
+    result = plan([visit("V1", at(9), at(10), place=far)], [clinician("C1", at(8), at(14))])
+    assert reasons(result)["V1"] == (
+        "no clinician can drive there, start by 10:00 and be back by the end of their shift "
+        "(check the window, the shifts and the break)"
+    )
+
+
+def test_auto_keeps_the_better_plan_of_both_solvers() -> None:
+    visits = [visit(f"V{i}", at(8), at(15), minutes=60, km_east=i) for i in range(5)]
+    result = plan(visits, [clinician("C1"), clinician("C2")], "auto")
+    assert len(result.notes) == 2 and {n.split(":")[0] for n in result.notes} == {"vroom", "pyvrp"}
+    assert len(assigned(result)) == 5
