@@ -55,11 +55,19 @@ class GeocodeCache:
     """A small sqlite file mapping address hashes to coordinates."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS geocode (key TEXT PRIMARY KEY, lat REAL, lon REAL)"
-        )
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """Opened on first use, so a day with coordinates only never touches the disk."""
+        if self._conn is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self._path)
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS geocode (key TEXT PRIMARY KEY, lat REAL, lon REAL)"
+            )
+        return self._conn
 
     def get(self, key: str) -> GeocodeResult | None:
         """The cached answer for `key`, if any."""
@@ -77,8 +85,10 @@ class GeocodeCache:
             self._db.execute("INSERT OR REPLACE INTO geocode VALUES (?, ?, ?)", (key, lat, lon))
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Close the file if it was opened."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def build_geocoder(settings: GeocoderSettings) -> Any:

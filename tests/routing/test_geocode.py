@@ -119,3 +119,9 @@ def test_geocoder_is_chosen_by_service_name() -> None:
     )
     with pytest.raises(ConfigError, match="unknown geopy service"):
         build_geocoder(SETTINGS.model_copy(update={"service": "no-such-service"}))
+
+
+def test_cache_file_is_created_only_when_used(tmp_path: Path) -> None:
+    cache = GeocodeCache(tmp_path / "sub" / "g.sqlite")
+    cache.close()
+    assert not (tmp_path / "sub").exists()
