@@ -1,0 +1,58 @@
+"""The whole demo stack: server on SQLite, day loaded, laptop enrolled, sync both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from fieldapp.commands.demo import print_day
+from fieldapp.demo.stack import DemoStack
+from fieldapp.settings import Settings, StoreSettings
+from sync.client import SyncClient, make_http_client
+from sync.records import StatusEvent
+
+DAY = date(2026, 11, 22)
+FAST_KDF = StoreSettings(kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1)
+
+
+@pytest.fixture
+def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+    running = DemoStack.start(tmp_path / "demo", Settings(store=FAST_KDF), DAY)
+    yield running
+    running.stop()
+
+
+def test_demo_laptop_receives_its_day_and_pushes_a_check_in(stack: DemoStack, capsys) -> None:  # type: ignore[no-untyped-def]
+    visits = stack.store.visits_for_day(DAY)
+    assert [v.route_order for v in visits] == [1, 2, 3, 4]
+    assert all(v.clinician_id == "c01" for v in visits)
+    assert stack.report.pulled >= 8  # 4 patients + 4 visits (+ protocol documents)
+
+    visit = visits[0]
+    event = StatusEvent(
+        id=uuid.uuid4(),
+        patient_id=visit.patient_id,
+        visit_id=visit.id,
+        recorded_at=datetime.now(UTC),
+        recorded_by="c01",
+        status="en_route",
+        at=datetime.now(UTC),
+    )
+    stack.store.save(event)
+    assert stack.store.pending_count() == 1
+
+    async def sync_again():  # type: ignore[no-untyped-def]
+        async with make_http_client(Settings().sync) as http:
+            return await SyncClient(http, stack.store, Settings().sync).sync_once()
+
+    report = asyncio.run(sync_again())
+    assert report.pushed == {"applied": 1}
+    assert stack.store.pending_count() == 0
+
+    print_day(stack.store, DAY)
+    out = capsys.readouterr().out
+    assert "4 visits on 2026-11-22" in out
