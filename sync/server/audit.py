@@ -96,9 +96,10 @@ def verify_events(events: Iterable[AuditEvent]) -> tuple[int, AuditProblem | Non
     expected_seq, prev, count = 1, GENESIS, 0
     for event in events:
         count += 1
-        if event.seq != expected_seq:
-            kind = "an entry before it is missing" if event.seq > expected_seq else "out of order"
-            return count, AuditProblem(event.seq, f"{kind} (expected entry {expected_seq})")
+        if event.seq > expected_seq:
+            return count, AuditProblem(expected_seq, f"missing (the next entry is {event.seq})")
+        if event.seq < expected_seq:
+            return count, AuditProblem(event.seq, "duplicated or out of order")
         if event.prev_hash != prev:
             return count, AuditProblem(event.seq, "does not follow the entry before it")
         if event.hash != event_hash(prev, _fields(event)):

@@ -1,0 +1,152 @@
+"""Push: each record once, bad ones set aside, conflicts kept, oversize split, rollback caught."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from sync.client import StoreRolledBack
+from sync.server.db import transaction
+from sync.server.main import create_app
+from sync.server.models import DeviceRecordRow, ReviewItem
+from tests.sync.clientkit import client_for, device_store
+from tests.sync.conftest import TODAY, Clock, test_settings
+from tests.sync.factories import World, seed, vitals
+from tests.sync.fakes import SimulatedCrash
+
+
+def _rows(app: Any, model: Any) -> list[Any]:
+    with transaction(app.state.ctx.engine) as session:
+        return list(session.execute(select(model)).scalars())
+
+
+async def test_same_id_other_content_is_refused_and_kept(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    p, v = world.patients["a"], world.visits["a"]
+    first = vitals(p.id, v.id, "a", hr=70)
+    store = device_store(world, "a")
+    store.write(first)
+    await client_for(api, store).sync_once()
+    # the same id with other content, from the same device (a bug, or tampering)
+    store.write(first.model_copy(update={"heart_rate_bpm": 150}))
+    report = await client_for(api, store).sync_once()
+    assert report.pushed == {"conflict": 1}
+    [kept] = _rows(app, DeviceRecordRow)
+    assert json.loads(kept.payload)["heart_rate_bpm"] == 70  # never replaced
+    [review] = _rows(app, ReviewItem)
+    assert review.status == "conflict" and json.loads(review.payload)["heart_rate_bpm"] == 150
+    assert [item.status for item in store.set_aside()] == ["conflict"]
+    assert store.pending_count() == 0
+
+
+async def test_one_invalid_among_100_is_set_aside_and_queue_moves(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    for i in range(100):
+        if i == 42:
+            bad = vitals(p.id, v.id, "a").model_dump(mode="json") | {"heart_rate_bpm": 900}
+            store.write_raw("vitals", uuid.UUID(bad["id"]), bad, "ab" * 32)
+        else:
+            store.write(vitals(p.id, v.id, "a", hr=60 + i % 50))
+    report = await client_for(api, store, batch_size=30).sync_once()
+    assert report.pushed == {"applied": 99, "rejected": 1}
+    assert store.pending_count() == 0
+    [aside] = store.set_aside()
+    assert aside.seq == 43 and "heart_rate_bpm" in aside.reason and "900" not in aside.reason
+    assert len(_rows(app, DeviceRecordRow)) == 99
+    [review] = _rows(app, ReviewItem)
+    assert review.status == "rejected" and review.seq == 43
+    # more work after it goes through as usual
+    store.write(vitals(p.id, v.id, "a"))
+    assert (await client_for(api, store).sync_once()).pushed == {"applied": 1}
+
+
+async def test_oversize_batch_is_split(db_url: str, clock: Clock) -> None:
+    app = create_app(test_settings(db_url, max_body_bytes=20_000), clock=clock)
+    world = seed(app.state.ctx.engine, app.state.ctx.settings, TODAY)
+    store = device_store(world, "a")
+    p, v = world.patients["a"], world.visits["a"]
+    for i in range(150):
+        store.write(vitals(p.id, v.id, "a", hr=60 + i % 50))
+    transport = httpx.ASGITransport(app=app)
+    sizes: list[int] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path == "/sync/push":
+            sizes.append(len(json.loads(request.content)["items"]))
+
+    async with httpx.AsyncClient(transport=transport, event_hooks={"request": [record]}) as http:
+        report = await client_for(http, store, batch_size=150).sync_once()
+    app.state.ctx.engine.dispose()
+    assert report.pushed == {"applied": 150}
+    assert sizes[0] == 150 and max(sizes[1:]) < 150  # refused whole, then halves
+    assert store.pending_count() == 0
+
+
+async def test_device_killed_between_server_commit_and_ack(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    for i in range(20):
+        store.write(vitals(p.id, v.id, "a", hr=60 + i))
+    store.crash_on_ack = True
+    with pytest.raises(SimulatedCrash):
+        await client_for(api, store).sync_once()
+    assert len(_rows(app, DeviceRecordRow)) == 20 and store.pending_count() == 20
+    report = await client_for(api, store).sync_once()  # the device starts again
+    assert report.pushed == {"duplicate": 20}
+    assert len(_rows(app, DeviceRecordRow)) == 20
+
+
+async def test_store_replaced_by_older_copy_is_detected(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    store.write(vitals(p.id, v.id, "a"))
+    await client_for(api, store).sync_once()
+    backup = store.snapshot()
+    for _ in range(3):
+        store.write(vitals(p.id, v.id, "a"))
+    await client_for(api, store).sync_once()
+    with pytest.raises(StoreRolledBack) as caught:
+        await client_for(api, backup).sync_once()
+    assert "older copy" in str(caught.value)
+    # an old copy that wrote new records past the server's head forks the chain: also caught
+    for _ in range(5):
+        backup.write(vitals(p.id, v.id, "a"))
+    with pytest.raises(StoreRolledBack):
+        await client_for(api, backup).sync_once()
+    with transaction(app.state.ctx.engine) as session:
+        count = session.execute(select(func.count()).select_from(DeviceRecordRow)).scalar_one()
+    assert count == 4
+
+
+async def test_clocks_a_day_apart(db_url: str) -> None:
+    """The laptop clock is a day behind: records go up, the server's day comes down."""
+    server_clock = Clock(TODAY)
+    server_clock.advance(days=1)
+    app = create_app(test_settings(db_url), clock=server_clock)
+    world = seed(app.state.ctx.engine, app.state.ctx.settings, server_clock().date())
+    store = device_store(world, "a")
+    p, v = world.patients["a"], world.visits["a"]
+    # the laptop thinks it is a day earlier
+    store.write(vitals(p.id, v.id, "a", at=server_clock() - timedelta(days=1)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+        report = await client_for(http, store).sync_once()
+        assert report.pushed == {"applied": 1}
+        assert set(store.of_kind("visit")) == {v.id}  # by the server's today, not the laptop's
+        server_clock.advance(days=1)  # the next day: yesterday's visit leaves the scope
+        await client_for(http, store).sync_once()
+        assert store.of_kind("visit") == {}
+    app.state.ctx.engine.dispose()
