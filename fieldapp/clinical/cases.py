@@ -7,6 +7,7 @@ protocol overrides over protocol.toml for that case alone. See README-clinical.m
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -259,7 +260,7 @@ def run_case(
     expect = case.get("expect")
     if not isinstance(expect, dict) or not expect:
         return CaseResult(**result, passed=False, problems=["[case.expect] is missing"])
-    inputs = deep_merge(defaults.get(kind, {}), case.get("inputs", {}))
+    inputs = copy.deepcopy(deep_merge(defaults.get(kind, {}), case.get("inputs", {})))
     try:
         settings = case.get("settings")
         protocol = protocol_from_data(deep_merge(base, settings) if settings else base, source)

@@ -8,6 +8,7 @@ required items left blank are reported so the readiness decision holds the visit
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field, model_validator
 from fieldapp.clinical.protocol import Protocol
 from fieldapp.clinical.readiness_input import ReadinessInput
 from fieldapp.clinical.reasons import Model
-from fieldapp.config import deep_merge, load_toml, validate
+from fieldapp.config import load_toml, validate
 from fieldapp.errors import ConfigError
 
 Answer = bool | int | float | str | date | None
@@ -135,7 +136,7 @@ def apply_responses(
     templates: dict[str, ChecklistTemplate],
 ) -> dict[str, Any]:
     """Readiness input data: `base` with every answer laid over it at its `maps_to` path."""
-    data = deep_merge(base, {})
+    data = copy.deepcopy(base)  # answers are written in place: never into the caller's dict
     answered = list(data.get("checklists", []))
     for response in responses:
         template = templates.get(response.template)

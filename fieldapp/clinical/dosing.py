@@ -299,6 +299,15 @@ def compute_dose(data: DoseInput, protocol: Protocol) -> DoseResult:
     cap = min(value for value, _ in caps)
     dose = _capped(exact, settings.dose_rounding_mg, cap, "Dose", work)
     work.put("dose_mg", "Dose, rounded", f"to {fmt(settings.dose_rounding_mg)} mg", dose, "mg")
+    if dose <= 0:
+        work.refuse(
+            "dose_below_rounding",
+            f"The dose {fmt(exact)} mg rounds to 0 mg: check the order",
+            f"{fmt(exact)} mg",
+            f"{fmt(settings.dose_rounding_mg)} mg",
+            "protocol.dosing.dose_rounding_mg",
+        )
+        return work.result()
     work.numbers["total_mg"] = dose
     work.numbers["session_total_mg"] = data.given_this_session_mg + dose
     if duration_h is not None:
