@@ -10,19 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
+from fieldapp.clinical.checklists import (
+    ChecklistResponse,
+    ChecklistTemplate,
+    apply_responses,
+    load_templates,
+)
 from fieldapp.clinical.course import CourseInput
 from fieldapp.clinical.readiness import ReadinessDecision, evaluate_readiness
-from fieldapp.clinical.readiness_input import Approval, ChecklistAnswered, ReadinessInput
+from fieldapp.clinical.readiness_input import Approval, ReadinessInput
+from fieldapp.config import config_dir
 from fieldapp.services import engine
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, PatientSummary
 from sync.records import Reason as RecordReason
 
-TEMPLATE = "previsit@1"
-ItemKind = Literal["bp", "int", "decimal", "yesno", "date", "text", "list", "digits", "cssrs"]
+ItemKind = Literal[
+    "bp", "int", "number", "bool", "date", "text", "choice", "list", "digits", "cssrs"
+]
 
 
 @dataclass(frozen=True)
@@ -35,61 +44,27 @@ class Item:
     path: str
     required: bool = True
     hint: str = ""
+    options: tuple[str, ...] = ()
+    template: str | None = None
 
 
-ITEMS: tuple[Item, ...] = (
-    Item("bp_first", "BP, first reading", "bp", "vitals.bp_first", hint="128/82"),
-    Item("bp_second", "BP, second reading", "bp", "vitals.bp_second", hint="126/80"),
-    Item("bp_minutes_apart", "Minutes between BP readings", "decimal", "vitals.bp_minutes_apart"),
-    Item("heart_rate", "Heart rate (bpm)", "int", "vitals.heart_rate"),
-    Item("spo2", "SpO₂ (%)", "int", "vitals.spo2"),
-    Item("rr", "Respiratory rate (/min)", "int", "vitals.rr"),
-    Item("temperature_c", "Temperature (°C)", "decimal", "vitals.temperature_c"),
-    Item("weight_kg", "Weight measured today (kg)", "decimal", "weight"),
-    Item(
-        "responsible_adult", "Responsible adult present (y/n)", "yesno", "today.responsible_adult"
-    ),
-    Item("hours_since_solids", "Hours since solids", "decimal", "today.hours_since_solids"),
-    Item(
-        "hours_since_clear_fluids",
-        "Hours since clear fluids",
-        "decimal",
-        "today.hours_since_clear_fluids",
-    ),
-    Item("pdmp_checked", "PDMP checked (y/n)", "yesno", "today.pdmp_checked"),
-    Item("consent_on_file", "Informed consent on file (y/n)", "yesno", "today.consent_on_file"),
-    Item(
-        "childbearing_potential",
-        "Child-bearing potential (y/n)",
-        "yesno",
-        "today.childbearing_potential",
-    ),
-    Item("hcg", "Urine hCG (negative/positive)", "text", "today.hcg", required=False),
-    Item("intoxicated", "Intoxicated now (y/n)", "yesno", "today.intoxicated"),
-    Item("substance_use_24h", "Alcohol/drugs in 24 h (y/n)", "yesno", "today.substance_use_24h"),
-    Item("urinary_symptoms", "Urinary symptoms (y/n)", "yesno", "today.urinary_symptoms"),
-    Item(
-        "respiratory_infection",
-        "Respiratory infection (y/n)",
-        "yesno",
-        "today.respiratory_infection",
-    ),
-    Item("mania", "Mania or hypomania now (y/n)", "yesno", "today.mania_or_hypomania"),
-    Item("symptoms", "Symptoms now (comma list)", "list", "today.symptoms", required=False),
+# Questions the readiness engine reads that no checklist template asks yet: the mood
+# scales, today's pain and weight, and the clinician's own credentials.
+EXTRA_ITEMS: tuple[Item, ...] = (
+    Item("weight_kg", "Weight today (kg)", "number", "weight"),
+    Item("pain_nrs", "Pain NRS now (0–10)", "int", "pain_nrs"),
     Item("phq9", "PHQ-9 items (9 digits 0–3)", "digits", "today.phq9_items", hint="101000000"),
     Item("cssrs", "C-SSRS Q1–Q6 (y/n/-)", "cssrs", "today.cssrs", required=False, hint="nn---n"),
-    Item("pain_nrs", "Pain NRS now (0–10)", "int", "pain_nrs"),
-    Item("acls_expires", "Your ACLS expires (YYYY-MM-DD)", "date", "personnel.acls_expires"),
-    Item("licence_active", "Your licence active (y/n)", "yesno", "personnel.licence_active"),
+    Item("acls_expires", "Your ACLS expires", "date", "personnel.acls_expires", hint="YYYY-MM-DD"),
+    Item("licence_active", "Your licence is active", "bool", "personnel.licence_active"),
     Item(
         "prescriber_dea_states",
-        "Prescriber DEA states (comma list)",
+        "Prescriber DEA states",
         "list",
         "personnel.prescriber_dea_states",
+        hint="WA, OR",
     ),
-    Item("equipment_all", "All equipment checked (y/n)", "yesno", "equipment"),
 )
-ITEM_BY_ID = {item.id: item for item in ITEMS}
 CSSRS_KEYS = ("q1", "q2", "q3", "q4", "q5", "q6")
 # The clinic summary's condition phrases, as the engine's history fields.
 CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
@@ -99,6 +74,35 @@ CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
     "history of psychosis": ("psychosis", "history"),
     "moderate hepatic disease": ("hepatic", "moderate"),
 }
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, ChecklistTemplate]:
+    """The clinic's checklist templates (config/checklists), read once."""
+    return load_templates(config_dir() / "checklists")
+
+
+def items() -> list[Item]:
+    """Every question of the form: each template's items, then the extra ones."""
+    found: list[Item] = []
+    for ref, template in sorted(templates().items()):
+        if template.id == "pre_visit_safety" or template.id == "equipment":
+            for it in template.items:
+                kind: ItemKind = it.type  # type: ignore[assignment]
+                hint = {"bp": "128/82", "bool": "y/n", "date": "YYYY-MM-DD"}.get(it.type, "")
+                if it.type == "choice":
+                    hint = " / ".join(it.options)
+                found.append(
+                    Item(
+                        it.id, it.text, kind, it.maps_to, it.required, hint, tuple(it.options), ref
+                    )
+                )
+    return [*found, *EXTRA_ITEMS]
+
+
+def item_by_id() -> dict[str, Item]:
+    """Form questions by id."""
+    return {item.id: item for item in items()}
 
 
 def parse_answer(item: Item, text: str) -> tuple[Any, str | None]:
@@ -117,24 +121,31 @@ def _parse(item: Item, raw: str) -> Any:
         parts = raw.replace(" ", "").split("/")
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             raise ValueError("write it as systolic/diastolic, e.g. 128/82")
-        return {"systolic": int(parts[0]), "diastolic": int(parts[1])}
+        return f"{int(parts[0])}/{int(parts[1])}"
     if item.kind == "int":
         if not raw.lstrip("-").isdigit():
             raise ValueError("must be a whole number")
         return int(raw)
-    if item.kind == "decimal":
+    if item.kind == "number":
         try:
-            return Decimal(raw)
+            return float(Decimal(raw))
         except ArithmeticError:
             raise ValueError("must be a number") from None
-    if item.kind == "yesno":
+    if item.kind == "bool":
         if raw.lower() in ("y", "yes"):
             return True
         if raw.lower() in ("n", "no"):
             return False
         raise ValueError("answer y or n")
     if item.kind == "date":
-        return date.fromisoformat(raw)
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError("write a date as YYYY-MM-DD") from None
+    if item.kind == "choice":
+        if raw not in item.options:
+            raise ValueError(f"one of {', '.join(item.options)}")
+        return raw
     if item.kind == "list":
         return [part.strip() for part in raw.split(",") if part.strip()]
     if item.kind == "digits":
@@ -145,9 +156,7 @@ def _parse(item: Item, raw: str) -> Any:
         if len(raw) != 6 or any(c not in "yn-" for c in raw.lower()):
             raise ValueError("type six of y, n or - (not asked), for Q1 to Q6")
         return {k: c == "y" for k, c in zip(CSSRS_KEYS, raw.lower(), strict=True) if c != "-"}
-    if item.kind == "text" and item.id == "hcg" and raw.lower() not in ("negative", "positive"):
-        raise ValueError("answer negative or positive")
-    return raw.lower()
+    return raw
 
 
 def _history(patient: PatientSummary) -> dict[str, Any]:
@@ -172,19 +181,31 @@ class ChecklistRun:
         self.approval: Approval | None = None
 
     def problems(self) -> dict[str, str]:
-        """Every answer that does not parse, by item id."""
+        """Every answer typed that does not parse, by item id."""
         found = {}
-        for item in ITEMS:
-            _, problem = parse_answer(item, self.texts.get(item.id, ""))
-            if problem and self.texts.get(item.id, "").strip():
+        for item in items():
+            text = self.texts.get(item.id, "")
+            _, problem = parse_answer(item, text)
+            if problem and text.strip():
                 found[item.id] = problem
         return found
+
+    def responses(self) -> dict[str, dict[str, Any]]:
+        """The parsed answers per template ref (invalid or blank ones left out)."""
+        by_template: dict[str, dict[str, Any]] = {ref: {} for ref in templates()}
+        for item in items():
+            if item.template is None:
+                continue
+            value, _ = parse_answer(item, self.texts.get(item.id, ""))
+            if value is not None:
+                by_template[item.template][item.id] = value
+        return by_template
 
     def readiness_input(self) -> ReadinessInput:
         """The engine's input from the answers given so far (unanswered stays missing)."""
         s, patient = self.session, self.session.patient
         now = s.services.clock.now()
-        data: dict[str, Any] = {
+        base: dict[str, Any] = {
             "visit_at": now,
             "age_years": _age(patient.date_of_birth, now.date()),
             "sex": patient.sex if patient.sex in ("female", "male") else "female",
@@ -193,25 +214,26 @@ class ChecklistRun:
             "vitals": {},
             "today": {"medications": [m.split()[0].lower() for m in patient.medications]},
             "personnel": {"visit_state": s.visit.address.state},
-            "course": _course(s),
+            "course": _course(s).model_dump(),
         }
         missing = []
-        for item in ITEMS:
+        for item in EXTRA_ITEMS:
             value, problem = parse_answer(item, self.texts.get(item.id, ""))
             if value is None:
                 if problem and item.required:
                     missing.append(item.id)
                 continue
-            if item.path == "equipment":
-                data["equipment"] = dict.fromkeys(engine.protocol().equipment.required, value)
-            elif item.path == "weight":
-                data["today"]["weight_measured_on"] = now.date()
-            elif "." in item.path:
+            if "." in item.path:
                 section, key = item.path.split(".", 1)
-                data[section][key] = value
-        data["checklists"] = [ChecklistAnswered(template=TEMPLATE, missing=missing)]
+                base[section][key] = value
+        base["checklists"] = [{"template": "visit_extras", "missing": missing}]
         if self.approval is not None:
-            data["approvals"] = [self.approval]
+            base["approvals"] = [self.approval.model_dump()]
+        responses = [
+            ChecklistResponse(template=ref, answers=answers)
+            for ref, answers in self.responses().items()
+        ]
+        data = apply_responses(base, responses, templates())
         return ReadinessInput.model_validate(data)
 
     def decide(self) -> ReadinessDecision:
@@ -229,10 +251,9 @@ class ChecklistRun:
         )
         return self.decide()
 
-    def submit(self) -> tuple[ChecklistSubmission, ReadinessDecision]:
-        """Save the answers and the decision as a checklist submission."""
+    def submit(self) -> list[ChecklistSubmission]:
+        """Save one submission per template, each with the overall decision and reasons."""
         decision = self.decide()
-        answers: dict[str, Any] = {k: v for k, v in self.texts.items() if v.strip()}
         approval = None
         if self.approval is not None and decision.outcome in ("proceed", "proceed_with_flags"):
             approval = RecordApproval(
@@ -240,21 +261,29 @@ class ChecklistRun:
                 note=self.approval.note or "approved",
                 approved_at=self.approval.approved_at or self.session.services.clock.now(),
             )
-        record = self.session.new(
-            ChecklistSubmission,
-            template=TEMPLATE,
-            answers=answers,
-            decision=decision.outcome,
-            reasons=[to_record_reason(r) for r in decision.reasons],
-            approval=approval,
-        )
-        self.session.save(record)
-        return record, decision
+        extras = {i.id: self.texts[i.id] for i in EXTRA_ITEMS if self.texts.get(i.id, "").strip()}
+        saved = []
+        # The main template last: the visit's step reads the newest submission.
+        for ref, answers in sorted(self.responses().items(), key=lambda kv: "pre_visit" in kv[0]):
+            answers_json = {k: str(v) if isinstance(v, date) else v for k, v in answers.items()}
+            if "pre_visit" in ref:
+                answers_json.update(extras)
+            record = self.session.new(
+                ChecklistSubmission,
+                template=ref,
+                answers=answers_json,
+                decision=decision.outcome,
+                reasons=[to_record_reason(r) for r in decision.reasons],
+                approval=approval,
+            )
+            self.session.save(record)
+            saved.append(record)
+        return saved
 
     def weight_kg(self) -> Decimal | None:
         """The weight measured today, for the dose step."""
-        value, _ = parse_answer(ITEM_BY_ID["weight_kg"], self.texts.get("weight_kg", ""))
-        return value
+        value, _ = parse_answer(item_by_id()["weight_kg"], self.texts.get("weight_kg", ""))
+        return Decimal(str(value)) if value is not None else None
 
 
 def to_record_reason(reason: Any) -> RecordReason:

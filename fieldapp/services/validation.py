@@ -57,6 +57,10 @@ class FieldSpec:
             return None, f"{self.label} must be {self.range_text()}"
         return value, None
 
+    def problem(self, text: str) -> str | None:
+        """Only the message of `check` (None when the text is valid)."""
+        return self.check(text)[1]
+
     def range_text(self) -> str:
         """The plausible range as a person reads it: "50–100 %"."""
         unit = f" {self.unit}" if self.unit else ""

@@ -126,6 +126,11 @@ class VisitSession:
             return "note"
         return "checkout"
 
+    def last_checklist_answers(self) -> dict[str, Any]:
+        """The answers of the newest checklist submission (empty before one)."""
+        checklist = self.last(ChecklistSubmission)
+        return dict(checklist.answers) if checklist is not None else {}
+
     @property
     def first_infusion(self) -> bool:
         """Whether this is the patient's first infusion (longer observation)."""

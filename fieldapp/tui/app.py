@@ -17,16 +17,19 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from fieldapp.errors import FieldAppError, Locked
+from fieldapp.services import safety
 from fieldapp.services.clock import Clock
 from fieldapp.services.context import START, AppServices
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
+from fieldapp.services.visit import VisitSession
 from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
+from fieldapp.tui.screens.visit import screen_for
 from fieldapp.tui.widgets.status_line import StatusLine
 
 log = logging.getLogger("fieldapp.tui")
@@ -144,15 +147,52 @@ class FieldApp(App[None]):
 
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
-        self.notify("Safe check-in is not built yet.", severity="warning")
+        if self.services.unlocked_at is None:
+            return
+        safety.safe_check_in(self.services)
+        self.notify("Safe check-in recorded.")
+        self.push_soon()
 
     def action_duress(self) -> None:
-        """Duress: record an emergency at once (not built yet)."""
-        self.notify("Duress is not built yet.", severity="error")
+        """Duress: record an emergency event and incident now and send them at once."""
+        if self.services.unlocked_at is None or self.services.store.is_locked:
+            # Locked: nothing can be written; the phone is the way (shown, not hidden).
+            self.notify("Store locked: call 911.", severity="error", timeout=30)
+            return
+        safety.duress(self.services)
+        self.notify("Duress sent.", severity="error", timeout=10)
+        self.push_soon()
+
+    def push_soon(self) -> None:
+        """Ask sync to send the outbox now, when sync is configured."""
+        if self.services.sync is not None:
+            self.run_worker(self._push_now(), group="push", exclusive=True, exit_on_error=False)
+
+    async def _push_now(self) -> None:
+        try:
+            await self.services.sync.sync_once()
+        except Exception as exc:  # any sync error: the record waits in the outbox
+            self.notify(f"Not sent yet ({type(exc).__name__}); it will be retried.")
 
     def open_visit(self, visit_id: UUID) -> None:
         """Open one visit at its current step."""
-        self.notify("The visit flow is not built yet.", severity="warning")
+        try:
+            session = VisitSession.load(self.services, visit_id)
+        except FieldAppError as exc:
+            self.report_error(exc)
+            return
+        if session.step == "checkin":
+            self.services.current_visit = None
+        elif session.step != "done":
+            self.services.current_visit = session
+        self.push_screen(screen_for(session))
+
+    def advance_visit(self, session: VisitSession) -> None:
+        """The step is recorded: show the next one (or today's list when done)."""
+        if session.step == "done":
+            self.action_today()
+            return
+        self.switch_screen(screen_for(session))
 
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""

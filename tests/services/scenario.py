@@ -15,6 +15,8 @@ GOOD_CHECKLIST = {
     "rr": "14",
     "temperature_c": "36.8",
     "weight_kg": "68",
+    "weight_measured_on": "2026-03-10",
+    "chest_pain": "n",
     "responsible_adult": "y",
     "hours_since_solids": "8",
     "hours_since_clear_fluids": "3",
@@ -31,7 +33,22 @@ GOOD_CHECKLIST = {
     "acls_expires": "2027-01-31",
     "licence_active": "y",
     "prescriber_dea_states": "WA",
-    "equipment_all": "y",
+    **{
+        item: "y"
+        for item in (
+            "monitor_nibp_spo2_ecg",
+            "capnography",
+            "aed",
+            "oxygen",
+            "bag_valve_mask",
+            "suction",
+            "airway_adjuncts",
+            "infusion_pump",
+            "midazolam",
+            "ondansetron",
+            "antihypertensive",
+        )
+    },
 }
 
 GOOD_VITALS = {

@@ -66,7 +66,7 @@ def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  
     infusion.end()
     assert s.step == "recovery"
     later(services, clock, 60)
-    record, rec = Recovery(s).record(GOOD_RECOVERY)
+    _, rec = Recovery(s).record(GOOD_RECOVERY)
     assert rec.outcome == "cleared", rec.missing
     assert s.step == "note"
     note = Note(s)

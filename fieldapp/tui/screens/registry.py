@@ -9,6 +9,18 @@ from textual.binding import BindingType
 
 def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     """(screen title, its bindings) for every main screen."""
+    from fieldapp.tui.screens.checklist import ChecklistScreen
+    from fieldapp.tui.screens.dose import DoseScreen
+    from fieldapp.tui.screens.evv import EvvScreen
+    from fieldapp.tui.screens.monitor import MonitorScreen
+    from fieldapp.tui.screens.note import NoteScreen
+    from fieldapp.tui.screens.recovery import RecoveryScreen
     from fieldapp.tui.screens.today import TodayScreen
 
     yield "today", TodayScreen.BINDINGS
+    yield "check-in/out", EvvScreen.BINDINGS
+    yield "checklist", ChecklistScreen.BINDINGS[2:]
+    yield "dose", DoseScreen.BINDINGS[2:]
+    yield "infusion", MonitorScreen.BINDINGS[2:]
+    yield "recovery", RecoveryScreen.BINDINGS[2:]
+    yield "note", NoteScreen.BINDINGS[2:]

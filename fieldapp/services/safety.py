@@ -1,0 +1,71 @@
+"""Lone-worker safety: the "I am safe" check-in and duress, recorded at once.
+
+Duress is silent by design: no dialog to confirm (a confirmation would show on the
+screen of someone being threatened). It writes an emergency status event and a critical
+incident, and the app then asks sync to send them at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from fieldapp.services import engine
+from fieldapp.services.context import AppServices
+from sync.records import Incident, StatusEvent
+
+# When no visit is open the records still need a patient id: the nil UUID says "none".
+NO_PATIENT = UUID(int=0)
+
+
+def _where(services: AppServices) -> tuple[UUID, UUID | None]:
+    session: Any = services.current_visit
+    if session is None:
+        return NO_PATIENT, None
+    return session.patient.id, session.visit.id
+
+
+def duress(services: AppServices) -> tuple[StatusEvent, Incident]:
+    """Record a duress event and a critical incident now."""
+    now = services.clock.now()
+    patient_id, visit_id = _where(services)
+    base = {
+        "patient_id": patient_id,
+        "visit_id": visit_id,
+        "recorded_at": now,
+        "recorded_by": services.user,
+    }
+    event = StatusEvent(id=uuid.uuid4(), status="duress", at=now, note="duress key", **base)
+    incident = Incident(
+        id=uuid.uuid4(),
+        category="duress",
+        severity="critical",
+        occurred_at=now,
+        description=f"Duress signal from the clinician. {engine.duress_action()}",
+        **base,
+    )
+    services.store.save(event)
+    services.store.save(incident)
+    return event, incident
+
+
+def safe_check_in(services: AppServices) -> StatusEvent:
+    """An "I am safe" check-in (answers the overdue prompt)."""
+    now = services.clock.now()
+    patient_id, visit_id = _where(services)
+    event = StatusEvent(
+        id=uuid.uuid4(),
+        status="check_in",
+        at=now,
+        patient_id=patient_id,
+        visit_id=visit_id,
+        recorded_at=now,
+        recorded_by=services.user,
+        note="safe",
+    )
+    services.store.save(event)
+    state = services.lone_worker.state()
+    if state.step_id is not None:
+        services.lone_worker.acknowledge(state.step_id)
+    return event

@@ -1,0 +1,149 @@
+"""The safety checklist: the form, a live panel of every rule result, hold and hard stop."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
+
+from fieldapp.clinical.readiness import ReadinessDecision
+from fieldapp.services.checklist import ChecklistRun, Item, items, parse_answer
+from fieldapp.services.visit import VisitSession
+from fieldapp.tui.screens.approval import ApprovalDialog
+from fieldapp.tui.screens.step import StepScreen
+from fieldapp.tui.widgets.field import Field
+
+OUTCOME_STYLE = {
+    "proceed": "green",
+    "proceed_with_flags": "yellow",
+    "hold": "bold yellow",
+    "hard_stop": "bold red",
+    "emergency": "bold white on red",
+}
+OUTCOME_TEXT = {
+    "proceed": "PROCEED",
+    "proceed_with_flags": "PROCEED with flags",
+    "hold": "HOLD: the infusion waits",
+    "hard_stop": "HARD STOP: no infusion today",
+    "emergency": "EMERGENCY: call 911",
+}
+
+
+def _checker(item: Item):  # type: ignore[no-untyped-def]
+    return lambda text: parse_answer(item, text)[1]
+
+
+class ChecklistScreen(StepScreen):
+    """Answers on the left, the engine's rule results on the right, live."""
+
+    STEP = "checklist"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *StepScreen.BINDINGS,
+        Binding("ctrl+s", "submit", "Submit", id="checklist-submit"),
+        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve"),
+    ]
+
+    def __init__(self, session: VisitSession) -> None:
+        super().__init__(session)
+        self.run = ChecklistRun(session)
+        self.decision: ReadinessDecision | None = None
+
+    def compose(self) -> ComposeResult:
+        """Form and rule panel side by side (stacked when narrow)."""
+        yield self.compose_chrome_top()
+        yield self.visit_banner()
+        with Horizontal(id="checklist-body"):
+            with VerticalScroll(id="checklist-form"):
+                for item in items():
+                    yield Field(item.id, item.label, _checker(item), placeholder=item.hint)
+            with VerticalScroll(id="rules-panel"):
+                yield Static("", id="decision-banner")
+                yield Static("", id="rules")
+        yield self.buttons(
+            Button("Submit", id="submit", variant="primary"),
+            Button("Approve hold…", id="approve", variant="warning"),
+            Button("Decline visit", id="decline", variant="error"),
+        )
+        yield from self.compose_chrome_bottom()
+
+    def on_mount(self) -> None:
+        """Bring back the draft and judge it."""
+        self.restore_draft()
+        self.rejudge()
+
+    def edited(self, event: Field.Edited) -> None:
+        """Every keystroke: the engine judges again."""
+        self.rejudge()
+
+    def rejudge(self) -> None:
+        """Ask the engine and show each rule's result and why."""
+        self.run.texts = self.texts()
+        decision = self.run.decide()
+        self.decision = decision
+        banner = self.query_one("#decision-banner", Static)
+        banner.update(Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]))
+        banner.set_classes(f"outcome-{decision.outcome.replace('_', '-')}")
+        lines = Text()
+        for reason in sorted(decision.reasons, key=lambda r: r.outcome != "hard_stop"):
+            lines.append(f"● {reason.outcome.replace('_', ' ')}: ", OUTCOME_STYLE[reason.outcome])
+            lines.append(reason.message)
+            if reason.setting:
+                lines.append(f"  ({reason.setting})", "dim")
+            lines.append("\n")
+        if not decision.reasons:
+            lines.append("No rule fired.", "green")
+        self.query_one("#rules", Static).update(lines)
+        approvable = any(r.outcome == "hold" and r.approvable for r in decision.reasons)
+        self.query_one("#approve", Button).disabled = not approvable
+        self.query_one("#decline", Button).display = decision.outcome in ("hard_stop", "emergency")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Submit, approve or decline."""
+        if event.button.id == "submit":
+            self.action_submit()
+        elif event.button.id == "approve":
+            self.action_approve()
+        elif event.button.id == "decline":
+            self.decline()
+
+    def action_submit(self) -> None:
+        """Record the checklist; only proceed moves on to the dose."""
+        self.rejudge()
+        assert self.decision is not None
+        outcome = self.decision.outcome
+        if outcome in ("hold",):
+            self.notify(
+                "On hold: fix the answers, or get a prescriber's approval (Approve hold).",
+                severity="warning",
+            )
+            return
+        if outcome in ("hard_stop", "emergency"):
+            self.notify("Hard stop: the infusion is blocked. Decline the visit.", severity="error")
+            return
+        self.attempt(self.run.submit)
+        self.done()
+
+    def action_approve(self) -> None:
+        """Ask the approving prescriber's name and note."""
+        self.app.push_screen(ApprovalDialog(), self._approved)
+
+    def _approved(self, result: tuple[str, str] | None) -> None:
+        if result is None:
+            return
+        decision = self.attempt(self.run.approve, *result)
+        if decision is not None:
+            self.rejudge()
+            self.notify(f"Approval recorded: now {decision.outcome.replace('_', ' ')}.")
+
+    def decline(self) -> None:
+        """Record the hard-stopped checklist and end the visit without an infusion."""
+        record = self.attempt(self.run.submit)
+        if record is not None:
+            self.session.decline("Hard stop at the safety checklist")
+            self.services.drafts.discard(self.draft_key)
+            self.notify("Visit declined: the hard stop is recorded.", severity="warning")
+            self.field_app.action_today()

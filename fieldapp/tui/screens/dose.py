@@ -1,0 +1,198 @@
+"""The dose: the order in, the engine's arithmetic shown line by line, a double-check out."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Static
+
+from fieldapp.clinical.dosing import DoseResult
+from fieldapp.services.checklist import ChecklistRun
+from fieldapp.services.infusion import DoseForm, compute, confirm_dose
+from fieldapp.services.visit import VisitSession
+from fieldapp.tui.screens.step import StepScreen
+from fieldapp.tui.widgets.field import Field
+
+KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
+NUMBERS = {
+    "weight_kg": "Weight (kg)",
+    "height_cm": "Height (cm)",
+    "mg_per_kg": "Dose (mg/kg)",
+    "mg_per_kg_per_h": "Rate (mg/kg/h)",
+    "duration_min": "Duration (min)",
+    "vial_mg_per_ml": "Vial strength (mg/mL)",
+    "vial_ml": "Vial volume (mL)",
+    "bag_ml": "Bag volume (mL)",
+    "bag_drug_mg": "Drug into bag (mg)",
+}
+
+
+def _positive(text: str) -> str | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return "must be a number"
+    return None if value > 0 else "must be more than 0"
+
+
+def _kind(text: str) -> str | None:
+    return None if text.strip() in KINDS else f"one of: {', '.join(KINDS)}"
+
+
+def _sex(text: str) -> str | None:
+    return None if text.strip() in ("female", "male") else "female or male (for dosing weight)"
+
+
+def _name(text: str) -> str | None:
+    return None if text.strip() else "a name is required"
+
+
+class DoseScreen(StepScreen):
+    """Order fields on the left, the arithmetic and caps on the right."""
+
+    STEP = "dose"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *StepScreen.BINDINGS,
+        Binding("ctrl+s", "confirm", "Confirm dose", id="dose-confirm"),
+    ]
+
+    def __init__(self, session: VisitSession) -> None:
+        super().__init__(session)
+        self.result: DoseResult | None = None
+        self.form: DoseForm | None = None
+
+    def _defaults(self) -> dict[str, str]:
+        p = self.session.patient
+        run = ChecklistRun(self.session)
+        last = self.session.last_checklist_answers()
+        run.texts = {k: str(v) for k, v in last.items()}
+        weight = run.weight_kg() or p.weight_kg
+        return {
+            "kind": "template",
+            "template": "depression",
+            "weight_kg": str(weight or ""),
+            "height_cm": str(p.height_cm or ""),
+            "sex": p.sex if p.sex in ("female", "male") else "",
+            "vial_mg_per_ml": "10",
+            "vial_ml": "20",
+            "bag_ml": "100",
+        }
+
+    def compose(self) -> ComposeResult:
+        """The order, the arithmetic, and the double-check."""
+        defaults = self._defaults()
+        yield self.compose_chrome_top()
+        yield self.visit_banner()
+        with Horizontal(id="dose-body"):
+            with VerticalScroll(id="dose-form"):
+                yield Field("kind", "Order kind", _kind, defaults["kind"], " / ".join(KINDS))
+                yield Field("template", "Template", lambda t: None, defaults["template"])
+                yield Field("sex", "Sex for dosing", _sex, defaults["sex"])
+                for key, label in NUMBERS.items():
+                    yield Field(key, label, _positive, defaults.get(key, ""))
+                yield Field("prescriber", "Ordering prescriber", _name)
+                yield Field("checker", "Double-checked with", _name)
+                yield Checkbox(
+                    "I double-checked dose, draw and pump rate with the person named",
+                    id="double-check",
+                )
+            with VerticalScroll(id="dose-panel"):
+                yield Static("", id="dose-outcome")
+                yield Static("", id="dose-steps")
+        yield self.buttons(Button("Confirm dose", id="confirm", variant="primary"))
+        yield from self.compose_chrome_bottom()
+
+    def on_mount(self) -> None:
+        """Bring back the draft and compute."""
+        self.restore_draft()
+        self.recompute()
+
+    def edited(self, event: Field.Edited) -> None:
+        """Every keystroke: the engine computes again."""
+        self.recompute()
+
+    def _form(self) -> DoseForm | None:
+        t = self.texts()
+        if any(f.problem for f in self.fields().values()):
+            return None
+
+        def num(key: str) -> Decimal | None:
+            return Decimal(t[key]) if t.get(key, "").strip() else None
+
+        try:
+            return DoseForm(
+                kind=t.get("kind", "").strip(),
+                template=t.get("template", "").strip() or None,
+                weight_kg=num("weight_kg") or Decimal(0),
+                height_cm=num("height_cm") or Decimal(0),
+                sex=t.get("sex", "").strip(),
+                vial_mg_per_ml=num("vial_mg_per_ml") or Decimal(0),
+                vial_ml=num("vial_ml") or Decimal(0),
+                prescriber=t.get("prescriber", "").strip(),
+                mg_per_kg=num("mg_per_kg"),
+                mg_per_kg_per_h=num("mg_per_kg_per_h"),
+                duration_min=num("duration_min"),
+                bag_ml=num("bag_ml"),
+                bag_drug_mg=num("bag_drug_mg"),
+                previous_weight_kg=self._previous_weight(),
+            )
+        except (InvalidOperation, ValueError):
+            return None
+
+    def _previous_weight(self) -> Decimal | None:
+        sessions = self.session.patient.past_sessions
+        last = next((p.weight_kg for p in reversed(sessions) if p.weight_kg), None)
+        return Decimal(str(last)) if last else None
+
+    def recompute(self) -> None:
+        """Show the engine's arithmetic, or why it cannot compute yet."""
+        outcome = self.query_one("#dose-outcome", Static)
+        steps = self.query_one("#dose-steps", Static)
+        self.form = self._form()
+        self.result = None
+        if self.form is None:
+            outcome.update(Text("Fill in the order to see the dose.", "yellow"))
+            steps.update("")
+            return
+        try:
+            self.result = compute(self.form)
+        except ValueError as exc:
+            outcome.update(Text(f"Cannot compute: {str(exc).splitlines()[0]}", "yellow"))
+            steps.update("")
+            return
+        style = {"ok": "green", "ok_with_warnings": "yellow", "refused": "bold red"}
+        outcome.update(
+            Text(self.result.outcome.replace("_", " ").upper(), style[self.result.outcome])
+        )
+        lines = Text()
+        for step in self.result.steps:
+            lines.append(f"{step.label}: ", "bold")
+            lines.append(f"{step.formula} = ")
+            lines.append(f"{step.value}\n", "bold")
+        for reason in self.result.reasons:
+            lines.append(f"● {reason.message}\n", style.get(reason.outcome, "yellow"))
+        steps.update(lines)
+        self.query_one("#confirm", Button).disabled = self.result.outcome == "refused"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Confirm."""
+        if event.button.id == "confirm":
+            self.action_confirm()
+
+    def action_confirm(self) -> None:
+        """Save the order once it is computed, allowed and double-checked."""
+        self.recompute()
+        if self.form is None or self.result is None:
+            self.notify("The order is incomplete: see the fields marked.", severity="error")
+            return
+        if not self.query_one("#double-check", Checkbox).value:
+            self.notify("Tick the double-check before confirming.", severity="error")
+            return
+        checker = self.texts().get("checker", "")
+        if self.attempt(confirm_dose, self.session, self.form, self.result, checker) is not None:
+            self.done()

@@ -1,0 +1,87 @@
+"""Check-in and check-out: the six EVV elements, and the location attested without a fix."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Checkbox, Static
+
+from fieldapp.services.visit import SERVICE_TYPE, VisitSession
+from fieldapp.tui.screens.step import StepScreen
+
+
+class EvvScreen(StepScreen):
+    """Shows the EVV elements; en route, then check in (or, at the end, check out)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *StepScreen.BINDINGS,
+        Binding("ctrl+r", "en_route", "En route", id="evv-en-route"),
+        Binding("ctrl+s", "confirm", "Check in/out", id="evv-confirm"),
+    ]
+
+    def __init__(self, session: VisitSession, checkout: bool = False) -> None:
+        super().__init__(session)
+        self.checkout = checkout
+        self.STEP = "checkout" if checkout else "checkin"  # type: ignore[misc]
+
+    def compose(self) -> ComposeResult:
+        """The visit, its EVV elements, the attestation and the buttons."""
+        s = self.session
+        yield self.compose_chrome_top()
+        yield self.visit_banner()
+        with VerticalScroll(id="evv-form"):
+            address = s.visit.address
+            unit = f" {address.unit}" if address.unit else ""
+            yield Static(
+                "\n".join(
+                    [
+                        f"Window   {s.visit.window_start:%H:%M}–{s.visit.window_end:%H:%M}"
+                        f"   ETA {s.visit.eta:%H:%M}"
+                        if s.visit.eta
+                        else "",
+                        f"Address  {address.street}{unit}, {address.city}",
+                        f"Flags    {', '.join(s.visit.safety_flags) or 'none'}",
+                        "",
+                        "EVV: service type, patient, date, location, clinician, time",
+                        f"  {SERVICE_TYPE} · {s.patient.display_name} · "
+                        f"{self.services.clock.now():%Y-%m-%d} · (location below) · "
+                        f"{self.services.user} · (time of the press)",
+                    ]
+                ),
+                id="evv-elements",
+                markup=False,
+            )
+            yield Static("No location fix on this device.", id="evv-fix")
+            yield Checkbox("I attest that I am at the patient's address", id="evv-attest")
+            buttons = []
+            if not self.checkout and not s.has_status("en_route"):
+                buttons.append(Button("En route", id="en-route"))
+            label = "Check out" if self.checkout else "Arrived: check in"
+            buttons.append(Button(label, id="confirm", variant="primary"))
+            yield self.buttons(*buttons)
+        yield from self.compose_chrome_bottom()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """En route or confirm."""
+        if event.button.id == "en-route":
+            self.action_en_route()
+        elif event.button.id == "confirm":
+            self.action_confirm()
+
+    def action_en_route(self) -> None:
+        """Leaving for this visit."""
+        if self.attempt(self.session.en_route) is None and self.session.has_status("en_route"):
+            self.notify("En route recorded.")
+            for button in self.query("#en-route"):
+                button.remove()
+
+    def action_confirm(self) -> None:
+        """Check in or out, with the attestation standing in for a location fix."""
+        attested = self.query_one("#evv-attest", Checkbox).value
+        action = self.session.check_out if self.checkout else self.session.arrive
+        if self.attempt(action, None, None, attested) is not None:
+            self.notify("Checked out." if self.checkout else "Checked in.")
+            self.done()

@@ -1,0 +1,199 @@
+"""The infusion monitor: elapsed time, vitals due, each reading judged at once, a chart."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from fieldapp.clinical.monitoring import MonitoringDecision
+from fieldapp.services.infusion import Infusion
+from fieldapp.services.validation import spec_for
+from fieldapp.services.visit import VisitSession
+from fieldapp.tui.screens.step import StepScreen
+from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.vitals_chart import VitalsChart
+from sync.records import VitalsReading
+
+SPECS = [
+    spec_for(VitalsReading, "systolic_mmhg", "Systolic", "mmHg"),
+    spec_for(VitalsReading, "diastolic_mmhg", "Diastolic", "mmHg"),
+    spec_for(VitalsReading, "heart_rate_bpm", "Heart rate", "bpm"),
+    spec_for(VitalsReading, "spo2_pct", "SpO₂", "%"),
+    spec_for(VitalsReading, "resp_rate_per_min", "Resp. rate", "/min", required=False),
+    spec_for(VitalsReading, "rass", "RASS", "", required=False),
+]
+ACTION_TEXT = {
+    "continue": "CONTINUE",
+    "pause": "PAUSE the infusion",
+    "stop": "STOP the infusion",
+    "emergency": "EMERGENCY: stop, call 911",
+}
+
+
+class MonitorScreen(StepScreen):
+    """Start, record readings, see the judgement and the trend, end the infusion."""
+
+    STEP = "monitor"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *StepScreen.BINDINGS,
+        Binding("ctrl+s", "record", "Record vitals", id="monitor-record"),
+        Binding("ctrl+t", "start", "Start", id="monitor-start"),
+        Binding("ctrl+n", "end", "End infusion", id="monitor-end"),
+    ]
+
+    def __init__(self, session: VisitSession) -> None:
+        super().__init__(session)
+        self.infusion = Infusion(session)
+        self.last_decision: MonitoringDecision | None = None
+
+    def compose(self) -> ComposeResult:
+        """Timer, judgement, vitals form, side effects, chart, buttons."""
+        yield self.compose_chrome_top()
+        yield self.visit_banner()
+        yield Static("", id="monitor-timer")
+        yield Static("", id="judgement")
+        with Horizontal(id="monitor-body"):
+            with VerticalScroll(id="monitor-form"):
+                for spec in SPECS:
+                    yield Field(spec.name, spec.label, spec.problem)
+                yield Field("symptoms", "Side effects", lambda t: None, placeholder="comma list")
+                yield Field("cadss", "CADSS total", _cadss, placeholder="0–92, optional")
+            with Vertical(id="chart-box"):
+                yield VitalsChart(id="vitals-chart")
+        yield self.buttons(
+            Button("Start infusion", id="start", variant="success"),
+            Button("Record vitals", id="record", variant="primary"),
+            Button("End infusion", id="end", variant="warning"),
+        )
+        yield from self.compose_chrome_bottom()
+
+    def on_mount(self) -> None:
+        """Restore the draft, draw, and tick the timer."""
+        self.restore_draft()
+        self.redraw()
+        self.set_interval(1.0, self.update_timer)
+
+    def update_timer(self) -> None:
+        """Elapsed time and when the next vitals are due."""
+        timer = self.query_one("#monitor-timer", Static)
+        started = self.infusion.started_at
+        self.query_one("#start", Button).display = started is None
+        self.query_one("#record", Button).display = started is not None and not self.infusion.ended
+        self.query_one("#end", Button).display = started is not None and not self.infusion.ended
+        if started is None:
+            timer.update("Not started. Check the pump, then Start infusion.")
+            return
+        if self.infusion.ended:
+            timer.update("Infusion ended.")
+            return
+        elapsed = self.infusion.elapsed_min()
+        due = self.infusion.next_due()
+        now = self.services.clock.now()
+        text = Text(f"Elapsed {int(elapsed)} min  ·  ")
+        if due is not None and now >= due:
+            text.append(f"VITALS DUE (since {due:%H:%M})", "bold reverse yellow")
+        elif due is not None:
+            text.append(f"next vitals {due:%H:%M} (every {self.infusion.interval_minutes()} min)")
+        timer.update(text)
+
+    def redraw(self) -> None:
+        """The judgement banner and the chart from the recorded readings."""
+        readings = self.infusion.readings()
+        banner = self.query_one("#judgement", Static)
+        if readings:
+            last = readings[-1]
+            action = last.judgement or "continue"
+            text = Text(ACTION_TEXT[action], "bold")
+            for reason in last.reasons:
+                text.append(f"\n● {reason.message}")
+            if self.last_decision is not None:
+                for order in self.last_decision.actions:
+                    text.append(f"\n→ {order}", "bold")
+            banner.update(text)
+            banner.set_classes(f"judgement-{action}")
+        else:
+            banner.update("No readings yet.")
+            banner.set_classes("judgement-none")
+        start = self.infusion.started_at
+        points = [r for r in readings if r.systolic_mmhg and r.diastolic_mmhg and r.heart_rate_bpm]
+        minutes = [(r.taken_at - start).total_seconds() / 60 if start else 0.0 for r in points]
+        self.query_one(VitalsChart).show(
+            minutes,
+            [r.systolic_mmhg or 0 for r in points],
+            [r.diastolic_mmhg or 0 for r in points],
+            [r.heart_rate_bpm or 0 for r in points],
+        )
+        self.update_timer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Start, record or end."""
+        {"start": self.action_start, "record": self.action_record, "end": self.action_end}[
+            str(event.button.id)
+        ]()
+
+    def action_start(self) -> None:
+        """Start the infusion."""
+        if self.attempt(self.infusion.start) is not None:
+            self.notify("Infusion started.")
+            self.redraw()
+
+    def values(self) -> dict[str, Any] | None:
+        """The reading as typed, or None (with a notice) when a field is wrong."""
+        texts, values = self.texts(), {}
+        for spec in SPECS:
+            value, problem = spec.check(texts.get(spec.name, ""))
+            if problem:
+                self.notify(problem, severity="error")
+                return None
+            if value is not None:
+                values[spec.name] = value
+        symptoms = [s.strip() for s in texts.get("symptoms", "").split(",") if s.strip()]
+        cadss = texts.get("cadss", "").strip()
+        if cadss:
+            if _cadss(cadss):
+                self.notify(str(_cadss(cadss)), severity="error")
+                return None
+            symptoms.append(f"CADSS total {cadss}")
+        values["symptoms"] = symptoms
+        return values
+
+    def action_record(self) -> None:
+        """Judge and save the reading; a stop or emergency ends the infusion."""
+        values = self.values()
+        if values is None:
+            return
+        result = self.attempt(self.infusion.record, values)
+        if result is None:
+            return
+        _, decision = result
+        self.last_decision = decision
+        for field in self.fields().values():
+            field.value = ""
+        self.services.drafts.discard(self.draft_key)
+        self.redraw()
+        if decision.action != "continue":
+            self.app.bell()
+            if decision.action == "pause":
+                self.notify(ACTION_TEXT["pause"], severity="warning", timeout=30)
+            else:
+                self.notify(ACTION_TEXT[decision.action], severity="error", timeout=30)
+        if self.infusion.ended:
+            self.notify("The infusion was stopped and is ended. Go on to recovery.", timeout=15)
+            self.set_timer(0.1, self.done)
+
+    def action_end(self) -> None:
+        """End the infusion as planned."""
+        if self.attempt(self.infusion.end) is not None:
+            self.done()
+
+
+def _cadss(text: str) -> str | None:
+    raw = text.strip()
+    if not raw.isdigit() or not 0 <= int(raw) <= 92:
+        return "CADSS must be 0–92"
+    return None
