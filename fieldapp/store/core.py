@@ -151,6 +151,8 @@ class StoreCore:
 
     def _unseal(self, cipher: RecordCipher, nonce: bytes, ct: bytes, aad: bytes) -> bytes:
         """Plaintext, or `CryptoFailure` / `PaddingError` for anything changed."""
+        if not isinstance(nonce, bytes) or not isinstance(ct, bytes):
+            raise CryptoFailure("a ciphertext column holds something other than bytes")
         return codec.unpad(cipher.open(nonce, ct, aad))
 
     def _record_aad(self, kind: str, record_id: UUID | str, version: int) -> bytes:

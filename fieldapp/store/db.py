@@ -92,12 +92,21 @@ def translate(exc: BaseException) -> StoreError:
         return StoreError("The store is busy in another program: close it and try again.")
     if "malformed" in message or "not a database" in message:
         return StoreError("The store file is damaged: SQLite cannot read it.")
-    return StoreError(f"The store could not be used ({exc.__class__.__name__}: {exc}).")
+    detail = str(exc).split(" with text ")[0][:160]  # never echo stored bytes
+    return StoreError(f"The store could not be used ({exc.__class__.__name__}: {detail}).")
+
+
+def _text(raw: bytes) -> str:
+    # A tampered column may hold bytes that are not UTF-8: read them as what they are (a
+    # mismatch that authentication then reports), never fail the read itself.
+    return raw.decode("utf-8", "replace")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=rw"
-    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn.text_factory = _text
+    return conn
 
 
 class Database:

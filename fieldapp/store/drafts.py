@@ -52,11 +52,13 @@ class DraftsMixin(RecordsMixin):
     def _open_draft(
         self, cipher: RecordCipher, ix: bytes, nonce: bytes, ct: bytes
     ) -> tuple[str, dict[str, Any]]:
+        if not isinstance(ix, bytes):
+            ix = str(ix).encode()
         try:
             return decode_draft(
                 self._unseal(cipher, nonce, ct, codec.draft_aad(self._store_id, ix))
             )
-        except (CryptoFailure, ValueError, KeyError):
+        except (CryptoFailure, ValueError, KeyError, TypeError):
             raise StoreTampered(
                 f"Draft {ix.hex()[:12]} failed authentication: it was changed, moved or corrupted "
                 "on disk, so it is not shown."

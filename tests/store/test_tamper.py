@@ -147,6 +147,30 @@ def test_changed_readable_columns_are_reported(tamper: Tamper) -> None:
         tamper.set_row(device_kind, new_id, "id", device_id)
 
 
+@pytest.mark.parametrize(
+    ("column", "sql_value"),
+    [
+        ("ct", "CAST(ct AS TEXT)"),  # the same bytes as a text value
+        ("ct", "substr(ct, 2) || x'00'"),  # a text value that is not even UTF-8
+        ("nonce", "42"),
+    ],
+)
+def test_ciphertext_of_another_type_is_reported(
+    tamper: Tamper, column: str, sql_value: str
+) -> None:
+    kind, rid, nonce, ct = tamper.rows[2]
+    tamper.conn.execute(
+        f"UPDATE records SET {column} = {sql_value} WHERE kind = ? AND id = ?", (kind, rid)
+    )
+    try:
+        with pytest.raises(StoreTampered):
+            tamper.store.get(kind, rid)
+    finally:
+        tamper.conn.execute(
+            "UPDATE records SET nonce = ?, ct = ? WHERE kind = ? AND id = ?", (nonce, ct, kind, rid)
+        )
+
+
 def test_verify_names_each_bad_record_and_the_rest_read(tamper: Tamper) -> None:
     bad = [tamper.rows[1], tamper.rows[-2]]
     for kind, rid, _, ct in bad:
