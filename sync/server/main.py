@@ -19,7 +19,7 @@ from sync.server import errors
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
-from sync.server.routes import admin, dispatch, enroll, health, patients, sync, visits
+from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
 from sync.server.schemas import ErrorBody
 
 STATUS = {
@@ -87,7 +87,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     app.state.ctx = AppContext(
         settings=settings, engine=make_engine(settings), clock=clock or utc_now
     )
-    for module in (health, enroll, sync, visits, patients, dispatch, admin):
+    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 
     @app.exception_handler(errors.ServerError)

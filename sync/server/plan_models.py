@@ -263,6 +263,7 @@ class PublishResult(BaseModel):
     changed: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     kept_under_way: list[str] = Field(default_factory=list)
+    cancelled: list[str] = Field(default_factory=list)
     left_assigned: list[str] = Field(default_factory=list)
 
 
