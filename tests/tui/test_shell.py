@@ -23,6 +23,10 @@ async def test_unlock_shows_today_in_route_order(app: FieldApp) -> None:
         assert table.row_count == len(orders)
         assert all(row.status == "scheduled" for row in screen.rows)
         assert "of 6" in screen.rows[0].course or "booster" in screen.rows[0].course
+        app.refresh_status()
+        await pilot.pause()
+        line = str(screen.query_one("#status-line", Static).render())
+        assert "0 pending" in line and "sync not configured" in line and "not on a visit" in line
 
 
 async def test_wrong_passphrase_then_backoff_is_visible(app: FieldApp) -> None:
