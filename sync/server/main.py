@@ -93,6 +93,11 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     @app.exception_handler(errors.ServerError)
     async def _domain_error(_request: Request, exc: errors.ServerError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        if isinstance(exc, errors.Invalid):  # the same shape as FastAPI's own 422 answers
+            return JSONResponse(
+                {"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]},
+                status_code=422,
+            )
         body: dict[str, Any] = {"error": exc.code, "detail": str(exc)}
         if isinstance(exc, errors.AuthError) and exc.wipe:
             body["wipe"] = True

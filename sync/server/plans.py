@@ -174,6 +174,9 @@ def store_plan(session: Session, data: PlanCreate, who: str, now: float) -> Disp
                 raise Invalid(f"visit {stop.visit_id}: cancelled, it cannot be planned")
     for left in plan.unassigned:
         left.visit_id = _resolve(left.visit_id, status, refs)
+    newest = list_plans(session, data.scheduled_on)
+    # Plans of a day list newest first, even when the clock stood still between two.
+    created = max(now, newest[0].created_at + 0.001) if newest else now
     row = DispatchPlanRow(
         id=str(uuid.uuid4()),
         scheduled_on=data.scheduled_on,
@@ -181,7 +184,7 @@ def store_plan(session: Session, data: PlanCreate, who: str, now: float) -> Disp
         plan=_dumps(plan.dump()),
         roster=_dumps([c.model_dump(mode="json") for c in data.roster]),
         created_by=who,
-        created_at=now,
+        created_at=created,
     )
     session.add(row)
     session.flush()

@@ -6,8 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from sync.server import models  # noqa: F401  (registers the tables for autogenerate)
-from sync.server import plan_models  # noqa: F401  (dispatch plans and requests)
+from sync.server import (
+    models,  # noqa: F401  (registers the tables for autogenerate)
+    plan_models,  # noqa: F401  (dispatch plans and requests)
+)
 
 config = context.config
 target_metadata = SQLModel.metadata

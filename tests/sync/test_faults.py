@@ -1,0 +1,83 @@
+"""SECURITY.md 13: seeded faults, >= 2,000 records from 5 devices; the server ends with the union."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from typing import Any
+
+import httpx
+from sqlmodel import col, select
+
+from sync.client import ServerUnreachable
+from sync.server.db import transaction
+from sync.server.main import create_app
+from sync.server.models import DeviceRecordRow
+from tests.sync.clientkit import client_for, device_store
+from tests.sync.conftest import TODAY, Clock, test_settings
+from tests.sync.factories import seed, vitals
+from tests.sync.fakes import FakeStore
+from tests.sync.faulty import AppHolder, FaultyTransport
+
+DEVICES, RECORDS_EACH, SEED = 5, 420, 20260304
+
+
+async def _device(
+    http: httpx.AsyncClient, store: FakeStore, who: str, p: Any, v: Any, rng: random.Random
+) -> None:
+    client = client_for(http, store, batch_size=rng.choice([25, 50, 80]))
+    written = 0
+    for _ in range(2000):
+        if written < RECORDS_EACH:
+            burst = min(rng.randint(1, 60), RECORDS_EACH - written)
+            for _ in range(burst):
+                store.write(vitals(p.id, v.id, who, hr=rng.randint(40, 180)))
+            written += burst
+        with contextlib.suppress(ServerUnreachable):
+            await client.sync_once()
+        await asyncio.sleep(0)
+        if written == RECORDS_EACH and store.pending_count() == 0:
+            return
+    raise AssertionError(f"{who} never drained its outbox")
+
+
+async def test_randomized_faults_server_ends_with_exactly_the_union(db_url: str) -> None:
+    clock = Clock()
+    holder = AppHolder(lambda: create_app(test_settings(db_url), clock=clock))
+    world = seed(
+        holder.app.state.ctx.engine, holder.app.state.ctx.settings, TODAY, clinicians=DEVICES
+    )
+    rng = random.Random(SEED)
+    transport = FaultyTransport(holder, random.Random(SEED + 1), rate=0.35)
+    stores = {who: device_store(world, who) for who in world.patients}
+    async with httpx.AsyncClient(transport=transport) as http:
+        await asyncio.gather(
+            *[
+                _device(
+                    http,
+                    stores[who],
+                    who,
+                    world.patients[who],
+                    world.visits[who],
+                    random.Random(rng.random()),
+                )
+                for who in stores
+            ]
+        )
+    with transaction(holder.app.state.ctx.engine) as session:
+        server_ids = session.exec(select(col(DeviceRecordRow.id))).all()
+    holder.close()
+    device_ids = [str(item.record_id) for s in stores.values() for item in s.items.values()]
+    assert len(device_ids) == DEVICES * RECORDS_EACH >= 2000
+    assert len(server_ids) == len(set(server_ids)) == len(device_ids)
+    assert set(server_ids) == set(device_ids)
+    assert all(not s.set_aside() and s.pending_count() == 0 for s in stores.values())
+    for s in stores.values():  # each device also got its own scope
+        assert len(s.of_kind("visit")) == 1
+    assert (
+        min(
+            transport.seen[f] for f in ("drop", "lost_reply", "duplicate", "restart", "error_after")
+        )
+        > 0
+    )
