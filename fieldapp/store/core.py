@@ -181,11 +181,12 @@ class StoreCore:
         self, cipher: RecordCipher, record: Record
     ) -> tuple[bytes | None, bytes | None]:
         """(patient index, day index) of a record, for lookups without decrypting all."""
-        patient_id: Any = (
-            record.id if record.KIND == "patient" else getattr(record, "patient_id", None)
-        )
+        # Field values straight from the model's dict: pydantic's __getattr__ for a field a
+        # kind does not have is slow, and this runs on every save.
+        fields = record.__dict__
+        patient_id: Any = record.id if record.KIND == "patient" else fields.get("patient_id")
         patient_ix = cipher.blind("patient", str(patient_id)) if patient_id else None
-        day = getattr(record, "scheduled_on", None)
+        day = fields.get("scheduled_on")
         day_ix = cipher.blind("day", day.isoformat()) if day is not None else None
         return patient_ix, day_ix
 

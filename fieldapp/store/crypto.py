@@ -11,7 +11,6 @@ to erase memory: we overwrite the bytearrays we own and drop every reference.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import unicodedata
@@ -111,7 +110,7 @@ class RecordCipher:
         if self._blind_key is None:
             raise CryptoFailure("cipher destroyed")
         message = f"{label}\x00{value}".encode()
-        return hmac.new(self._blind_key, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]
+        return hmac.digest(bytes(self._blind_key), message, "sha256")[:BLIND_INDEX_BYTES]
 
     def destroy(self) -> None:
         """Drop the keys (best effort: overwrite what we own, release the rest)."""
