@@ -260,6 +260,8 @@ class StatusEvent(DeviceRecord):
 
     KIND: ClassVar[str] = "status"
 
+    # A duress call or a check-in between visits concerns no patient.
+    patient_id: UUID | None = None  # type: ignore[assignment]
     status: VisitStatus
     at: datetime
     service_type: ShortText | None = None
@@ -325,6 +327,10 @@ class VitalsReading(DeviceRecord):
     rass: int | None = Field(None, ge=-5, le=4)
     symptoms: list[ShortText] = Field(default_factory=list, max_length=30)
     on_oxygen: bool = False
+    cadss_items: list[Annotated[int, Field(ge=0, le=4)]] = Field(
+        default_factory=list, max_length=28
+    )
+    cadss_total: int | None = Field(None, ge=0, le=92)
     judgement: Literal["continue", "pause", "stop", "emergency"] | None = None
     reasons: list[Reason] = Field(default_factory=list, max_length=50)
 
@@ -460,6 +466,8 @@ class Incident(DeviceRecord):
     """Something that went wrong: a ledger discrepancy, an adverse event, a safety event."""
 
     KIND: ClassVar[str] = "incident"
+
+    patient_id: UUID | None = None  # type: ignore[assignment]
 
     category: Literal["ledger_discrepancy", "adverse_event", "safety", "duress", "other"]
     severity: Literal["low", "moderate", "high", "critical"]
