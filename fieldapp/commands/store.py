@@ -13,9 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from fieldapp.errors import StoreError
+from fieldapp.errors import StoreError, StoreWiped
 from fieldapp.settings import StoreSettings, load_settings
 from fieldapp.store import Store
+from fieldapp.store.db import remove_files
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -131,7 +132,13 @@ def run_passwd(args: argparse.Namespace) -> int:
 def run_wipe(args: argparse.Namespace) -> int:
     """Crypto-erase the store after confirmation."""
     settings, path = _settings_and_path(args)
-    store = Store.open(path, settings)
+    try:
+        store = Store.open(path, settings)
+    except StoreWiped:
+        # Wiped before, but the files survived (a crash mid-wipe): its key is already gone.
+        remove_files(path)
+        print(f"{path} was already wiped; its leftover files are deleted now.")
+        return 0
     if not args.yes:
         if not sys.stdin.isatty():
             store.close()

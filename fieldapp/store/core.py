@@ -6,11 +6,12 @@ keys only through `_require_unlocked()`, which also enforces auto-lock and re-en
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from fieldapp.errors import Locked, StoreError, StoreTampered, StoreWiped
@@ -23,6 +24,21 @@ from sync.records import Record, RecordInvalid, parse_record
 
 Clock = Callable[[], float]
 LockHook = Callable[[], None]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(method: F) -> F:
+    """Run a public method under the store's lock, so a lock() from another thread (the
+    idle timer) cannot drop the key half way through it."""
+
+    @functools.wraps(method)
+    def wrapper(self: StoreCore, *args: Any, **kwargs: Any) -> Any:
+        with self._guard:
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
 
 # NIST SP 800-38D caps random 96-bit nonces at 2^32 messages per key; rotate well before.
 ROTATE_AFTER = 2**30

@@ -11,6 +11,7 @@ from typing import Any
 
 from fieldapp.errors import StoreError, StoreTampered
 from fieldapp.store import codec
+from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
 from fieldapp.store.records import RecordFailure, RecordsMixin
 from sync.records import SessionNote
@@ -37,6 +38,7 @@ class DraftsMixin(RecordsMixin):
             raise StoreError(f"A draft name needs 1 to {MAX_DRAFT_KEY} characters.")
         return cipher.blind("draft", key)
 
+    @guarded
     def save_draft(self, key: str, data: dict[str, Any]) -> None:
         """Save (or replace) the draft named `key`, encrypted."""
         cipher = self._require_unlocked()
@@ -64,6 +66,7 @@ class DraftsMixin(RecordsMixin):
                 "on disk, so it is not shown."
             ) from None
 
+    @guarded
     def load_draft(self, key: str) -> dict[str, Any] | None:
         """The draft named `key`, or None."""
         cipher = self._require_unlocked()
@@ -76,12 +79,14 @@ class DraftsMixin(RecordsMixin):
             raise StoreTampered("A draft failed authentication: its name does not match.")
         return data
 
+    @guarded
     def list_drafts(self) -> list[str]:
         """The names of every draft, sorted."""
         cipher = self._require_unlocked()
         rows = self._open_db().query("SELECT key_ix, nonce, ct FROM drafts")
         return sorted(self._open_draft(cipher, *row)[0] for row in rows)
 
+    @guarded
     def delete_draft(self, key: str) -> bool:
         """Delete a draft (its bytes are zeroed by secure_delete); True if there was one."""
         cipher = self._require_unlocked()
@@ -89,6 +94,7 @@ class DraftsMixin(RecordsMixin):
         with self._write() as conn:
             return conn.execute("DELETE FROM drafts WHERE key_ix = ?", (ix,)).rowcount > 0
 
+    @guarded
     def sign_note(self, note: SessionNote, draft_key: str | None = None) -> int:
         """Store a signed note (immutable from now on) and drop its draft, in one commit."""
         cipher = self._require_unlocked()

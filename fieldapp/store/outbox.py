@@ -18,6 +18,7 @@ from uuid import UUID
 
 from fieldapp.errors import StoreTampered
 from fieldapp.store import codec
+from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
 from fieldapp.store.drafts import DraftsMixin
 from sync.outbox import (
@@ -66,11 +67,13 @@ class OutboxMixin(DraftsMixin):
         except (CryptoFailure, ValueError):
             raise StoreTampered(f"The stored {name} failed authentication.") from None
 
+    @guarded
     def device_identity(self) -> DeviceIdentity | None:
         """The enrolled device's server, id and token, or None before enrollment."""
         raw = self._get_secret(self._require_unlocked(), _IDENTITY)
         return DeviceIdentity(**json.loads(raw)) if raw is not None else None
 
+    @guarded
     def save_device_identity(self, identity: DeviceIdentity) -> None:
         """Keep the enrollment (with its token) inside the encrypted store."""
         cipher = self._require_unlocked()
@@ -86,6 +89,7 @@ class OutboxMixin(DraftsMixin):
 
     # -- outbox ------------------------------------------------------------------------
 
+    @guarded
     def outbox_batch(self, limit: int) -> list[OutboxItem]:
         """Unacknowledged entries in seq order (set-aside ones excluded)."""
         cipher = self._require_unlocked()
@@ -116,6 +120,7 @@ class OutboxMixin(DraftsMixin):
             )
         return items
 
+    @guarded
     def acknowledge(self, outcomes: Sequence[PushOutcome]) -> None:
         """Applied/duplicate leave the queue; conflict/rejected are set aside with a reason."""
         cipher = self._require_unlocked()
@@ -136,11 +141,13 @@ class OutboxMixin(DraftsMixin):
                     self._put_secret(conn, cipher, f"reason:{outcome.seq}", reason)
             self._retry_removals(conn)
 
+    @guarded
     def chain_head(self) -> ChainHead:
         """Newest seq and chain hash over every device record ever written."""
         rows = self._open_db().query("SELECT seq, chain_hash FROM outbox ORDER BY seq DESC LIMIT 1")
         return ChainHead(rows[0][0], rows[0][1]) if rows else ChainHead(0, GENESIS_CHAIN_HASH)
 
+    @guarded
     def set_aside(self) -> list[SetAsideItem]:
         """Entries the server refused or found in conflict, kept for review."""
         cipher = self._require_unlocked()
@@ -154,6 +161,7 @@ class OutboxMixin(DraftsMixin):
             items.append(SetAsideItem(seq, kind, UUID(rid), state, reason.decode()))
         return items
 
+    @guarded
     def pending_count(self) -> int:
         """Entries still waiting to be pushed (readable: no key needed)."""
         return int(
@@ -166,15 +174,18 @@ class OutboxMixin(DraftsMixin):
         rows = self._open_db().query("SELECT value FROM sync_state WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
+    @guarded
     def pull_cursor(self) -> str | None:
         """Where the last pull ended, or None to pull everything."""
         return self._sync_value("pull_cursor")
 
+    @guarded
     def reset_pull_cursor(self) -> None:
         """Forget the pull cursor (the outbox is kept)."""
         with self._write() as conn:
             conn.execute("DELETE FROM sync_state WHERE key = 'pull_cursor'")
 
+    @guarded
     def apply_pull_page(
         self,
         upserts: Sequence[Record],
@@ -214,6 +225,7 @@ class OutboxMixin(DraftsMixin):
 
     # -- status ------------------------------------------------------------------------
 
+    @guarded
     def record_sync(self, at: datetime, ok: bool) -> None:
         """Note a sync attempt (and success), for the status line."""
         with self._write() as conn:
@@ -229,6 +241,7 @@ class OutboxMixin(DraftsMixin):
                     (at.isoformat(),),
                 )
 
+    @guarded
     def sync_status(self) -> SyncStatus:
         """Pending, set aside, synced, and the last sync (readable: no key needed)."""
         states = dict(self._open_db().query("SELECT state, count(*) FROM outbox GROUP BY state"))

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from fieldapp.errors import RecordImmutable, StoreError
-from fieldapp.store.core import StoreCore
+from fieldapp.store.core import StoreCore, guarded
 from fieldapp.store.crypto import RecordCipher
 from sync.outbox import GENESIS_CHAIN_HASH, next_chain_hash
 from sync.records import DEVICE_KINDS, SERVER_KINDS, PatientSummary, Record, Visit
@@ -71,6 +71,7 @@ class RecordsMixin(StoreCore):
         """Store one device record and its outbox entry in one commit; returns its seq."""
         return self.save_many([record])[0]
 
+    @guarded
     def save_many(self, records: Sequence[Record]) -> list[int]:
         """Store device records and their outbox entries in one commit, in order."""
         cipher = self._require_unlocked()
@@ -127,6 +128,7 @@ class RecordsMixin(StoreCore):
         ).fetchone()
         return (row[0], row[1]) if row else (0, GENESIS_CHAIN_HASH)
 
+    @guarded
     def put_server_records(self, records: Sequence[Record]) -> int:
         """Store server-owned records (newer version wins); returns how many changed."""
         cipher = self._require_unlocked()
@@ -162,6 +164,7 @@ class RecordsMixin(StoreCore):
     def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[Any]:
         return self._open_db().query(f"{_ROW} {where}", params)
 
+    @guarded
     def get(self, kind: str, record_id: UUID | str) -> Record | None:
         """One record by kind and id, or None."""
         cipher = self._require_unlocked()
@@ -173,6 +176,7 @@ class RecordsMixin(StoreCore):
         record = self.get("patient", patient_id)
         return record if isinstance(record, PatientSummary) else None
 
+    @guarded
     def visits_for_day(self, day: date) -> list[Visit]:
         """The visits scheduled on `day`, in route order (route_order, then eta, then window)."""
         cipher = self._require_unlocked()
@@ -181,6 +185,7 @@ class RecordsMixin(StoreCore):
         visits = [self._open_record(cipher, *row) for row in rows]
         return sorted((v for v in visits if isinstance(v, Visit)), key=_route_key)
 
+    @guarded
     def patient_history(self, patient_id: UUID | str) -> list[Record]:
         """Every record about one patient: the summary first, then by time and sequence."""
         cipher = self._require_unlocked()
@@ -196,19 +201,21 @@ class RecordsMixin(StoreCore):
 
     def iter_records(self) -> Iterator[Record]:
         """Every record in storage order; `StoreTampered` at the first that fails."""
-        cipher = self._require_unlocked()
-        for row in self._rows("ORDER BY rowid"):
-            yield self._open_record(cipher, *row)
+        yield from self.load_all()
 
+    @guarded
     def load_all(self) -> list[Record]:
-        """Every record, decrypted."""
-        return list(self.iter_records())
+        """Every record in storage order, decrypted; `StoreTampered` at the first that fails."""
+        cipher = self._require_unlocked()
+        return [self._open_record(cipher, *row) for row in self._rows("ORDER BY rowid")]
 
+    @guarded
     def counts(self) -> dict[str, int]:
         """How many records of each kind (readable metadata: no key needed)."""
         rows = self._open_db().query("SELECT kind, count(*) FROM records GROUP BY kind")
         return {kind: n for kind, n in rows}
 
+    @guarded
     def verify(self) -> VerifyReport:
         """Decrypt everything, re-check the outbox chain; names each record that fails."""
         cipher = self._require_unlocked()

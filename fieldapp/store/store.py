@@ -21,7 +21,7 @@ from types import TracebackType
 from fieldapp.errors import StoreError, UnlockBackoff, WrongPassphrase
 from fieldapp.settings import StoreSettings
 from fieldapp.store import backoff, codec, keys
-from fieldapp.store.core import ROTATE_AFTER, Clock
+from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, remove_files
 from fieldapp.store.outbox import OutboxMixin, SyncStatus
@@ -244,6 +244,7 @@ class Store(OutboxMixin):
 
     # -- metadata ----------------------------------------------------------------------
 
+    @guarded
     def info(self) -> StoreInfo:
         """Counts, sync state and key parameters: readable without the passphrase."""
         db = self._open_db()

@@ -86,3 +86,40 @@ def test_close_saves_drafts_through_the_hooks(store_path: Path, clock: FakeClock
     with Store.open(store_path, FAST) as again:
         again.unlock(PASSPHRASE)
         assert again.load_draft("on-close") == {"kept": True}
+
+
+def test_locking_from_another_thread_never_half_breaks_a_save(store: Store) -> None:
+    import threading
+
+    from fieldapp.errors import StoreError
+
+    pid = patient().id
+    saved: list[object] = []
+    unexpected: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            record = device_record("status", pid)
+            try:
+                store.save(record)
+                saved.append(record.id)
+            except Locked:
+                pass
+            except BaseException as exc:  # anything else (a false tamper report) is a bug
+                unexpected.append(exc)
+                return
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(5):
+            store.lock()
+            store.unlock(PASSPHRASE)
+    finally:
+        stop.set()
+        thread.join()
+    assert unexpected == []
+    assert all(isinstance(e, StoreError) for e in unexpected)
+    assert store.verify().ok
+    assert store.pending_count() == len(saved)
