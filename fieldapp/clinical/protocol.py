@@ -141,7 +141,8 @@ class PreInfusionVitals(Model):
     bp_reading_used: Literal["last", "mean", "highest"]
     heart_rate_hold_at_or_above: int = Field(gt=0)
     spo2_hold_below: int = Field(gt=0, le=100)
-    temperature_hold_at_or_above_c: Decimal = Field(gt=30, lt=45)
+    # No source gives a fever limit before a ketamine infusion: unset unless the clinic sets one.
+    temperature_hold_at_or_above_c: Decimal | None = Field(None, gt=30, lt=45)
 
     @model_validator(mode="after")
     def _hold_below_hard_stop(self) -> PreInfusionVitals:

@@ -281,7 +281,7 @@ def vitals(data: ReadinessInput, p: Protocol) -> list[Reason]:
                     "protocol.vitals.pre_infusion.hold",
                 )
             )
-    checks: list[tuple[Any, str, str, Callable[[Any], bool], str, Decimal | int, str]] = [
+    checks: list[tuple[Any, str, str, Callable[[Any], bool], str, Decimal | int | None, str]] = [
         (
             v.heart_rate,
             "hr_hold",
@@ -314,7 +314,7 @@ def vitals(data: ReadinessInput, p: Protocol) -> list[Reason]:
     for value, rule, label, hit, words, limit, key in checks:
         if value is None:
             missing.append(label)
-        elif hit(value):
+        elif limit is not None and hit(value):
             reasons.append(
                 fire(
                     p,

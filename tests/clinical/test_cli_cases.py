@@ -15,7 +15,7 @@ from fieldapp.clinical.checklists import (
     load_templates,
     mapping_problem,
 )
-from fieldapp.clinical.protocol import protocol_data
+from fieldapp.clinical.protocol import PreInfusionVitals, protocol_data
 from fieldapp.config import config_dir
 from fieldapp.errors import ConfigError
 
@@ -49,6 +49,11 @@ def test_every_readiness_rule_has_a_case():
     assert not missing, missing
 
 
+OPTIONAL_SETTINGS = {
+    name for name, field in PreInfusionVitals.model_fields.items() if not field.is_required()
+}
+
+
 def test_every_reason_names_a_real_setting():
     data = protocol_data()
     results = run_folder(
@@ -62,8 +67,12 @@ def test_every_reason_names_a_real_setting():
         if parts[1] == "interactions":
             assert parts[2] in interactions, setting
             continue
-        for part in parts[1:]:
-            assert isinstance(node, dict) and part in node, setting
+        for index, part in enumerate(parts[1:], start=1):
+            assert isinstance(node, dict), setting
+            if part not in node:
+                # An optional setting the shipped file leaves unset (a case sets it).
+                assert index == len(parts) - 1 and part in OPTIONAL_SETTINGS, setting
+                break
             node = node[part]
 
 
