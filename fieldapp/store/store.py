@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from fieldapp.errors import StoreError, UnlockBackoff, WrongPassphrase
+from fieldapp.errors import NotAStore, StoreError, UnlockBackoff, WrongPassphrase
 from fieldapp.settings import StoreSettings
 from fieldapp.store import backoff, codec, keys
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
@@ -119,7 +119,7 @@ class Store(OutboxMixin):
         db = Database.open(path)
         try:
             if db.meta.get("cipher") == "none" and not _allow_null_cipher:
-                raise StoreError(
+                raise NotAStore(
                     f"{path} is a benchmark store with encryption off: the app refuses it."
                 )
             keys.read_header(db)  # refuses a missing (wiped) or weakened header up front

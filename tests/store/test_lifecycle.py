@@ -178,7 +178,7 @@ def test_newer_schema_is_refused(store: Store, store_path: Path) -> None:
 
 def test_benchmark_store_without_encryption_is_refused_by_the_app(store_path: Path) -> None:
     Store.create(store_path, PASSPHRASE, FAST, _null_cipher=True).close()
-    with pytest.raises(StoreError, match="encryption off"):
+    with pytest.raises(NotAStore, match="encryption off"):
         Store.open(store_path, FAST)
 
 
