@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "fieldapp.commands.server",
     "fieldapp.commands.device",
     "fieldapp.commands.demo",
+    "fieldapp.commands.dispatch",
 )
 
 

@@ -102,6 +102,10 @@ class DispatchClient:
             ) from None
         return raise_for(response)
 
+    async def aclose(self) -> None:
+        """Close the underlying httpx client."""
+        await self.http.aclose()
+
     async def me(self) -> dict[str, Any]:
         """Who the token belongs to."""
         return await self._call("GET", "/me")  # type: ignore[no-any-return]

@@ -32,6 +32,12 @@ class BoardApp(App[None]):
         """Open the board."""
         self.push_screen(BoardScreen(self.ctx))
 
+    async def on_unmount(self) -> None:
+        """Close the backend's connections, when it has any."""
+        close = getattr(self.ctx.backend, "aclose", None)
+        if close is not None:
+            await close()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected failure in any worker: log it and show the error screen."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:

@@ -1,0 +1,314 @@
+"""`fieldapp dispatch ...`: the dispatcher's office commands against the clinic server.
+
+enroll | upload | publish | replan | board. The planner runs here, in the dispatcher's own
+process (the server never imports `fieldapp`); the server stores and publishes plans.
+
+The dispatcher's token comes from `--token-file`, else `FIELDAPP_DISPATCH_TOKEN`, else the
+file `dispatch enroll` wrote (`dispatch-token` in the user's config folder, mode 0600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import platformdirs
+
+from fieldapp.errors import FieldAppError
+from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
+from fieldapp.routing.settings import RoutingSettings, load_routing_settings
+from fieldapp.settings import APP_NAME, load_settings
+from fieldapp.tui.board.replan import replan, roster_from_csv
+from sync.client import SyncError, check_server_url, make_http_client
+from sync.dispatch_client import DispatchClient, raise_for
+from sync.server.plan_models import Board, RosterClinician
+
+TOKEN_ENV = "FIELDAPP_DISPATCH_TOKEN"  # noqa: S105  (a variable name, not a secret)
+T = TypeVar("T")
+
+
+class DispatchError(FieldAppError):
+    """A dispatch command could not do its work (the sentence says why)."""
+
+
+def default_token_file() -> Path:
+    """Where `dispatch enroll` keeps the office's token."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "dispatch-token"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `dispatch` command and its subcommands."""
+    parser = subparsers.add_parser("dispatch", help="plan, publish and watch the day (dispatcher)")
+    sub = parser.add_subparsers(dest="dispatch_command", metavar="SUBCOMMAND", required=True)
+
+    enroll = sub.add_parser("enroll", help="enrol this office computer with a one-time code")
+    _common(enroll, day=False)
+    enroll.add_argument("--code", required=True, help="the one-time code from the admin")
+    enroll.set_defaults(handler=cmd_enroll)
+
+    upload = sub.add_parser("upload", help="upload the day's visit requests (JSON list)")
+    _common(upload)
+    upload.add_argument("requests", type=Path, help="JSON list of visit requests")
+    upload.set_defaults(handler=cmd_upload)
+
+    publish = sub.add_parser("publish", help="store a plan.json and publish it")
+    _common(publish)
+    publish.add_argument("plan", type=Path, help="the plan from `fieldapp plan` or `replan`")
+    _roster_args(publish)
+    publish.set_defaults(handler=cmd_publish)
+
+    again = sub.add_parser("replan", help="re-plan the rest of the day around visits under way")
+    _common(again)
+    _roster_args(again)
+    again.add_argument(
+        "--cancel", action="append", default=[], metavar="VISIT", help="cancel first (id or ref)"
+    )
+    again.add_argument("--out", type=Path, default=None, help="also write the plan JSON here")
+    again.add_argument("--publish", action="store_true", help="publish the new plan at once")
+    again.set_defaults(handler=cmd_replan)
+
+    board = sub.add_parser("board", help="open the live dispatch board in the terminal")
+    _common(board)
+    _roster_args(board)
+    board.add_argument("--poll", type=float, default=15.0, help="seconds between refreshes")
+    board.set_defaults(handler=cmd_board)
+
+
+def _common(parser: argparse.ArgumentParser, day: bool = True) -> None:
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("FIELDAPP_SERVER_URL"),
+        help="the clinic server (https://, or http:// on this machine)",
+    )
+    parser.add_argument(
+        "--token-file", type=Path, default=None, help=f"token file (else ${TOKEN_ENV})"
+    )
+    if day:
+        parser.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default today)")
+
+
+def _roster_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clinicians", type=Path, default=None, help="clinicians.csv (else the last roster)"
+    )
+    parser.add_argument("--config", type=Path, default=None, help="routing.toml to use")
+    parser.add_argument("--offline", action="store_true", help="geocode from the cache only")
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected YYYY-MM-DD") from None
+
+
+def _server(args: argparse.Namespace) -> str:
+    if not args.server:
+        raise DispatchError("Give the server with --server (or FIELDAPP_SERVER_URL).")
+    try:
+        return check_server_url(args.server)
+    except SyncError as exc:
+        raise DispatchError(str(exc)) from None
+
+
+def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:
+    """The dispatcher's token: the file given, the environment, or the enrolled file."""
+    env = os.environ if environ is None else environ
+    if token_file is None and env.get(TOKEN_ENV):
+        return env[TOKEN_ENV].strip()
+    path = token_file or default_token_file()
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        raise DispatchError(
+            f"No dispatch token at {path}: run `fieldapp dispatch enroll`, "
+            f"or give --token-file or {TOKEN_ENV}."
+        ) from None
+    if not token:
+        raise DispatchError(f"The token file {path} is empty: enrol again.")
+    return token
+
+
+def _http() -> httpx.AsyncClient:
+    return make_http_client(load_settings().sync)
+
+
+def _run(args: argparse.Namespace, work: Callable[[DispatchClient], Awaitable[T]]) -> T:
+    """Run one async job with a dispatch client; sync errors become our error."""
+    server, token = _server(args), read_token(args.token_file)
+
+    async def main() -> T:
+        async with _http() as http:
+            return await work(DispatchClient(http, server, token))
+
+    try:
+        return asyncio.run(main())
+    except SyncError as exc:
+        raise DispatchError(str(exc)) from None
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """Redeem a code; keep the token in a file only this user can read."""
+    server = _server(args)
+    path = args.token_file or default_token_file()
+
+    async def main() -> dict[str, Any]:
+        async with _http() as http:
+            try:
+                response = await http.post(
+                    server + "/enroll", json={"code": args.code, "device_name": "dispatch office"}
+                )
+            except httpx.TransportError:
+                raise DispatchError("The server cannot be reached.") from None
+            if response.status_code == 400:
+                raise DispatchError("The server did not accept that code: ask for a new one.")
+            return raise_for(response)  # type: ignore[no-any-return]
+
+    try:
+        answer = asyncio.run(main())
+    except SyncError as exc:
+        raise DispatchError(str(exc)) from None
+    if answer.get("role") != "dispatcher":
+        raise DispatchError("That code belongs to a user who is not a dispatcher.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(answer["token"] + "\n")
+    print(f"Enrolled as {answer['user']} (dispatcher); token kept in {path}.")
+    return 0
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DispatchError(f"{path}: cannot be read as JSON ({type(exc).__name__})") from None
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    """Upload visit requests for the day."""
+    requests = _load_json(args.requests)
+    if not isinstance(requests, list):
+        raise DispatchError(f"{args.requests}: expected a JSON list of visit requests")
+    day = args.date or date.today()
+    stored = _run(args, lambda client: client.upload_requests(day, requests))
+    print(f"Uploaded {len(stored)} visit requests for {day}.")
+    return 0
+
+
+def _roster(
+    args: argparse.Namespace, day: date, settings: RoutingSettings
+) -> list[RosterClinician]:
+    if args.clinicians is None:
+        return []
+    cache = GeocodeCache(default_cache_path(settings.geocoder))
+    try:
+        geocoder = AddressGeocoder(settings.geocoder, cache, offline=args.offline)
+        return roster_from_csv(args.clinicians, day, geocoder)
+    finally:
+        cache.close()
+
+
+async def latest_roster(client: DispatchClient, day: date) -> list[RosterClinician]:
+    """The roster stored with the day's newest plan that has one."""
+    for summary in await client.plans(day):
+        plan = await client.plan(summary.id)
+        if plan.roster:
+            return plan.roster
+    return []
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Store the plan (visit ids may be request refs) with its roster, then publish it."""
+    day = args.date or date.today()
+    plan = _load_json(args.plan)
+    roster = [
+        r.model_dump(mode="json") for r in _roster(args, day, load_routing_settings(args.config))
+    ]
+
+    async def work(client: DispatchClient) -> Any:
+        stored = await client.store_plan(day, plan, roster)
+        return await client.publish(stored.id)
+
+    result = _run(args, work)
+    print(
+        f"Published plan {result.plan_id}: {len(result.created)} visits created, "
+        f"{len(result.changed)} changed, {len(result.unchanged)} unchanged, "
+        f"{len(result.kept_under_way)} under way kept, {len(result.left_assigned)} not in the plan."
+    )
+    return 0
+
+
+def _resolve(board: Board, wanted: list[str]) -> list[str]:
+    visits = [v for c in board.clinicians for v in c.visits] + list(board.unassigned)
+    ids = {str(v.id): str(v.id) for v in visits} | {v.ref: str(v.id) for v in visits if v.ref}
+    missing = [w for w in wanted if w not in ids]
+    if missing:
+        raise DispatchError(f"--cancel: no visit or request {missing[0]!r} on this day")
+    return [ids[w] for w in wanted]
+
+
+def cmd_replan(args: argparse.Namespace) -> int:
+    """Cancel what was asked, re-plan around visits under way, store (and publish)."""
+    day = args.date or date.today()
+    settings = load_routing_settings(args.config)
+    given = _roster(args, day, settings)
+
+    async def work(client: DispatchClient) -> tuple[Any, Any, Any]:
+        board = await client.board(day)
+        for visit_id in _resolve(board, args.cancel):
+            board = await client.cancel(visit_id)
+        roster = given or await latest_roster(client, day)
+        if not roster:
+            raise DispatchError("No roster for this day: give --clinicians clinicians.csv.")
+        now = board.server_time
+        result = await asyncio.to_thread(replan, board, roster, now, settings)
+        stored = await client.store_plan(
+            day, result.plan, [r.model_dump(mode="json") for r in roster]
+        )
+        published = await client.publish(stored.id) if args.publish else None
+        return result, stored, published
+
+    result, stored, published = _run(args, work)
+    if args.out:
+        args.out.write_text(json.dumps(result.plan, indent=2) + "\n", encoding="utf-8")
+    totals = result.plan.get("totals", {})
+    print(
+        f"Draft {stored.id}: {totals.get('visits_planned', 0)} visits planned, "
+        f"{len(result.plan.get('unassigned', []))} left out, {len(result.fixed)} under way kept."
+    )
+    for left in result.plan.get("unassigned", []):
+        print(f"  unassigned {left['visit_id']}: {left['reason']}")
+    if published is not None:
+        print(f"Published: {len(published.created) + len(published.changed)} visits assigned.")
+    return 0
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    """Open the board."""
+    from fieldapp.clinical.protocol import load_protocol
+    from fieldapp.services.clock import SystemClock
+    from fieldapp.tui.board.app import BoardApp
+    from fieldapp.tui.board.ports import BoardContext
+
+    day = args.date or date.today()
+    settings = load_routing_settings(args.config)
+    client = DispatchClient(_http(), _server(args), read_token(args.token_file))
+    ctx = BoardContext(
+        backend=client,
+        day=day,
+        protocol=load_protocol(),
+        clock=SystemClock(),
+        routing=settings,
+        roster=_roster(args, day, settings) or None,
+        poll_s=max(2.0, args.poll),
+    )
+    BoardApp(ctx).run()
+    return 0
