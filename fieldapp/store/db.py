@@ -127,11 +127,10 @@ class Database:
         try:
             conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            conn.executescript(f"BEGIN; {SCHEMA} COMMIT;")
             full = {"magic": MAGIC, "schema_version": str(SCHEMA_VERSION), **meta}
-            with conn:
-                conn.execute("BEGIN")
-                conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(full.items()))
+            # Not atomic on its own: the caller builds the file under a temporary name.
+            conn.executescript(SCHEMA)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(full.items()))
             db = cls(path, conn, full)
             db._apply_pragmas()
             return db
