@@ -148,3 +148,34 @@ async def test_cancel_asks_then_cancels_the_selected_visit() -> None:
         await pilot.press("y")
         await settle(pilot)
         assert backend.cancelled == [first]
+
+
+async def test_board_over_the_real_server_shows_a_published_day(
+    app: Any, world: Any, api: Any
+) -> None:
+    from sync.dispatch_client import DispatchClient
+    from tests.dispatch.kit import add_patients, plan_doc, request, store_and_publish, upload
+
+    (p1,) = add_patients(world, 1)
+    await upload(api, world, [request("R1", p1, 13)])
+    await store_and_publish(api, world, plan_doc({"b": [("R1", 13)]}))
+    client = DispatchClient(api, "http://127.0.0.1", world.tokens["disp"])
+    # Wrapped so the board does not close the fixture's http client on exit.
+    board_app = make_app(_NoClose(client), ManualClock(at(8)))  # type: ignore[arg-type]
+    async with board_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = cells(board_app)
+        assert ["b", "R1"] in [[r[1], r[3]] for r in rows]
+        assert "Testpatient" in " ".join(r[4] for r in rows)
+
+
+class _NoClose:
+    """A backend wrapper without `aclose`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "aclose":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
