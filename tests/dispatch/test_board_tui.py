@@ -60,22 +60,22 @@ async def test_overdue_visit_rises_to_the_top_with_the_step_due() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         rows = cells(app)
-        assert rows[0][3] == "V1" and rows[0][9].startswith("dispatcher_call +32")
-        assert all(not r[9] for r in rows[1:])
+        assert rows[0][3] == "V1" and rows[0][5].startswith("dispatcher_call +32m")
+        assert all(not r[5] for r in rows[1:])
         banner = app.screen.query_one("#board-banner", Static)
         assert banner.has_class("overdue")
         clock.advance(minutes=20)  # 52 min: the supervisor step
         assert isinstance(app.screen, BoardScreen)
         app.screen.recompute()
         await pilot.pause()
-        assert cells(app)[0][9].startswith("supervisor +52")
+        assert cells(app)[0][5].startswith("supervisor +52m")
 
 
 async def test_on_time_visits_raise_no_alert() -> None:
     app = make_app(a_day(), ManualClock(at(10, 40)))  # V1 is 10 min past: before +15
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert all(not r[9] for r in cells(app))
+        assert all(not r[5] for r in cells(app))
         assert not app.screen.query_one("#board-banner", Static).has_class("overdue")
 
 
@@ -91,7 +91,7 @@ async def test_duress_is_shown_at_once_with_a_bell() -> None:
         await pilot.press("r")
         await settle(pilot)
         rows = cells(app)
-        assert rows[0][3] == "V3" and rows[0][9].startswith("emergency")
+        assert rows[0][3] == "V3" and rows[0][5].startswith("emergency")
         assert app.screen.query_one("#board-banner", Static).has_class("duress")
         assert bells == [1]
         await pilot.press("r")  # the same signal again: shown, not rung again

@@ -31,9 +31,7 @@ class RouteMap(PlotextPlot):
         """Redraw with new routes."""
         plt = self.plt
         plt.clear_data()
-        plt.title("Routes")
-        plt.xlabel("lon")
-        plt.ylabel("lat")
+        plt.title("Routes (lon → , lat ↑)")
         for route in data.routes:
             if not route.points:
                 continue

@@ -28,7 +28,18 @@ from fieldapp.tui.board.watch import DayWatch, VisitWatch, watch_day
 from sync.client import SyncError
 from sync.server.plan_models import Board, RosterClinician
 
-COLUMNS = ("", "Clinician", "#", "Visit", "Patient", "Phone", "Window", "ETA", "Live", "Due now")
+COLUMNS = ("", "Clinician", "#", "Visit", "Patient", "Due now", "Live", "Window", "ETA")
+# Short words for the device statuses, so the table fits beside the map.
+LIVE_WORDS = {
+    "en_route": "en route",
+    "arrived": "arrived",
+    "infusion_started": "infusing",
+    "infusion_ended": "infused",
+    "check_in": "safe",
+    "checked_out": "out",
+    "declined": "declined",
+    "duress": "DURESS",
+}
 PLAN_STEPS = ("Fetching the board", "Finding the roster", "Planning", "Storing the draft", "Done")
 ALERT_STYLE = {"emergency": "bold white on red"}
 
@@ -131,26 +142,25 @@ class BoardScreen(Screen[None]):
     def _cells(self, row: VisitWatch) -> list[Text | str]:
         v = row.visit
         window = f"{self._hm(v.window_start)}–{self._hm(v.window_end)}"
-        live = (
-            f"{v.live} {self._hm(v.live_at)}"
-            if v.live
-            else ("cancelled" if v.status == "cancelled" else "")
-        )
+        live = ""
+        if v.live:
+            live = f"{LIVE_WORDS.get(v.live, v.live)} {self._hm(v.live_at)}"
+        elif v.status == "cancelled":
+            live = "cancelled"
         due = ""
         if row.decision is not None and row.step != "none":
-            due = f"{row.step} +{int(row.decision.minutes_overdue)} min"
+            due = f"{row.step} +{int(row.decision.minutes_overdue)}m"
         mark = "‼" if row.step == "emergency" else ("!" if row.alert else "")
-        cells: list[str] = [
+        cells = [
             mark,
             row.clinician_id or "—",
             str(v.route_order or ""),
             v.ref or str(v.id)[:8],
             v.patient_name or "",
-            v.phone or "",
+            due,
+            live,
             window,
             self._hm(v.eta),
-            live,
-            due,
         ]
         if not row.alert:
             return list(cells)
