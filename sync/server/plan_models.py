@@ -28,19 +28,6 @@ Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 PlanStatus = Literal["draft", "published", "superseded"]
 
-# Statuses a device reports once a visit has begun on the road: such a visit keeps its
-# clinician and time through any re-plan or publish.
-LIVE_STATUSES = (
-    "en_route",
-    "arrived",
-    "infusion_started",
-    "infusion_ended",
-    "check_in",
-    "checked_out",
-    "declined",
-    "duress",
-)
-
 
 # -- tables --------------------------------------------------------------------------------
 
