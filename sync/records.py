@@ -402,6 +402,8 @@ class SubstanceEvent(DeviceRecord):
 
     KIND: ClassVar[str] = "substance"
 
+    # Carrying, counting and returning a vial concern no patient; draws and doses do.
+    patient_id: UUID | None = None  # type: ignore[assignment]
     event: SubstanceEventType
     vial_id: ShortText
     at: datetime

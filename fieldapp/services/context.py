@@ -14,6 +14,7 @@ from typing import Any
 from fieldapp.errors import StoreError
 from fieldapp.services.clock import Clock, SystemClock
 from fieldapp.services.drafts import DraftBook
+from fieldapp.services.ledger import LedgerBook
 from fieldapp.services.loneworker import LoneWorkerWatch
 from fieldapp.services.ports import StorePort
 from fieldapp.settings import Settings
@@ -52,13 +53,9 @@ class AppServices:
         self.lone_worker = LoneWorkerWatch(self.clock)
         self.last_activity: datetime = self.clock.now()
         self.unlocked_at: datetime | None = None
-        self.vials: dict[str, str] = {}
+        self.ledger = LedgerBook(self)
         self.current_visit: Any = None
         """The visit checked in to (a VisitSession), for duress and the timer."""
-
-    def vial_for_visit(self, visit_id: object) -> str:
-        """The vial drawn for a visit: the one chosen on the ledger, or a placeholder id."""
-        return self.vials.get(str(visit_id), "unassigned")
 
     # -- session timers ------------------------------------------------------------------
 
@@ -98,3 +95,4 @@ class AppServices:
         if not self.store.is_locked:
             self.store.lock()
         self.unlocked_at = None
+        self.ledger = LedgerBook(self)  # forget the decrypted entries with the key

@@ -78,14 +78,24 @@ def _num(numbers: dict[str, Any], key: str) -> float | None:
 
 
 def confirm_dose(
-    session: VisitSession, form: DoseForm, result: DoseResult, double_checked_by: str
+    session: VisitSession, form: DoseForm, result: DoseResult, double_checked_by: str, vial: str
 ) -> DoseOrder:
-    """Save the order after the explicit double-check; a refused dose is never saved."""
+    """Save the order and its draw from `vial` after the explicit double-check.
+
+    A refused dose is never saved, and neither is a dose drawn from a vial of another
+    strength than the one the arithmetic used.
+    """
     if result.outcome == "refused":
         raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
     checker = double_checked_by.strip()
     if not checker:
         raise StepRefused("Name the person who double-checked the dose.")
+    source = session.services.ledger.vial(vial.strip())
+    if source.mg_per_ml != form.vial_mg_per_ml:
+        raise StepRefused(
+            f"Vial {source.vial} is {source.mg_per_ml} mg/mL but the dose was worked out "
+            f"for {form.vial_mg_per_ml} mg/mL: correct the vial strength."
+        )
     n = result.numbers
     duration = form.duration_min
     if form.kind == "template" and form.template:
@@ -109,6 +119,7 @@ def confirm_dose(
         double_checked_by=checker,
         warnings=[to_record_reason(r) for r in result.reasons],
     )
+    session.services.ledger.draw(session, source.vial, Decimal(str(record.dose_mg)))
     session.save(record)
     return record
 
@@ -228,10 +239,14 @@ class Infusion:
         if stopped_early and order.duration_min:
             minutes = (now - started).total_seconds() / 60
             fraction = max(0.0, min(1.0, minutes / order.duration_min))
+        ledger = self.session.services.ledger
+        vial = ledger.vial_for_visit(self.session.visit.id)
+        if vial is None:
+            raise StepRefused("No vial was drawn for this dose: confirm the dose with a vial.")
         admin = self.session.new(
             DoseAdministration,
             order_id=order.id,
-            vial_id=self.session.services.vial_for_visit(self.session.visit.id),
+            vial_id=vial,
             started_at=started,
             ended_at=now,
             dose_mg=round(order.dose_mg * fraction, 1),
@@ -240,5 +255,6 @@ class Infusion:
             stop_reason=why[:2000] if why else None,
         )
         self.session.save(admin)
+        ledger.administer(self.session, vial, Decimal(str(admin.dose_mg)))
         self.session.set_status("infusion_ended", note="stopped early" if stopped_early else None)
         return admin

@@ -15,14 +15,12 @@ from fieldapp.services import engine
 from fieldapp.services.context import AppServices
 from sync.records import Incident, StatusEvent
 
-# When no visit is open the records still need a patient id: the nil UUID says "none".
-NO_PATIENT = UUID(int=0)
 
-
-def _where(services: AppServices) -> tuple[UUID, UUID | None]:
+def _where(services: AppServices) -> tuple[UUID | None, UUID | None]:
+    """(patient, visit) of the open visit; between visits neither (the records allow it)."""
     session: Any = services.current_visit
     if session is None:
-        return NO_PATIENT, None
+        return None, None
     return session.patient.id, session.visit.id
 
 

@@ -27,6 +27,7 @@ from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
+from fieldapp.tui.screens.ledger import LedgerScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
 from fieldapp.tui.screens.visit import screen_for
@@ -139,7 +140,12 @@ class FieldApp(App[None]):
 
     def action_ledger(self) -> None:
         """The controlled-substance ledger."""
-        self.notify("The ledger screen is not built yet.", severity="warning")
+        if self._usable() and not isinstance(self.screen, LedgerScreen):
+            self.push_screen(LedgerScreen(self.services))
+
+    def _usable(self) -> bool:
+        """Whether the store is open and no unlock screen covers the app."""
+        return self.services.unlocked_at is not None and not isinstance(self.screen, UnlockScreen)
 
     def action_sync(self) -> None:
         """The sync screen."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from fieldapp.demo.seattle import SEATTLE
@@ -54,8 +56,9 @@ def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  
     result = compute(form)
     assert result.outcome != "refused"
     with pytest.raises(StepRefused):
-        confirm_dose(s, form, result, "")
-    confirm_dose(s, form, result, "RN Second Checker")
+        confirm_dose(s, form, result, "", "V-001")
+    services.ledger.carry("V-001", Decimal(10), Decimal(20), "LOT-TEST")
+    confirm_dose(s, form, result, "RN Second Checker", "V-001")
     assert s.step == "monitor"
     infusion = Infusion(s)
     infusion.start()
@@ -76,6 +79,9 @@ def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  
     assert s.step == "done"
     reloaded = VisitSession.load(services, s.visit.id)
     assert reloaded.step == "done"
+    day = services.ledger.day()
+    numbers = day.vials["V-001"].numbers
+    assert numbers["drawn_mg"] == numbers["administered_mg"] > 0
     kinds = [r.KIND for r in reloaded.records]
     for kind in ("status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"):
         assert kind in kinds

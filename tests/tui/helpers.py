@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from textual.pilot import Pilot
 
 from tests.tui.conftest import PASSPHRASE
@@ -50,3 +52,8 @@ async def check_in(pilot: Pilot[object]) -> None:
     await pilot.click("#evv-attest")
     await pilot.press("ctrl+s")
     await settle(pilot)
+
+
+def carry_vial(app: object, vial: str = "V-001") -> None:
+    """Take a 10 mg/mL, 20 mL vial out for the day (through the ledger service)."""
+    app.services.ledger.carry(vial, Decimal(10), Decimal(20), "LOT-TEST")  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
 from sync.records import ChecklistSubmission, Incident, StatusEvent, VitalsReading
 from tests.services.scenario import GOOD_CHECKLIST
-from tests.tui.helpers import check_in, fill, later, open_first_visit, settle, unlock
+from tests.tui.helpers import carry_vial, check_in, fill, later, open_first_visit, settle, unlock
 
 SIZE = (100, 32)
 GOOD_VITALS = {
@@ -43,6 +43,7 @@ def session(app: FieldApp) -> VisitSession:
 
 async def to_checklist(pilot) -> None:  # type: ignore[no-untyped-def]
     await unlock(pilot)
+    carry_vial(pilot.app)
     await open_first_visit(pilot)
     assert isinstance(pilot.app.screen, EvvScreen)
     await check_in(pilot)

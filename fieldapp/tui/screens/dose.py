@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -14,6 +15,7 @@ from textual.widgets import Button, Checkbox, Static
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.infusion import DoseForm, compute, confirm_dose
+from fieldapp.services.ledger import Vial
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field
@@ -65,6 +67,7 @@ class DoseScreen(StepScreen):
         super().__init__(session)
         self.result: DoseResult | None = None
         self.form: DoseForm | None = None
+        self.vials: dict[str, Vial] | None = None
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -95,6 +98,10 @@ class DoseScreen(StepScreen):
                 yield Field("sex", "Sex for dosing", _sex, defaults["sex"])
                 for key, label in NUMBERS.items():
                     yield Field(key, label, _positive, defaults.get(key, ""))
+                yield Field(
+                    "vial", "Vial to draw from", self._vial_problem, placeholder="a carried vial"
+                )
+                yield Static("Loading the vials carried today…", id="dose-vials", markup=False)
                 yield Field("prescriber", "Ordering prescriber", _name)
                 yield Field("checker", "Double-checked with", _name)
                 yield Checkbox(
@@ -108,9 +115,41 @@ class DoseScreen(StepScreen):
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Bring back the draft and compute."""
+        """Bring back the draft, compute, and find the vials carried today."""
         self.restore_draft()
         self.recompute()
+        self.load_vials()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="vials")
+    def load_vials(self) -> None:
+        """Read the ledger off the UI thread (the first read decrypts every entry)."""
+        vials = self.services.ledger.carried()
+        self.app.call_from_thread(self.show_vials, vials)
+
+    def show_vials(self, vials: list[Vial]) -> None:
+        """List the carried vials and pick the first when none is chosen yet."""
+        self.vials = {v.vial: v for v in vials}
+        note = self.query_one("#dose-vials", Static)
+        if not vials:
+            note.update("No vial carried: carry one on the ledger (F3) first.")
+        else:
+            note.update(
+                "Carried: "
+                + ", ".join(f"{v.vial} ({v.mg_per_ml} mg/mL, {v.in_vial_ml:.1f} mL)" for v in vials)
+            )
+        fields = self.fields()
+        if vials and not fields["vial"].value.strip():
+            fields["vial"].value = vials[0].vial
+            fields["vial_mg_per_ml"].value = str(vials[0].mg_per_ml)
+            fields["vial_ml"].value = str(vials[0].fill_ml)
+
+    def _vial_problem(self, text: str) -> str | None:
+        if self.vials is None:
+            return None
+        if text.strip() not in self.vials:
+            known = ", ".join(self.vials) or "none carried"
+            return f"Vial must be one carried today ({known})"
+        return None
 
     def edited(self, event: Field.Edited) -> None:
         """Every keystroke: the engine computes again."""
@@ -193,6 +232,8 @@ class DoseScreen(StepScreen):
         if not self.query_one("#double-check", Checkbox).value:
             self.notify("Tick the double-check before confirming.", severity="error")
             return
-        checker = self.texts().get("checker", "")
-        if self.attempt(confirm_dose, self.session, self.form, self.result, checker) is not None:
+        texts = self.texts()
+        checker, vial = texts.get("checker", ""), texts.get("vial", "")
+        saved = self.attempt(confirm_dose, self.session, self.form, self.result, checker, vial)
+        if saved is not None:
             self.done()

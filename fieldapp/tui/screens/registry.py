@@ -12,6 +12,7 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     from fieldapp.tui.screens.checklist import ChecklistScreen
     from fieldapp.tui.screens.dose import DoseScreen
     from fieldapp.tui.screens.evv import EvvScreen
+    from fieldapp.tui.screens.ledger import LedgerScreen
     from fieldapp.tui.screens.monitor import MonitorScreen
     from fieldapp.tui.screens.note import NoteScreen
     from fieldapp.tui.screens.recovery import RecoveryScreen
@@ -24,3 +25,4 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     yield "infusion", MonitorScreen.BINDINGS[2:]
     yield "recovery", RecoveryScreen.BINDINGS[2:]
     yield "note", NoteScreen.BINDINGS[2:]
+    yield "ledger", LedgerScreen.BINDINGS

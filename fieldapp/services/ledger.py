@@ -1,0 +1,356 @@
+"""The controlled-substance ledger of the day: entries in, the engine's reconciliation out.
+
+Every entry is a `SubstanceEvent` appended to the store: carrying a vial out, a draw for
+a dose, the dose given, witnessed waste, breakage, a count, the return. The engine
+(`fieldapp.clinical.ledger`) reconciles each vial from its whole history; this module
+turns records into the engine's events, refuses entries that make no sense (a locked
+vial, waste without a witness), and opens an incident the first time a vial shows a
+discrepancy. Closing the day is the engine's `may_close`, never a judgement made here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from fieldapp.clinical.ledger import DayLedger, LedgerEvent, VialStatus, Witness, evaluate_day
+from fieldapp.errors import FieldAppError
+from fieldapp.services import engine
+from fieldapp.services.clock import today
+from sync.records import Incident, SubstanceEvent
+
+if TYPE_CHECKING:
+    from fieldapp.services.context import AppServices
+    from fieldapp.services.visit import VisitSession
+
+# The record's event names and the engine's, where they differ.
+ENGINE_KIND = {"administration": "administer"}
+USES = ("draw", "administration", "waste", "breakage", "loss", "overage")
+WITNESS_SEPARATOR = ";"
+
+
+class LedgerRefused(FieldAppError):
+    """A ledger entry or the day's close was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Vial:
+    """A vial as the forms need it: id, strength, fill, lot, what is left, where it is."""
+
+    vial: str
+    mg_per_ml: Decimal
+    fill_ml: Decimal
+    lot: str | None
+    in_vial_ml: Decimal
+    carried: bool
+    locked: bool
+    status: str
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(value))
+
+
+def witnesses_of(text: str | None) -> list[str]:
+    """The witness names typed as "A; B"."""
+    return [n.strip() for n in (text or "").split(WITNESS_SEPARATOR) if n.strip()]
+
+
+def to_engine(record: SubstanceEvent) -> LedgerEvent:
+    """One stored entry as the engine's ledger event."""
+    kind = ENGINE_KIND.get(record.event, record.event)
+    data: dict[str, Any] = {"kind": kind, "vial": record.vial_id, "at": record.at}
+    if record.event == "receipt":
+        data["mg_per_ml"] = _dec(record.concentration_mg_per_ml)
+        data["fill_ml"] = _dec(record.fill_ml or record.ml)
+    elif record.event == "count":
+        data["measured_ml"] = _dec(record.ml)
+    elif record.event in USES:
+        data["mg"], data["ml"] = _dec(record.mg), _dec(record.ml)
+    if record.witness:
+        method = record.method or "in_person"
+        data["witnesses"] = [Witness(name=n, method=method) for n in witnesses_of(record.witness)]
+    return LedgerEvent.model_validate(data)
+
+
+class LedgerBook:
+    """The clinician's ledger: loaded once per session from the store, then kept current."""
+
+    def __init__(self, services: AppServices) -> None:
+        self.services = services
+        self._events: list[SubstanceEvent] | None = None
+        self._incident_vials: set[str] = set()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the entries have been read from the store."""
+        return self._events is not None
+
+    def load(self) -> None:
+        """Read every ledger entry and ledger incident (slow on a big store: use a worker)."""
+        store: Any = self.services.store
+        events: list[SubstanceEvent] = []
+        incidents: set[str] = set()
+        # Most entries concern no patient, so no index finds them: one pass over the store,
+        # skipped when the store's kind counts say there is nothing to find.
+        if store.counts().get("substance", 0):
+            for record in store.load_all():
+                if isinstance(record, SubstanceEvent):
+                    events.append(record)
+                elif isinstance(record, Incident) and record.category == "ledger_discrepancy":
+                    incidents.add(record.vial_id or "")
+        self._events, self._incident_vials = events, incidents
+
+    def entries(self) -> list[SubstanceEvent]:
+        """Every ledger entry, oldest first."""
+        if self._events is None:
+            self.load()
+        assert self._events is not None
+        return sorted(self._events, key=lambda e: e.at)
+
+    def day(self, on: date | None = None) -> DayLedger:
+        """The engine's reconciliation of the day (today unless given)."""
+        events = [to_engine(e) for e in self.entries()]
+        return evaluate_day(on or today(self.services.clock), events, engine.protocol())
+
+    def vials(self) -> list[Vial]:
+        """Today's vials, in the order they were first carried."""
+        ledger = self.day()
+        found: dict[str, Vial] = {}
+        for entry in self.entries():
+            status = ledger.vials.get(entry.vial_id)
+            if status is None:
+                continue
+            found[entry.vial_id] = self._vial(entry, status)
+        return list(found.values())
+
+    def _vial(self, entry: SubstanceEvent, status: VialStatus) -> Vial:
+        receipt = self._receipt(entry.vial_id)
+        custody = [
+            e.event
+            for e in self.entries()
+            if e.vial_id == entry.vial_id and e.event in ("checkout", "return")
+        ]
+        return Vial(
+            vial=entry.vial_id,
+            mg_per_ml=_dec(receipt.concentration_mg_per_ml if receipt else 0.0),
+            fill_ml=_dec((receipt.fill_ml or 0.0) if receipt else 0.0),
+            lot=receipt.lot if receipt else None,
+            in_vial_ml=status.numbers.get("expected_in_vial_ml") or Decimal(0),
+            carried=bool(custody) and custody[-1] == "checkout",
+            locked=status.locked,
+            status=status.status,
+        )
+
+    def _receipt(self, vial: str) -> SubstanceEvent | None:
+        return next((e for e in self.entries() if e.vial_id == vial and e.event == "receipt"), None)
+
+    def vial(self, vial: str) -> Vial:
+        """One of today's vials, or `LedgerRefused`."""
+        for found in self.vials():
+            if found.vial == vial:
+                return found
+        raise LedgerRefused(f"Vial {vial} is not on today's ledger: carry it first.")
+
+    def carried(self) -> list[Vial]:
+        """Vials on the clinician now that may be drawn from (carried and not locked)."""
+        return [v for v in self.vials() if v.carried and not v.locked]
+
+    def vial_for_visit(self, visit_id: uuid.UUID) -> str | None:
+        """The vial drawn for a visit's dose, if any."""
+        draws = [e for e in self.entries() if e.event == "draw" and e.visit_id == visit_id]
+        return draws[-1].vial_id if draws else None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _entry(
+        self,
+        event: str,
+        vial: str,
+        mg_per_ml: Decimal,
+        mg: Decimal,
+        ml: Decimal,
+        session: VisitSession | None = None,
+        **extra: Any,
+    ) -> SubstanceEvent:
+        now = self.services.clock.now()
+        record = SubstanceEvent(
+            id=uuid.uuid4(),
+            patient_id=session.patient.id if session else None,
+            visit_id=session.visit.id if session else None,
+            recorded_at=now,
+            recorded_by=self.services.user,
+            event=event,  # type: ignore[arg-type]
+            vial_id=vial,
+            at=now,
+            concentration_mg_per_ml=float(mg_per_ml),
+            mg=float(mg),
+            ml=float(ml),
+            **extra,
+        )
+        self.services.store.save(record)
+        if session is not None:
+            session.records.append(record)
+        self.entries()
+        assert self._events is not None
+        self._events.append(record)
+        return record
+
+    def _usable(self, vial: str) -> Vial:
+        found = self.vial(vial)
+        if found.locked:
+            raise LedgerRefused(
+                f"Vial {vial} is locked by a discrepancy: only a count or its return, "
+                "and a supervisor's review."
+            )
+        return found
+
+    def carry(self, vial: str, mg_per_ml: Decimal, fill_ml: Decimal, lot: str | None) -> None:
+        """Take a vial out for the day (its receipt first, if this store never saw it)."""
+        vial = vial.strip()
+        if not vial:
+            raise LedgerRefused("Name the vial (its label id).")
+        if mg_per_ml <= 0 or fill_ml <= 0:
+            raise LedgerRefused("A vial needs a strength and a fill volume above 0.")
+        receipt = self._receipt(vial)
+        if receipt is None:
+            self._entry(
+                "receipt",
+                vial,
+                mg_per_ml,
+                mg_per_ml * fill_ml,
+                fill_ml,
+                fill_ml=float(fill_ml),
+                lot=lot or None,
+                note="received from base stock",
+            )
+        elif _dec(receipt.concentration_mg_per_ml) != mg_per_ml:
+            raise LedgerRefused(
+                f"Vial {vial} was received at {receipt.concentration_mg_per_ml:g} mg/mL, "
+                f"not {mg_per_ml} mg/mL: check the label."
+            )
+        elif self.vials() and any(v.vial == vial and v.carried for v in self.vials()):
+            raise LedgerRefused(f"Vial {vial} is already carried today.")
+        self._entry("checkout", vial, mg_per_ml, Decimal(0), Decimal(0), fill_ml=float(fill_ml))
+
+    def draw(self, session: VisitSession, vial: str, mg: Decimal) -> SubstanceEvent:
+        """Draw a visit's dose from a carried vial (refused beyond what is in it)."""
+        found = self._usable(vial)
+        if not found.carried:
+            raise LedgerRefused(f"Vial {vial} is not carried now: carry it on the ledger first.")
+        ml = _ml(mg, found.mg_per_ml)
+        if ml > found.in_vial_ml:
+            raise LedgerRefused(
+                f"Vial {vial} holds {found.in_vial_ml:.2f} mL: not enough for {ml} mL."
+            )
+        return self._entry("draw", vial, found.mg_per_ml, mg, ml, session)
+
+    def administer(self, session: VisitSession, vial: str, mg: Decimal) -> SubstanceEvent:
+        """The dose actually given to the patient from a vial."""
+        found = self.vial(vial)
+        return self._entry(
+            "administration", vial, found.mg_per_ml, mg, _ml(mg, found.mg_per_ml), session
+        )
+
+    def waste(self, vial: str, ml: Decimal, witness: str, method: str = "in_person") -> None:
+        """Witnessed waste of drawn or leftover drug."""
+        found = self._usable(vial)
+        if not witnesses_of(witness):
+            raise LedgerRefused("Waste needs a witness: name the licensed witness present.")
+        self._positive(ml)
+        session = self.services.current_visit
+        self._entry(
+            "waste",
+            vial,
+            found.mg_per_ml,
+            ml * found.mg_per_ml,
+            ml,
+            session,
+            witness=witness.strip(),
+            method=method,
+        )
+        self.open_incidents()
+
+    def breakage(self, vial: str, ml: Decimal, witnesses: str) -> None:
+        """A broken or spilled vial, with the witnesses the protocol asks for."""
+        found = self.vial(vial)
+        need = engine.protocol().ledger.breakage_witnesses
+        if len(set(witnesses_of(witnesses))) < need:
+            raise LedgerRefused(f"Breakage needs {need} witnesses: name them separated by ';'.")
+        self._positive(ml)
+        self._entry(
+            "breakage",
+            vial,
+            found.mg_per_ml,
+            ml * found.mg_per_ml,
+            ml,
+            witness=witnesses.strip(),
+            method="in_person",
+        )
+        self.open_incidents()
+
+    def count(self, vial: str, measured_ml: Decimal) -> list[Incident]:
+        """A physical count of what is in the vial; a short count opens an incident."""
+        found = self.vial(vial)
+        if measured_ml < 0:
+            raise LedgerRefused("A count cannot be below 0 mL.")
+        self._entry("count", vial, found.mg_per_ml, measured_ml * found.mg_per_ml, measured_ml)
+        return self.open_incidents()
+
+    def give_back(self, vial: str) -> None:
+        """Return a vial to the base at the end of the day."""
+        found = self.vial(vial)
+        if not found.carried:
+            raise LedgerRefused(f"Vial {vial} is not carried: nothing to return.")
+        self._entry("return", vial, found.mg_per_ml, Decimal(0), Decimal(0))
+
+    @staticmethod
+    def _positive(ml: Decimal) -> None:
+        if ml <= 0:
+            raise LedgerRefused("The amount must be more than 0 mL.")
+
+    # -- discrepancies and the day's close -----------------------------------------------
+
+    def open_incidents(self) -> list[Incident]:
+        """Open one incident per vial the first time the engine finds a discrepancy."""
+        opened = []
+        for name, status in self.day().vials.items():
+            if not status.incident_open or name in self._incident_vials:
+                continue
+            why = "; ".join(r.message for r in status.reasons if r.outcome == "discrepancy")
+            now = self.services.clock.now()
+            incident = Incident(
+                id=uuid.uuid4(),
+                patient_id=None,
+                visit_id=None,
+                recorded_at=now,
+                recorded_by=self.services.user,
+                category="ledger_discrepancy",
+                severity="high",
+                occurred_at=now,
+                description=f"Ledger discrepancy. {why} The vial is locked: supervisor review.",
+                vial_id=name,
+            )
+            self.services.store.save(incident)
+            self._incident_vials.add(name)
+            opened.append(incident)
+        return opened
+
+    def close_day(self) -> DayLedger:
+        """Close the day if every vial reconciles; otherwise refuse and say what is missing."""
+        ledger = self.day()
+        self.open_incidents()
+        if not ledger.may_close:
+            reasons = [r.message for r in ledger.reasons if r.outcome != "balanced"]
+            raise LedgerRefused("The day cannot close: " + "; ".join(reasons[:4]) + ".")
+        return ledger
+
+
+def _ml(mg: Decimal, mg_per_ml: Decimal) -> Decimal:
+    """mL for `mg` at a strength, to 4 places (the engine checks mg and mL agree)."""
+    return (mg / mg_per_ml).quantize(Decimal("0.0001"))

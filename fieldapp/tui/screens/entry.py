@@ -1,0 +1,80 @@
+"""A small form in a dialog: a few validated fields, returning what was typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from fieldapp.tui.widgets.field import Check, Field
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One question of the dialog: field id, label, check, default and hint."""
+
+    id: str
+    label: str
+    check: Check
+    value: str = ""
+    hint: str = ""
+
+
+class EntryDialog(ModalScreen[dict[str, str] | None]):
+    """Returns {field id: text} once every field is valid, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="entry-cancel"),
+        Binding("ctrl+s", "save", "Save", id="entry-save"),
+    ]
+
+    def __init__(self, title: str, asks: list[Ask], explain: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.asks = asks
+        self.explain = explain
+
+    def compose(self) -> ComposeResult:
+        """Title, explanation, the fields, the problem line and the buttons."""
+        with Vertical(id="entry-box", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            if self.explain:
+                yield Static(self.explain, id="entry-explain", markup=False)
+            for ask in self.asks:
+                yield Field(ask.id, ask.label, ask.check, ask.value, ask.hint)
+            yield Static("", id="entry-problem", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="entry-ok", variant="primary")
+                yield Button("Cancel", id="entry-cancel")
+
+    def on_field_edited(self, event: Field.Edited) -> None:
+        """Clear the problem line as soon as the clinician types again."""
+        self.query_one("#entry-problem", Static).update("")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Save or cancel."""
+        if event.button.id == "entry-cancel":
+            self.dismiss(None)
+        else:
+            self.action_save()
+
+    def action_save(self) -> None:
+        """Return the answers when each one passes its check."""
+        answers: dict[str, str] = {}
+        for field in self.query(Field):
+            problem = field.check(field.value)
+            if problem:
+                self.query_one("#entry-problem", Static).update(problem)
+                field.query_one("Input").focus()
+                return
+            answers[field.field_id] = field.value.strip()
+        self.dismiss(answers)
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)

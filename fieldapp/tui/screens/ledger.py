@@ -1,0 +1,257 @@
+"""Controlled substances: the vials carried today, every entry, and the day's reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from fieldapp.clinical.ledger import DayLedger
+from fieldapp.errors import FieldAppError
+from fieldapp.services.clock import today
+from fieldapp.services.ledger import Vial
+from fieldapp.tui.screens.base import FieldScreen
+from fieldapp.tui.screens.entry import Ask, EntryDialog
+
+COLUMNS = ("Vial", "mg/mL", "Fill mL", "Given mg", "Wasted mg", "Broken mg", "Left mL", "Status")
+STATUS_STYLE = {
+    "balanced": "green",
+    "overage": "yellow",
+    "incomplete": "bold yellow",
+    "discrepancy": "bold white on red",
+}
+
+
+def _ml(text: str) -> str | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return "The amount must be a number of mL"
+    return None if 0 <= value <= 100 else "The amount must be 0–100 mL"
+
+
+def _strength(text: str) -> str | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return "Strength must be a number of mg/mL"
+    return None if 0 < value <= 100 else "Strength must be more than 0 and at most 100 mg/mL"
+
+
+def _required(label: str) -> Callable[[str], str | None]:
+    return lambda text: None if text.strip() else f"{label} is required"
+
+
+class LedgerScreen(FieldScreen):
+    """The day's vials with their running balance; entries through small dialogs."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "carry", "Carry vial", id="ledger-carry"),
+        Binding("w", "waste", "Waste", id="ledger-waste"),
+        Binding("b", "breakage", "Breakage", id="ledger-breakage"),
+        Binding("n", "count", "Count", id="ledger-count"),
+        Binding("t", "give_back", "Return", id="ledger-return"),
+        Binding("ctrl+d", "close_day", "Close day", id="ledger-close"),
+        Binding("escape", "leave", "Back", id="ledger-leave"),
+    ]
+
+    def __init__(self, services: Any) -> None:
+        super().__init__(services)
+        self.vials: list[Vial] = []
+        self.ledger: DayLedger | None = None
+
+    def compose(self) -> ComposeResult:
+        """Title, the vials table beside the reasons, status line and footer."""
+        yield self.compose_chrome_top()
+        yield Static("Loading the ledger…", id="ledger-title")
+        with Horizontal(id="ledger-body"):
+            table: DataTable[object] = DataTable(id="ledger-vials", cursor_type="row")
+            yield table
+            with VerticalScroll(id="ledger-panel"):
+                yield Static("", id="ledger-reasons")
+        yield from self.compose_chrome_bottom()
+
+    def on_mount(self) -> None:
+        """Set the columns and read the ledger."""
+        self.query_one("#ledger-vials", DataTable).add_columns(*COLUMNS)
+        self.load_ledger()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
+    def load_ledger(self) -> None:
+        """Reconcile the day off the UI thread (the first read decrypts every entry)."""
+        book = self.services.ledger
+        ledger, vials = book.day(), book.vials()
+        self.app.call_from_thread(self.show, ledger, vials)
+
+    def show(self, ledger: DayLedger, vials: list[Vial]) -> None:
+        """Fill the table and the reasons from the engine's reconciliation."""
+        self.ledger, self.vials = ledger, vials
+        table = self.query_one("#ledger-vials", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for vial in vials:
+            n = ledger.vials[vial.vial].numbers
+            status = vial.status.upper() + (" · locked" if vial.locked else "")
+            status += "" if vial.carried else " · returned"
+            table.add_row(
+                vial.vial,
+                f"{vial.mg_per_ml:g}",
+                f"{vial.fill_ml:g}",
+                _num(n.get("administered_mg")),
+                _num(n.get("wasted_mg")),
+                _num(n.get("breakage_mg")),
+                f"{vial.in_vial_ml:.2f}",
+                Text(status, STATUS_STYLE.get(vial.status, "")),
+                key=vial.vial,
+            )
+        if vials:
+            table.move_cursor(row=min(max(cursor, 0), len(vials) - 1))
+        day = today(self.services.clock)
+        title = f"Controlled substances · {day:%a %d %b}"
+        if vials:
+            state = "reconciles" if ledger.may_close else "does not close yet"
+            title += f" · {len(vials)} vials · the day {state}"
+        self.query_one("#ledger-title", Static).update(title)
+        self.query_one("#ledger-reasons", Static).update(self._reasons(ledger))
+        table.focus()
+
+    def _reasons(self, ledger: DayLedger) -> Text:
+        text = Text()
+        if not ledger.vials:
+            text.append("No vial carried today. Carry one with c.", "dim")
+            return text
+        head = "DAY RECONCILES" if ledger.may_close else f"DAY {ledger.status.upper()}"
+        text.append(head + "\n", "bold green" if ledger.may_close else "bold red")
+        for reason in ledger.reasons:
+            text.append(f"● {reason.message}", STATUS_STYLE.get(reason.outcome, ""))
+            text.append("\n")
+        for duty in ledger.obligations:
+            text.append(f"→ {duty.kind.replace('_', ' ')} due {duty.due}\n", "bold")
+        return text
+
+    def selected(self) -> str:
+        """The vial under the cursor ("" when none)."""
+        table = self.query_one("#ledger-vials", DataTable)
+        if not self.vials or table.cursor_row < 0:
+            return ""
+        return self.vials[min(table.cursor_row, len(self.vials) - 1)].vial
+
+    # -- entries -------------------------------------------------------------------------
+
+    def _ask(
+        self, title: str, asks: list[Ask], save: Callable[[dict[str, str]], object], explain: str
+    ) -> None:
+        def done(answers: dict[str, str] | None) -> None:
+            if answers is None:
+                return
+            try:
+                save(answers)
+            except (FieldAppError, InvalidOperation) as exc:
+                self.notify(str(exc), severity="error", markup=False, timeout=10)
+            self.load_ledger()
+
+        self.app.push_screen(EntryDialog(title, asks, explain), done)
+
+    def action_carry(self) -> None:
+        """Take a vial out for the day."""
+        self._ask(
+            "Carry a vial",
+            [
+                Ask("vial", "Vial id (label)", _required("Vial id")),
+                Ask("strength", "Strength (mg/mL)", _strength, "10"),
+                Ask("fill", "Fill volume (mL)", _ml, "20"),
+                Ask("lot", "Lot", lambda t: None),
+            ],
+            lambda a: self.services.ledger.carry(
+                a["vial"], Decimal(a["strength"]), Decimal(a["fill"]), a["lot"]
+            ),
+            "Only the day's scheduled quantity. A vial new to this laptop is received first.",
+        )
+
+    def action_waste(self) -> None:
+        """Record witnessed waste."""
+        self._ask(
+            "Waste (witnessed)",
+            [
+                Ask("vial", "Vial id", _required("Vial id"), self.selected()),
+                Ask("ml", "Wasted (mL)", _ml),
+                Ask("witness", "Licensed witness", _required("A witness")),
+            ],
+            lambda a: self.services.ledger.waste(a["vial"], Decimal(a["ml"]), a["witness"]),
+            "The witness watches the waste in person and is named here.",
+        )
+
+    def action_breakage(self) -> None:
+        """Record a broken or spilled vial."""
+        self._ask(
+            "Breakage or spill",
+            [
+                Ask("vial", "Vial id", _required("Vial id"), self.selected()),
+                Ask("ml", "Lost (mL)", _ml),
+                Ask("witness", "Witnesses (A; B)", _required("The witnesses")),
+            ],
+            lambda a: self.services.ledger.breakage(a["vial"], Decimal(a["ml"]), a["witness"]),
+            "Name both witnesses, separated by ';'.",
+        )
+
+    def action_count(self) -> None:
+        """Record a physical count of a vial."""
+        self._ask(
+            "Count a vial",
+            [
+                Ask("vial", "Vial id", _required("Vial id"), self.selected()),
+                Ask("ml", "Measured in the vial (mL)", _ml),
+            ],
+            self._count,
+            "Measure what is left. Short beyond the tolerance opens an incident.",
+        )
+
+    def _count(self, answers: dict[str, str]) -> None:
+        opened = self.services.ledger.count(answers["vial"], Decimal(answers["ml"]))
+        if opened:
+            self.app.bell()
+            self.notify(
+                f"Discrepancy on vial {answers['vial']}: an incident is open and the vial is "
+                "locked. Call the supervisor.",
+                severity="error",
+                markup=False,
+                timeout=20,
+            )
+
+    def action_give_back(self) -> None:
+        """Return the vial under the cursor to the base."""
+        vial = self.selected()
+        if not vial:
+            self.notify("No vial to return.", severity="warning")
+            return
+        try:
+            self.services.ledger.give_back(vial)
+            self.notify(f"Vial {vial} returned.", markup=False)
+        except FieldAppError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+        self.load_ledger()
+
+    def action_close_day(self) -> None:
+        """Close the day: refused until every vial reconciles."""
+        try:
+            self.services.ledger.close_day()
+        except FieldAppError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=15)
+        else:
+            self.notify("The day is closed: every vial reconciles.")
+        self.load_ledger()
+
+    def action_leave(self) -> None:
+        """Back to where the clinician was."""
+        self.app.pop_screen()
+
+
+def _num(value: Decimal | None) -> str:
+    return "–" if value is None else f"{value:g}"

@@ -1,0 +1,98 @@
+"""The ledger service over the real engine: balances, refusals, discrepancies, the day's close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldapp.demo.seattle import SEATTLE
+from fieldapp.services.clock import ManualClock
+from fieldapp.services.context import AppServices
+from fieldapp.services.ledger import LedgerRefused
+from fieldapp.settings import Settings
+from sync.records import Incident, Record, SubstanceEvent
+
+
+class ListStore:
+    """Just enough store for the ledger: records appended to a list."""
+
+    is_locked = False
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.on_before_lock: list[Any] = []
+
+    def save(self, record: Record) -> int:
+        self.records.append(record)
+        return len(self.records)
+
+    def load_all(self) -> list[Record]:
+        return list(self.records)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for record in self.records:
+            out[record.KIND] = out.get(record.KIND, 0) + 1
+        return out
+
+
+def services() -> tuple[AppServices, ListStore, ManualClock]:
+    store = ListStore()
+    clock = ManualClock(datetime(2026, 3, 10, 8, 0, tzinfo=SEATTLE))
+    return AppServices(store, Settings(), clock=clock), store, clock  # type: ignore[arg-type]
+
+
+def test_waste_needs_a_witness_and_a_locked_vial_takes_nothing() -> None:
+    svc, store, _ = services()
+    svc.ledger.carry("V1", Decimal(10), Decimal(20), "L1")
+    with pytest.raises(LedgerRefused, match="witness"):
+        svc.ledger.waste("V1", Decimal(1), "  ")
+    with pytest.raises(LedgerRefused, match="2 witnesses"):
+        svc.ledger.breakage("V1", Decimal(1), "only one")
+    opened = svc.ledger.count("V1", Decimal("19.5"))  # 0.5 mL short: beyond 0.4 mL
+    assert [i.vial_id for i in opened] == ["V1"]
+    assert svc.ledger.count("V1", Decimal("19.5")) == []  # one incident per vial
+    with pytest.raises(LedgerRefused, match="locked"):
+        svc.ledger.waste("V1", Decimal(1), "RN Witness")
+    assert sum(isinstance(r, Incident) for r in store.records) == 1
+
+
+def test_a_fresh_session_reads_the_ledger_back_from_the_store() -> None:
+    svc, store, clock = services()
+    svc.ledger.carry("V1", Decimal(10), Decimal(20), None)
+    again = AppServices(store, Settings(), clock=clock)  # type: ignore[arg-type]
+    assert [v.vial for v in again.ledger.carried()] == ["V1"]
+    with pytest.raises(LedgerRefused, match="received at 10 mg/mL"):
+        again.ledger.carry("V1", Decimal(50), Decimal(10), None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    wastes=st.lists(st.integers(min_value=1, max_value=30), max_size=4),
+    short_tenths=st.integers(min_value=0, max_value=20),
+)
+def test_the_day_closes_only_when_the_count_matches(wastes: list[int], short_tenths: int) -> None:
+    svc, store, clock = services()
+    book = svc.ledger
+    book.carry("V1", Decimal(10), Decimal(20), None)
+    for tenths in wastes:
+        clock.advance(minutes=5)
+        book.waste("V1", Decimal(tenths) / 10, "RN Witness")
+    left = Decimal(20) - sum((Decimal(t) / 10 for t in wastes), Decimal(0))
+    clock.advance(minutes=5)
+    book.count("V1", left - Decimal(short_tenths) / 10)
+    book.give_back("V1")
+    tolerance = Decimal("0.4")  # the larger of 0.1 mL and 2 % of 20 mL
+    if Decimal(short_tenths) / 10 > tolerance:
+        with pytest.raises(LedgerRefused):
+            book.close_day()
+        assert any(isinstance(r, Incident) for r in store.records)
+    else:
+        assert book.close_day().may_close
+        assert not any(isinstance(r, Incident) for r in store.records)
+    assert all(isinstance(r, SubstanceEvent | Incident) for r in store.records)
