@@ -18,6 +18,7 @@ from sync.records import Address, CoursePosition, PatientSummary, ShortText
 Role = Literal["clinician", "dispatcher", "admin"]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+MAX_SEQ = 2_000_000_000  # device seqs are stored as 32-bit integers on PostgreSQL
 
 # A dispatcher sees a patient's name, address, phone and safety flags, never the rest,
 # and a visit without its planned dose.
@@ -90,14 +91,14 @@ class Me(BaseModel):
 class Head(Body):
     """The device's chain head over every record it ever wrote."""
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
     chain_hash: Hex64
 
 
 class PushItem(Body):
     """One outbox item."""
 
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     kind: Annotated[str, StringConstraints(max_length=40)]
     record_id: UUID
     content_hash: Hex64

@@ -1,4 +1,4 @@
-"""SECURITY.md 13: seeded faults, >= 2,000 records from 5 devices; the server ends with the union."""
+"""SECURITY.md 13: seeded faults, >= 2,000 records, 5 devices: the server ends with the union."""
 
 from __future__ import annotations
 

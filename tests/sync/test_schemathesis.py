@@ -34,7 +34,7 @@ def test_api_conforms_for_each_role(app: Any, world: World, who: str) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def run(case: Any) -> None:
             response = case.call(headers=headers)

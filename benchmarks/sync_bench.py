@@ -1,0 +1,266 @@
+"""Sync throughput and load: push over loopback HTTP vs the server's own storage layer.
+
+1. 20,000 records pushed by one device over real HTTP (uvicorn on loopback) into SQLite and
+   into PostgreSQL, against pushing the same batches straight through `sync.server.push`
+   (same transactions and audit, no HTTP) in the same run: the ratio is the HTTP cost.
+2. 200 simulated devices at once (PostgreSQL, two workers), each pushing 100 records and
+   pulling its day: request latency p95, errors, records lost or duplicated.
+
+Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
+The last line is JSON with the figures the issue names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import col, select
+
+from sync.client import SyncClient
+from sync.outbox import DeviceIdentity
+from sync.server import audit
+from sync.server.config import ServerSettings
+from sync.server.db import make_engine, transaction
+from sync.server.migrate import migrate
+from sync.server.models import AppUser, Device, DeviceRecordRow
+from sync.server.push import push as push_batch
+from sync.server.schemas import PushRequest
+from tests.sync.conftest import drop_pg_schema, new_pg_schema, pg_available, pg_url
+from tests.sync.factories import seed, vitals
+from tests.sync.fakes import FakeStore
+from tests.sync.live import LiveServer
+
+BATCH = 200
+
+
+class Quick:
+    """Client settings for the benchmark."""
+
+    timeout_s = 60.0
+    batch_size = BATCH
+    retry_base_s = 0.05
+    retry_max_s = 1.0
+    interval_s = 60.0
+    ca_bundle = None
+
+
+def fresh_db(kind: str, folder: Path, name: str) -> tuple[str, str | None]:
+    """(URL, PostgreSQL schema or None) of a new, migrated database."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / name}.db"
+        migrate(url)
+        return url, None
+    schema = new_pg_schema()
+    url = pg_url(schema)
+    migrate(url)
+    return url, schema
+
+
+def filled_store(world: Any, who: str, count: int, url: str) -> FakeStore:
+    """A device store holding `count` unsent vitals readings."""
+    store = FakeStore()
+    store.identity = DeviceIdentity(url, world.device_ids[who], world.tokens[who])
+    p, v = world.patients[who], world.visits[who]
+    for i in range(count):
+        store.write(vitals(p.id, v.id, who, hr=40 + i % 140))
+    return store
+
+
+def direct_push(url: str, count: int) -> float:
+    """Records per second pushed through the storage layer alone."""
+    settings = ServerSettings(database_url=url, clinic_timezone="UTC")
+    engine = make_engine(settings)
+    world = seed(engine, settings, datetime.now(UTC).date(), clinicians=1)
+    store = filled_store(world, "a", count, "http://127.0.0.1")
+    items = [store.items[s] for s in sorted(store.items)]
+    requests = []
+    for start in range(0, len(items), BATCH):
+        chunk = items[start : start + BATCH]
+        head = chunk[-1]
+        requests.append(
+            PushRequest.model_validate(
+                {
+                    "head": {"seq": head.seq, "chain_hash": head.chain_hash},
+                    "items": [
+                        {
+                            "seq": i.seq,
+                            "kind": i.kind,
+                            "record_id": str(i.record_id),
+                            "content_hash": i.content_hash,
+                            "chain_hash": i.chain_hash,
+                            "payload": i.payload,
+                        }
+                        for i in chunk
+                    ],
+                }
+            )
+        )
+    began = time.perf_counter()
+    for request in requests:
+        with transaction(engine) as session:
+            device = session.get(Device, world.device_ids["a"])
+            user = session.get(AppUser, "a")
+            assert device is not None and user is not None
+            summary = push_batch(session, device, user, request, time.time())
+            audit.append(
+                session,
+                actor="a",
+                device_id=device.id,
+                action="push",
+                outcome="ok",
+                detail={"counts": summary.counts(), "applied": summary.applied_ids},
+            )
+    elapsed = time.perf_counter() - began
+    engine.dispose()
+    return count / elapsed
+
+
+def http_push(url: str, count: int) -> float:
+    """Records per second pushed by one device over loopback HTTP."""
+    settings = ServerSettings(database_url=url, clinic_timezone="UTC")
+    engine = make_engine(settings)
+    world = seed(engine, settings, datetime.now(UTC).date(), clinicians=1)
+    with LiveServer(url) as server:
+        store = filled_store(world, "a", count, server.url)
+
+        async def go() -> float:
+            async with httpx.AsyncClient(timeout=60) as http:
+                began = time.perf_counter()
+                await SyncClient(http, store, Quick()).push()
+                return time.perf_counter() - began
+
+        elapsed = asyncio.run(go())
+    with transaction(engine) as session:
+        stored = len(session.exec(select(col(DeviceRecordRow.id))).all())
+    engine.dispose()
+    assert stored == count and store.pending_count() == 0, (stored, store.pending_count())
+    return count / elapsed
+
+
+def throughput(kind: str, folder: Path, count: int) -> tuple[float, float]:
+    """(HTTP records/s, storage-layer records/s) for one database kind."""
+    made: list[str | None] = []
+    try:
+        url, schema = fresh_db(kind, folder, "direct")
+        made.append(schema)
+        direct = direct_push(url, count)
+        url, schema = fresh_db(kind, folder, "http")
+        made.append(schema)
+        over_http = http_push(url, count)
+    finally:
+        for schema in made:
+            if schema:
+                drop_pg_schema(schema)
+    return over_http, direct
+
+
+async def _one_device(http: httpx.AsyncClient, store: FakeStore, latencies: list[float]) -> None:
+    client = SyncClient(http, store, Quick())
+    began = time.perf_counter()
+    await client.push()
+    latencies.append((time.perf_counter() - began) * 1000)
+    began = time.perf_counter()
+    await client.pull()
+    latencies.append((time.perf_counter() - began) * 1000)
+
+
+def many_devices(kind: str, folder: Path, devices: int, each: int) -> dict[str, Any]:
+    """`devices` devices at once, each pushing `each` records and pulling its day."""
+    url, schema = fresh_db(kind, folder, "load")
+    try:
+        settings = ServerSettings(database_url=url, clinic_timezone="UTC")
+        engine = make_engine(settings)
+        world = seed(engine, settings, datetime.now(UTC).date(), clinicians=devices)
+        workers = 2 if kind == "postgres" else 1
+        latencies: list[float] = []
+        errors = 0
+        with LiveServer(url, workers=workers) as server:
+            stores = {who: filled_store(world, who, each, server.url) for who in world.patients}
+
+            async def go() -> int:
+                limits = httpx.Limits(max_connections=devices)
+                async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+                    results = await asyncio.gather(
+                        *[_one_device(http, s, latencies) for s in stores.values()],
+                        return_exceptions=True,
+                    )
+                return sum(isinstance(r, BaseException) for r in results)
+
+            began = time.perf_counter()
+            errors = asyncio.run(go())
+            wall = time.perf_counter() - began
+        with transaction(engine) as session:
+            stored = session.exec(select(col(DeviceRecordRow.id))).all()
+        engine.dispose()
+        written = {str(i.record_id) for s in stores.values() for i in s.items.values()}
+        got_day = sum(1 for who, s in stores.items() if world.visits[who].id in s.of_kind("visit"))
+        return {
+            "errors": errors + (devices - got_day),
+            "lost": len(written - set(stored)),
+            "duplicated": len(stored) - len(set(stored)) + len(set(stored) - written),
+            "p95_ms": statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else 0.0,
+            "wall_s": wall,
+        }
+    finally:
+        if schema:
+            drop_pg_schema(schema)
+
+
+def main() -> None:
+    """Run both parts and print the figures, JSON last."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--each", type=int, default=100)
+    args = parser.parse_args()
+    if not pg_available():
+        sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (needed for this benchmark)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sqlite_http, sqlite_direct = throughput("sqlite", folder, args.records)
+        print(
+            f"sqlite: {sqlite_http:8.0f} rec/s over HTTP, {sqlite_direct:8.0f} rec/s direct, "
+            f"ratio {sqlite_http / sqlite_direct:.2f}"
+        )
+        pg_http, pg_direct = throughput("postgres", folder, args.records)
+        print(
+            f"postgres: {pg_http:6.0f} rec/s over HTTP, {pg_direct:8.0f} rec/s direct, "
+            f"ratio {pg_http / pg_direct:.2f}"
+        )
+        load = many_devices("postgres", folder, args.devices, args.each)
+        print(
+            f"{args.devices} devices x {args.each} records (PostgreSQL, 2 workers): "
+            f"wall {load['wall_s']:.1f} s, p95 {load['p95_ms']:.0f} ms, errors {load['errors']}, "
+            f"lost {load['lost']}, duplicated {load['duplicated']}"
+        )
+    print(
+        json.dumps(
+            {
+                "push_per_s_sqlite": round(sqlite_http, 1),
+                "push_per_s_pg": round(pg_http, 1),
+                "push_ratio_pg": round(pg_http / pg_direct, 3),
+                "devices": args.devices,
+                "errors": load["errors"],
+                "p95_ms": round(load["p95_ms"], 1),
+                "lost": load["lost"],
+                "duplicated": load["duplicated"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""`fieldapp enroll` and `fieldapp sync`: this laptop's side of the clinic server.
+
+The passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt; the device token is kept
+only inside the encrypted store. Sync errors print one sentence a clinician can act on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from fieldapp.errors import FieldAppError, StoreError
+from fieldapp.settings import Settings, load_settings
+from fieldapp.store import Store
+from sync.client import SyncClient, SyncError, SyncProgress, enroll, make_http_client
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `enroll` and `sync` commands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store", type=Path, default=None, help="store file (default from settings)"
+    )
+    parser = subparsers.add_parser(
+        "enroll", parents=[common], help="enrol this laptop with the clinic server"
+    )
+    parser.add_argument("--server", required=True, help="clinic server URL (https://...)")
+    parser.add_argument("--code", required=True, help="the one-time code from the clinic")
+    parser.add_argument("--name", default=None, help="a name for this laptop")
+    parser.set_defaults(handler=run_enroll)
+    sync = subparsers.add_parser(
+        "sync", parents=[common], help="hand in the outbox and download the day, once"
+    )
+    sync.set_defaults(handler=run_sync)
+
+
+def _passphrase() -> str:
+    value = os.environ.get("FIELDAPP_PASSPHRASE")
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise StoreError("No passphrase: set FIELDAPP_PASSPHRASE or run this in a terminal.")
+    return getpass.getpass("Passphrase: ")
+
+
+def _open(args: argparse.Namespace, settings: Settings) -> Store:
+    path = args.store.expanduser() if args.store else settings.store.resolved_path()
+    store = Store.open(path, settings.store)
+    try:
+        store.unlock(_passphrase())
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    """Redeem the code and keep the device identity in the store."""
+    settings = load_settings()
+    store = _open(args, settings)
+    try:
+
+        async def go() -> str:
+            async with make_http_client(settings.sync) as http:
+                identity = await enroll(
+                    args.server,
+                    args.code,
+                    store,
+                    http=http,
+                    timeout_s=settings.sync.timeout_s,
+                    device_name=args.name,
+                )
+            return identity.device_id
+
+        device_id = asyncio.run(go())
+    except SyncError as exc:
+        raise FieldAppError(str(exc)) from None
+    finally:
+        store.close()
+    print(f"enrolled: this laptop is device {device_id}")
+    return 0
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    """One sync round, with a summary line."""
+    settings = load_settings()
+    store = _open(args, settings)
+
+    def progress(event: SyncProgress) -> None:
+        if event.phase in ("push", "pull"):
+            print(f"  {event.message}", file=sys.stderr)
+
+    try:
+
+        async def go() -> str:
+            async with make_http_client(settings.sync) as http:
+                client = SyncClient(http, store, settings.sync, progress=progress)
+                return (await client.sync_once()).summary()
+
+        summary = asyncio.run(go())
+    except SyncError as exc:
+        raise FieldAppError(str(exc)) from None
+    finally:
+        store.close()
+    print(f"sync done: {summary}")
+    return 0
