@@ -25,7 +25,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
 from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 from fieldapp.settings import APP_NAME, load_settings
-from fieldapp.tui.board.replan import replan, roster_from_csv
+from fieldapp.tui.board.replan import day_visits, replan, roster_from_csv
 from sync.client import SyncError, check_server_url, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
 from sync.server.plan_models import Board, RosterClinician
@@ -247,7 +247,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _resolve(board: Board, wanted: list[str]) -> list[str]:
-    visits = [v for c in board.clinicians for v in c.visits] + list(board.unassigned)
+    visits = day_visits(board)
     ids = {str(v.id): str(v.id) for v in visits} | {v.ref: str(v.id) for v in visits if v.ref}
     missing = [w for w in wanted if w not in ids]
     if missing:
@@ -261,8 +261,11 @@ def cmd_replan(args: argparse.Namespace) -> int:
     settings = load_routing_settings(args.config)
     given = _roster(args, day, settings)
 
+    refs: dict[str, str] = {}
+
     async def work(client: DispatchClient) -> tuple[Any, Any, Any]:
         board = await client.board(day)
+        refs.update({str(v.id): v.ref for v in day_visits(board) if v.ref})
         for visit_id in _resolve(board, args.cancel):
             board = await client.cancel(visit_id)
         roster = given or await latest_roster(client, day)
@@ -285,7 +288,8 @@ def cmd_replan(args: argparse.Namespace) -> int:
         f"{len(result.plan.get('unassigned', []))} left out, {len(result.fixed)} under way kept."
     )
     for left in result.plan.get("unassigned", []):
-        print(f"  unassigned {left['visit_id']}: {left['reason']}")
+        name = refs.get(left["visit_id"], left["visit_id"])
+        print(f"  unassigned {name}: {left['reason']}")
     if published is not None:
         print(f"Published: {len(published.created) + len(published.changed)} visits assigned.")
     return 0
