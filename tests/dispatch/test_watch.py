@@ -56,3 +56,13 @@ def test_alerts_come_first_worst_first_with_the_protocols_step(
     alerts = [rank for rank in ranks if rank > 0]
     assert ranks[: len(alerts)] == alerts  # every alert above every quiet row
     assert alerts == sorted(alerts, reverse=True)  # worst first
+
+
+def test_a_duress_sent_away_from_any_visit_shows_on_the_clinicians_next_visit() -> None:
+    day = board(
+        ("a", [bvisit("V1", "a", 1, 9, [("checked_out", at(10))]), bvisit("V2", "a", 2, 13)])
+    )
+    day.clinicians[0].duress_at = at(11, 30)
+    watch = watch_day(day, PROTOCOL, at(11, 31))
+    assert watch.duress == [("a", at(11, 30))]
+    assert watch.rows[0].visit.ref == "V2" and watch.rows[0].step == "emergency"
