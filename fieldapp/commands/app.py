@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from fieldapp.errors import StoreError
-from fieldapp.settings import load_settings
+from fieldapp.settings import Settings, load_settings
+
+
+def sync_factory(store: Any, settings: Settings) -> Callable[[Callable[[Any], None]], Any]:
+    """Builds the sync client after unlock, when the store holds a device identity."""
+
+    def build(progress: Callable[[Any], None]) -> Any:
+        # The identity lives inside the encrypted store: it can only be read once unlocked.
+        if store.device_identity() is None:
+            return None
+        from sync.client import SyncClient, make_http_client
+
+        return SyncClient(make_http_client(settings.sync), store, settings.sync, progress=progress)
+
+    return build
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -19,16 +35,8 @@ def run_app(args: argparse.Namespace) -> int:
     if not path.exists():
         raise StoreError(f"No store at {path}: create one with `fieldapp store init`.")
     store = Store.open(path, settings.store)
-    sync = None
-    if settings.sync.server_url:
-        import httpx
-
-        from sync.client import SyncClient, make_http_client
-
-        http: httpx.AsyncClient = make_http_client(settings.sync)
-        sync = SyncClient(http, store, settings.sync)
     try:
-        FieldApp(store, settings, sync=sync).run()
+        FieldApp(store, settings, sync=sync_factory(store, settings)).run()
     finally:
         store.close()
     return 0

@@ -53,9 +53,10 @@ def run(args: argparse.Namespace) -> int:
         if args.no_app or importlib.util.find_spec("fieldapp.tui.app") is None:
             print_day(stack.store, day)
             return 0
+        from fieldapp.commands.app import sync_factory
         from fieldapp.tui.app import FieldApp
 
-        FieldApp(stack.store, settings, sync=None).run()
+        FieldApp(stack.store, settings, sync=sync_factory(stack.store, settings)).run()
         return 0
     finally:
         stack.stop()

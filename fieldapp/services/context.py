@@ -17,6 +17,7 @@ from fieldapp.services.drafts import DraftBook
 from fieldapp.services.ledger import LedgerBook
 from fieldapp.services.loneworker import LoneWorkerWatch
 from fieldapp.services.ports import StorePort
+from fieldapp.services.syncing import SyncState
 from fieldapp.settings import Settings
 
 
@@ -47,6 +48,7 @@ class AppServices:
         self.store = store
         self.settings = settings
         self.sync = sync
+        self.sync_state = SyncState(configured=sync is not None)
         self.clock: Clock = clock or SystemClock()
         self.drafts = DraftBook(store)
         self.user = settings.store.user

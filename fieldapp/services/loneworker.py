@@ -7,7 +7,7 @@ clinical engine and the protocol file; this module only keeps the clock and asks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from fieldapp.services import engine
@@ -52,6 +52,19 @@ class LoneWorkerWatch:
         self.checked_in_at = None
         self.expected_out = None
         self.acknowledged_step = None
+
+    def extend(self, minutes: float) -> None:
+        """The clinician needs longer: check-out is now due `minutes` from now."""
+        if self.checked_in_at is not None:
+            self.expected_out = self._clock.now() + timedelta(minutes=minutes)
+            self.acknowledged_step = None
+
+    def needs_prompt(self) -> LoneWorkerState | None:
+        """The overdue state when a ladder step is reached that nobody answered yet."""
+        state = self.state()
+        if state.step_id is None or state.step_id == self.acknowledged_step:
+            return None
+        return state
 
     def acknowledge(self, step_id: str) -> None:
         """The clinician answered the overdue prompt for this step."""

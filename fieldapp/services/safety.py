@@ -67,3 +67,27 @@ def safe_check_in(services: AppServices) -> StatusEvent:
     if state.step_id is not None:
         services.lone_worker.acknowledge(state.step_id)
     return event
+
+
+def extend_visit(services: AppServices, minutes: int) -> StatusEvent:
+    """The clinician is safe and needs longer: recorded, and check-out moves later."""
+    now = services.clock.now()
+    patient_id, visit_id = _where(services)
+    event = StatusEvent(
+        id=uuid.uuid4(),
+        status="check_in",
+        at=now,
+        patient_id=patient_id,
+        visit_id=visit_id,
+        recorded_at=now,
+        recorded_by=services.user,
+        note=f"safe, needs {minutes} more min",
+    )
+    services.store.save(event)
+    services.lone_worker.extend(minutes)
+    return event
+
+
+def default_extension_minutes() -> int:
+    """How much longer "I need more time" asks for: until the ladder's first rung."""
+    return engine.protocol().lone_worker.steps[0].after_minutes

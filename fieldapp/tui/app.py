@@ -6,8 +6,10 @@ palette, the session timers' tick, and the one handler every unexpected error re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
+from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 
 from fieldapp.errors import FieldAppError, Locked
 from fieldapp.services import safety
@@ -22,16 +25,21 @@ from fieldapp.services.clock import Clock
 from fieldapp.services.context import START, AppServices
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
+from fieldapp.services.syncing import SyncFactory
 from fieldapp.services.visit import VisitSession
 from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
+from fieldapp.tui.screens.history import HistoryScreen
 from fieldapp.tui.screens.ledger import LedgerScreen
+from fieldapp.tui.screens.overdue import OverdueDialog
+from fieldapp.tui.screens.sync import SyncScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
 from fieldapp.tui.screens.visit import screen_for
 from fieldapp.tui.widgets.status_line import StatusLine
+from sync.client import DeviceRevoked
 
 log = logging.getLogger("fieldapp.tui")
 
@@ -59,15 +67,21 @@ class FieldApp(App[None]):
         sync: Any = None,
         clock: Clock | None = None,
     ) -> None:
+        """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock."""
         super().__init__()
-        self.services = AppServices(store, settings, sync=sync, clock=clock)
+        client = sync if hasattr(sync, "sync_once") else None
+        self._sync_factory: SyncFactory | None = sync if client is None and callable(sync) else None
+        self.services = AppServices(store, settings, sync=client, clock=clock)
         self.settings = settings
         self._locking = False
+        self._sync_timer: Timer | None = None
+        self._sync_again = False
+        self._prompting = False
 
     # -- start, lock and unlock ----------------------------------------------------------
 
     def on_mount(self) -> None:
-        """Apply theme and keys, hook drafts into locking, then ask for the passphrase."""
+        """Apply theme and keys, hook drafts into locking; open, or ask for the passphrase."""
         self.theme = self.settings.ui.theme
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
@@ -76,12 +90,17 @@ class FieldApp(App[None]):
         if self.services.store.is_locked:
             self.push_screen(UnlockScreen(self.services, START.message), self._after_first_unlock)
         else:
+            # Built with an unlocked store (the demo): no passphrase screen at start.
             self.services.unlocked_at = self.services.clock.now()
-            self.push_screen(TodayScreen(self.services))
+            self._opened()
 
     def _after_first_unlock(self, unlocked: bool | None) -> None:
         if unlocked:
-            self.push_screen(TodayScreen(self.services))
+            self._opened()
+
+    def _opened(self) -> None:
+        self.push_screen(TodayScreen(self.services))
+        self.start_sync()
 
     async def on_event(self, event: events.Event) -> None:
         """Every key and click counts as activity for the idle lock."""
@@ -90,11 +109,41 @@ class FieldApp(App[None]):
         await super().on_event(event)
 
     def tick(self) -> None:
-        """Once a second: lock when due, and refresh the status line."""
+        """Once a second: lock when due, prompt when overdue, refresh the status line."""
         reason = self.services.due_lock()
         if reason is not None:
             self.lock_now(reason)
             return
+        self.refresh_status()
+        self.prompt_if_overdue()
+
+    def prompt_if_overdue(self) -> None:
+        """Ask "are you safe?" when the lone-worker ladder reaches a step nobody answered."""
+        if self._prompting or not self._usable():
+            return
+        state = self.services.lone_worker.needs_prompt()
+        if state is None:
+            return
+        self._prompting = True
+        self.bell()
+        dialog = OverdueDialog(state, safety.default_extension_minutes())
+        self.push_screen(dialog, partial(self._answered_prompt, state.step_id))
+
+    def _answered_prompt(self, step_id: str | None, answer: tuple[str, int] | None) -> None:
+        self._prompting = False
+        kind, minutes = answer or ("safe", 0)
+        if kind == "duress":
+            self.action_duress()
+        elif kind == "extend":
+            safety.extend_visit(self.services, minutes)
+            self.notify(f"Recorded: safe, check-out due in {minutes} min.")
+            self.push_soon()
+        else:
+            safety.safe_check_in(self.services)
+            if step_id is not None:
+                self.services.lone_worker.acknowledge(step_id)
+            self.notify("Safe check-in recorded.")
+            self.push_soon()
         self.refresh_status()
 
     def refresh_status(self) -> None:
@@ -149,7 +198,8 @@ class FieldApp(App[None]):
 
     def action_sync(self) -> None:
         """The sync screen."""
-        self.notify("The sync screen is not built yet.", severity="warning")
+        if self._usable() and not isinstance(self.screen, SyncScreen):
+            self.push_screen(SyncScreen(self.services))
 
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
@@ -169,16 +219,77 @@ class FieldApp(App[None]):
         self.notify("Duress sent.", severity="error", timeout=10)
         self.push_soon()
 
+    # -- sync ----------------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        """After unlock: build the client if enrolled, sync once, then every interval."""
+        services, state = self.services, self.services.sync_state
+        if services.sync is None and self._sync_factory is not None:
+            try:
+                services.sync = self._sync_factory(self._sync_progress)
+            except FieldAppError as exc:
+                state.why_not = f"Sync is not available: {exc}"
+            if services.sync is None:
+                state.why_not = (
+                    "Sync is not configured: this laptop is not enrolled (`fieldapp device enrol`)."
+                )
+        state.configured = services.sync is not None
+        if services.sync is None:
+            return
+        if self._sync_timer is None:
+            interval = self.settings.sync.interval_s
+            self._sync_timer = self.set_interval(interval, self.sync_now)
+        self.sync_now()
+
+    def sync_now(self, manual: bool = False) -> None:
+        """Run one sync round in an async worker (or once more after the running one)."""
+        services, state = self.services, self.services.sync_state
+        if services.sync is None:
+            if manual:
+                self.notify(state.why_not, severity="warning", markup=False)
+            return
+        if services.store.is_locked:
+            return
+        if state.running:
+            self._sync_again = True
+            if manual:
+                self.notify("A sync is running; another follows it.")
+            return
+        state.begin(services.clock.now())
+        self._show_sync()
+        self.run_worker(self._sync_round(), group="sync", exit_on_error=False)
+
+    async def _sync_round(self) -> None:
+        services, state = self.services, self.services.sync_state
+        try:
+            report = await services.sync.sync_once()
+        except DeviceRevoked as exc:
+            state.fail(exc, services.clock.now())
+            services.sync, state.configured, state.why_not = None, False, str(exc)
+            self.push_screen(ErrorScreen(str(exc)))
+        except Exception as exc:  # any sync failure: the records wait in the outbox
+            state.fail(exc, services.clock.now())
+            self.notify(f"Sync failed: {state.error}", severity="warning", markup=False)
+        else:
+            state.finish(report, services.clock.now())
+        self._show_sync()
+        self.refresh_status()
+        if self._sync_again:
+            self._sync_again = False
+            self.sync_now()
+
+    def _sync_progress(self, event: Any) -> None:
+        self.services.sync_state.progress(event)
+        self._show_sync()
+
+    def _show_sync(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SyncScreen):
+                screen.show_state(self.services.sync_state)
+
     def push_soon(self) -> None:
         """Ask sync to send the outbox now, when sync is configured."""
-        if self.services.sync is not None:
-            self.run_worker(self._push_now(), group="push", exclusive=True, exit_on_error=False)
-
-    async def _push_now(self) -> None:
-        try:
-            await self.services.sync.sync_once()
-        except Exception as exc:  # any sync error: the record waits in the outbox
-            self.notify(f"Not sent yet ({type(exc).__name__}); it will be retried.")
+        self.sync_now()
 
     def open_visit(self, visit_id: UUID) -> None:
         """Open one visit at its current step."""
@@ -202,7 +313,8 @@ class FieldApp(App[None]):
 
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""
-        self.notify("The history screen is not built yet.", severity="warning")
+        if self._usable():
+            self.push_screen(HistoryScreen(self.services, patient_id))
 
     # -- errors --------------------------------------------------------------------------
 
@@ -235,6 +347,13 @@ class FieldApp(App[None]):
         rows.append(("everywhere", "ctrl+p", "Command palette", "command-palette"))
         rows.append(("everywhere", "ctrl+q", "Quit (drafts are saved)", "quit"))
         return rows
+
+    async def on_unmount(self) -> None:
+        """Close the sync client's connections when the app built the client."""
+        client = self.services.sync
+        if self._sync_factory is not None and client is not None:
+            with contextlib.suppress(Exception):  # closing is best effort at exit
+                await client.http.aclose()
 
     async def action_quit(self) -> None:
         """Save drafts, then quit."""

@@ -1,0 +1,102 @@
+"""What the app knows about sync: the client (once enrolled), the last round, set-aside records.
+
+The sync client itself (`sync.client.SyncClient`) does the network work; the app runs it
+in an async worker. This module keeps the facts the sync screen and the status line
+show, and turns each set-aside record's terse server reason into a sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.outbox import SetAsideItem
+
+Progress = Callable[[Any], None]
+SyncFactory = Callable[[Progress], Any]
+"""Builds a sync client reporting progress to the callback, or None when not enrolled."""
+
+KIND_WORDS = {
+    "status": "status event",
+    "checklist": "checklist",
+    "vitals": "vitals reading",
+    "dose_order": "dose order",
+    "dose_admin": "dose given",
+    "substance": "ledger entry",
+    "recovery": "recovery assessment",
+    "note": "signed note",
+    "addendum": "addendum",
+    "incident": "incident",
+}
+
+
+@dataclass
+class SyncState:
+    """The running or last sync round, for the sync screen."""
+
+    configured: bool = False
+    why_not: str = "Sync is not configured: enrol this laptop with `fieldapp device enrol`."
+    running: bool = False
+    phase: str = "idle"
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    sent: dict[str, int] = field(default_factory=dict)
+    pulled: int = 0
+    pending: int = 0
+    set_aside: int = 0
+    error: str | None = None
+
+    def begin(self, now: datetime) -> None:
+        """A round starts."""
+        self.running, self.phase, self.done, self.total = True, "push", 0, 0
+        self.message, self.error, self.started_at = "Starting…", None, now
+
+    def progress(self, event: Any) -> None:
+        """A `SyncProgress` from the client."""
+        self.phase, self.message = event.phase, event.message
+        self.done, self.total = event.done, max(event.total, event.done)
+
+    def finish(self, report: Any, now: datetime) -> None:
+        """A round ended well, with its `SyncReport`."""
+        self.running, self.phase, self.finished_at = False, "done", now
+        self.sent, self.pulled = dict(report.pushed), report.pulled
+        self.pending, self.set_aside = report.pending, report.set_aside
+        self.message = report.summary()
+
+    def fail(self, error: BaseException, now: datetime) -> None:
+        """A round failed; the records wait in the outbox."""
+        self.running, self.phase, self.finished_at = False, "error", now
+        self.error = str(error) or type(error).__name__
+
+    def sent_text(self) -> str:
+        """What the last round sent, as a sentence."""
+        if not self.sent:
+            return "Nothing sent yet in this session."
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(self.sent.items()))
+        return f"Sent: {parts}. Received {self.pulled} records. {self.pending} still waiting."
+
+
+def explain(item: SetAsideItem) -> str:
+    """Why the server set a record aside, and what happens next, in plain words."""
+    what = KIND_WORDS.get(item.kind, item.kind)
+    reason = (item.reason or "").strip()
+    if item.status == "conflict":
+        return (
+            f"The server already holds a different {what} with this id. Both copies are "
+            "kept; the office decides which is right. Nothing to redo here."
+        )
+    if "not among your patients" in reason or "not among your assignments" in reason:
+        return (
+            f"The server says this {what} concerns a visit or patient no longer assigned "
+            "to you (re-planned at the office?). It is kept for the office to review."
+        )
+    if "larger than the server accepts" in reason:
+        return f"This {what} is larger than the server accepts. It stays on this laptop."
+    if reason.startswith("kind:"):
+        return f"The server does not take this kind of record ({what}). Call the clinic."
+    return f"The server refused this {what}: {reason or 'no reason given'}. Kept for review."

@@ -1,0 +1,94 @@
+"""The sync screen against a real clinic server (in process, over httpx.ASGITransport)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from textual.widgets import DataTable, ProgressBar, Static
+
+from fieldapp.demo.seattle import demo_day
+from fieldapp.demo.stack import _load_server
+from fieldapp.services.clock import ManualClock
+from fieldapp.settings import Settings
+from fieldapp.store.store import Store
+from fieldapp.tui.app import FieldApp
+from fieldapp.tui.screens.sync import SyncScreen
+from sync.client import SyncClient, enroll
+from sync.records import StatusEvent
+from sync.server.config import load_server_settings
+from sync.server.main import create_app
+from sync.server.migrate import migrate
+from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
+from tests.tui.helpers import check_in, open_first_visit, settle
+
+SIZE = (100, 32)
+SERVER_URL = "http://127.0.0.1"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """A migrated SQLite clinic server holding the demo day, and c01's enrolment code."""
+    settings = load_server_settings(database_url=f"sqlite:///{tmp_path / 'server.db'}")
+    migrate(settings.database_url)
+    code = _load_server(settings, demo_day(DAY), CLINICIAN)
+    application = create_app(settings)
+    yield application, code
+    application.state.ctx.engine.dispose()
+
+
+async def test_sync_screen_sends_and_explains_what_was_set_aside(
+    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    asgi, code = server
+    store.unlock(PASSPHRASE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
+        await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
+
+        def factory(progress: Any) -> SyncClient:
+            return SyncClient(http, store, settings.sync, progress=progress)
+
+        app = FieldApp(store, settings, sync=factory, clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.services.sync_state.configured  # enrolled: the client was built
+            await open_first_visit(pilot)
+            await check_in(pilot)
+            # A visit re-planned to another clinician at the office: the server sets it aside.
+            other = next(v for v in demo_day(DAY).visits if v.clinician_id != CLINICIAN)
+            now = clock.now()
+            store.save(
+                StatusEvent(
+                    id=uuid.uuid4(),
+                    patient_id=other.patient_id,
+                    visit_id=other.id,
+                    recorded_at=now,
+                    recorded_by=CLINICIAN,
+                    status="en_route",
+                    at=now,
+                )
+            )
+            await pilot.press("f4")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, SyncScreen)
+            await pilot.press("s")
+            await settle(pilot)
+            state = app.services.sync_state
+            assert state.error is None, state.error
+            assert state.sent.get("applied", 0) >= 2  # en route and the arrival
+            assert state.sent.get("rejected") == 1
+            assert store.pending_count() == 0
+            bar = screen.query_one("#sync-progress", ProgressBar)
+            assert bar.total and bar.progress == bar.total
+            assert "Sent:" in str(screen.query_one("#sync-sent", Static).render())
+            table = screen.query_one("#set-aside", DataTable)
+            assert table.row_count == 1
+            why = str(screen.query_one("#set-aside-why", Static).render())
+            assert "no longer assigned to you" in why
+            line = str(screen.query_one("#status-line", Static).render())
+            assert "1 set aside" in line and "last sync" in line
