@@ -123,7 +123,7 @@ def enroll_device(
 def seed(engine: Engine, settings: ServerSettings, today: date, clinicians: int = 2) -> World:
     """Two clinicians (a, b), a dispatcher and an admin, each with a device; a visit each today."""
     world = World(engine, settings, {}, {}, {}, {})
-    names = [chr(ord("a") + i) for i in range(clinicians)]
+    names = [chr(ord("a") + i) if i < 26 else f"c{i:03d}" for i in range(clinicians)]
     for name in names:
         add_user(engine, name, "clinician")
     add_user(engine, "disp", "dispatcher")
