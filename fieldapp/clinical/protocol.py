@@ -343,10 +343,19 @@ class StandingOrders(Model):
     no_restart: str
 
 
+class VitalsInterval(Model):
+    """How often each vital sign is taken (§1.5), in minutes."""
+
+    nibp_during: Decimal = Positive
+    nibp_after: Decimal = Positive
+    rr_rass: Decimal = Positive
+
+
 class Monitoring(Model):
     """Pause, stop and emergency rules during the infusion (§1.6)."""
 
     recheck_minutes: Decimal = Positive
+    vitals_interval_minutes: VitalsInterval
     pause: MonitoringPause
     emergency: BloodPressure
     spo2_stop_below: int = Field(gt=0, le=100)

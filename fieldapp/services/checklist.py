@@ -29,9 +29,7 @@ from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, PatientSummary
 from sync.records import Reason as RecordReason
 
-ItemKind = Literal[
-    "bp", "int", "number", "bool", "date", "text", "choice", "list", "digits", "cssrs"
-]
+ItemKind = Literal["bp", "int", "number", "bool", "date", "text", "choice", "list"]
 
 
 @dataclass(frozen=True)
@@ -48,15 +46,12 @@ class Item:
     template: str | None = None
 
 
-# Questions the readiness engine reads that no checklist template asks yet: the mood
-# scales, today's pain and weight, and the clinician's own credentials.
+# Questions no checklist template can ask: the template format has no list answer (the
+# prescriber's DEA states) and the readiness input has no weight or pain field (the dose
+# step and the course read them from the checklist's answers).
 EXTRA_ITEMS: tuple[Item, ...] = (
     Item("weight_kg", "Weight today (kg)", "number", "weight"),
     Item("pain_nrs", "Pain NRS now (0–10)", "int", "pain_nrs"),
-    Item("phq9", "PHQ-9 items (9 digits 0–3)", "digits", "today.phq9_items", hint="101000000"),
-    Item("cssrs", "C-SSRS Q1–Q6 (y/n/-)", "cssrs", "today.cssrs", required=False, hint="nn---n"),
-    Item("acls_expires", "Your ACLS expires", "date", "personnel.acls_expires", hint="YYYY-MM-DD"),
-    Item("licence_active", "Your licence is active", "bool", "personnel.licence_active"),
     Item(
         "prescriber_dea_states",
         "Prescriber DEA states",
@@ -65,7 +60,6 @@ EXTRA_ITEMS: tuple[Item, ...] = (
         hint="WA, OR",
     ),
 )
-CSSRS_KEYS = ("q1", "q2", "q3", "q4", "q5", "q6")
 # The clinic summary's condition phrases, as the engine's history fields.
 CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
     "hypertension": ("hypertension", True),
@@ -76,27 +70,39 @@ CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
 }
 
 
+FORM_TEMPLATES = ("equipment", "pre_visit_safety")
+
+
+@lru_cache(maxsize=1)
+def all_templates() -> dict[str, ChecklistTemplate]:
+    """Every checklist template version (config/checklists), read once."""
+    return load_templates(config_dir() / "checklists")
+
+
 @lru_cache(maxsize=1)
 def templates() -> dict[str, ChecklistTemplate]:
-    """The clinic's checklist templates (config/checklists), read once."""
-    return load_templates(config_dir() / "checklists")
+    """The newest version of each template the visit form asks, by `id@version`."""
+    newest: dict[str, ChecklistTemplate] = {}
+    for template in all_templates().values():
+        if template.id in FORM_TEMPLATES and (
+            template.id not in newest or template.version > newest[template.id].version
+        ):
+            newest[template.id] = template
+    return {t.ref: t for t in newest.values()}
 
 
 def items() -> list[Item]:
     """Every question of the form: each template's items, then the extra ones."""
     found: list[Item] = []
     for ref, template in sorted(templates().items()):
-        if template.id == "pre_visit_safety" or template.id == "equipment":
-            for it in template.items:
-                kind: ItemKind = it.type  # type: ignore[assignment]
-                hint = {"bp": "128/82", "bool": "y/n", "date": "YYYY-MM-DD"}.get(it.type, "")
-                if it.type == "choice":
-                    hint = " / ".join(it.options)
-                found.append(
-                    Item(
-                        it.id, it.text, kind, it.maps_to, it.required, hint, tuple(it.options), ref
-                    )
-                )
+        for it in template.items:
+            kind: ItemKind = it.type  # type: ignore[assignment]
+            hint = {"bp": "128/82", "bool": "y/n", "date": "YYYY-MM-DD"}.get(it.type, "")
+            if it.type == "choice":
+                hint = " / ".join(it.options)
+            found.append(
+                Item(it.id, it.text, kind, it.maps_to, it.required, hint, tuple(it.options), ref)
+            )
     return [*found, *EXTRA_ITEMS]
 
 
@@ -148,14 +154,6 @@ def _parse(item: Item, raw: str) -> Any:
         return raw
     if item.kind == "list":
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if item.kind == "digits":
-        if len(raw) != 9 or any(c not in "0123" for c in raw):
-            raise ValueError("type nine digits, each 0 to 3")
-        return [int(c) for c in raw]
-    if item.kind == "cssrs":
-        if len(raw) != 6 or any(c not in "yn-" for c in raw.lower()):
-            raise ValueError("type six of y, n or - (not asked), for Q1 to Q6")
-        return {k: c == "y" for k, c in zip(CSSRS_KEYS, raw.lower(), strict=True) if c != "-"}
     return raw
 
 

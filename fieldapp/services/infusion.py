@@ -19,7 +19,13 @@ from fieldapp.clinical.monitoring import MonitoringDecision, Reading, evaluate_r
 from fieldapp.services import engine
 from fieldapp.services.checklist import to_record_reason
 from fieldapp.services.visit import StepRefused, VisitSession
-from sync.records import DoseAdministration, DoseOrder, StatusEvent, VitalsReading
+from sync.records import (
+    ChecklistSubmission,
+    DoseAdministration,
+    DoseOrder,
+    StatusEvent,
+    VitalsReading,
+)
 
 RECORD_MODE = {
     "bolus": "bolus",
@@ -193,14 +199,28 @@ class Infusion:
         return last + timedelta(minutes=float(self.interval_minutes()))
 
     def interval_minutes(self) -> Decimal:
-        """Minutes between readings: the recheck time while paused, else the BP interval."""
+        """Minutes between BP readings: the recheck while paused, else the NIBP interval.
+
+        A patient the checklist flagged (age, known hypertension) gets the shorter of the
+        NIBP interval and the flagged-patient interval.
+        """
         protocol = engine.protocol()
         readings = self.readings()
         if readings and readings[-1].judgement == "pause":
             return protocol.monitoring.recheck_minutes
-        # The protocol file has no general in-infusion BP interval yet (CLINICAL.md §1.5
-        # suggests 10 min); until it does, the flagged-patient interval is the closest.
-        return Decimal(protocol.age.bp_interval_minutes_when_flagged)
+        interval = protocol.monitoring.vitals_interval_minutes.nibp_during
+        flags = {"age_older", "hypertension_known"}
+        if any(r.rule_id in flags for c in self.session.of(ChecklistSubmission) for r in c.reasons):
+            interval = min(interval, Decimal(protocol.age.bp_interval_minutes_when_flagged))
+        return interval
+
+    def rr_rass_due(self) -> datetime | None:
+        """When respiratory rate and RASS are next due (their own, longer interval)."""
+        if self.started_at is None or self.ended:
+            return None
+        taken = [v.taken_at for v in self.readings() if v.rass is not None or v.resp_rate_per_min]
+        every = engine.protocol().monitoring.vitals_interval_minutes.rr_rass
+        return max([self.started_at, *taken]) + timedelta(minutes=float(every))
 
     def record(self, values: dict[str, Any]) -> tuple[VitalsReading, MonitoringDecision]:
         """Judge a reading at once and save it with the judgement and its reasons."""

@@ -42,6 +42,8 @@ from fieldapp.tui.widgets.status_line import StatusLine
 from sync.client import DeviceRevoked
 
 log = logging.getLogger("fieldapp.tui")
+NARROW_BELOW = 100
+"""Terminal width (columns) under which the app lays panels out one above the other."""
 
 
 class FieldApp(App[None]):
@@ -83,6 +85,7 @@ class FieldApp(App[None]):
     def on_mount(self) -> None:
         """Apply theme and keys, hook drafts into locking; open, or ask for the passphrase."""
         self.theme = self.settings.ui.theme
+        self.set_class(self.size.width < NARROW_BELOW, "narrow")
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
         self.services.store.on_before_lock.append(self.services.drafts.flush)
@@ -93,6 +96,10 @@ class FieldApp(App[None]):
             # Built with an unlocked store (the demo): no passphrase screen at start.
             self.services.unlocked_at = self.services.clock.now()
             self._opened()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below `NARROW_BELOW` columns the panels go under their forms (see the .tcss)."""
+        self.set_class(event.size.width < NARROW_BELOW, "narrow")
 
     def _after_first_unlock(self, unlocked: bool | None) -> None:
         if unlocked:

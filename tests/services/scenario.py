@@ -28,7 +28,7 @@ GOOD_CHECKLIST = {
     "urinary_symptoms": "n",
     "respiratory_infection": "n",
     "mania": "n",
-    "phq9": "101000000",
+    **{f"phq9_{n}": digit for n, digit in enumerate("101000000", start=1)},
     "pain_nrs": "6",
     "acls_expires": "2027-01-31",
     "licence_active": "y",

@@ -95,3 +95,20 @@ async def test_an_unlocked_store_opens_on_today(
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         assert len(app.screen.rows) == 4
+
+
+async def test_enter_opens_a_visit_through_its_remappable_binding(
+    store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    remapped = settings.model_copy(
+        update={"ui": settings.ui.model_copy(update={"keys": {"today-open": "o"}})}
+    )
+    app = FieldApp(store, remapped, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)  # Enter is now "o"
+        await pilot.press("o")
+        await settle(pilot)
+        assert not isinstance(app.screen, TodayScreen)

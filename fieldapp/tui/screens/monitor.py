@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.monitoring import MonitoringDecision
+from fieldapp.clinical.scales import cadss
+from fieldapp.services import engine
 from fieldapp.services.infusion import Infusion
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
@@ -27,6 +29,7 @@ SPECS = [
     spec_for(VitalsReading, "resp_rate_per_min", "Resp. rate", "/min", required=False),
     spec_for(VitalsReading, "rass", "RASS", "", required=False),
 ]
+CADSS_ITEMS = 23  # the subjective items of the scale (CLINICAL.md §2), one digit each
 ACTION_TEXT = {
     "continue": "CONTINUE",
     "pause": "PAUSE the infusion",
@@ -62,7 +65,9 @@ class MonitorScreen(StepScreen):
                 for spec in SPECS:
                     yield Field(spec.name, spec.label, spec.problem)
                 yield Field("symptoms", "Side effects", lambda t: None, placeholder="comma list")
-                yield Field("cadss", "CADSS total", _cadss, placeholder="0–92, optional")
+                yield Field(
+                    "cadss", "CADSS", _cadss, placeholder="23 digits 0–4, or the total 0–92"
+                )
             with Vertical(id="chart-box"):
                 yield VitalsChart(id="vitals-chart")
         yield self.buttons(
@@ -98,7 +103,15 @@ class MonitorScreen(StepScreen):
         if due is not None and now >= due:
             text.append(f"VITALS DUE (since {due:%H:%M})", "bold reverse yellow")
         elif due is not None:
-            text.append(f"next vitals {due:%H:%M} (every {self.infusion.interval_minutes()} min)")
+            text.append(f"next BP {due:%H:%M} (every {self.infusion.interval_minutes()} min)")
+        rr_due = self.infusion.rr_rass_due()
+        if rr_due is not None:
+            late = now >= rr_due
+            text.append("  ·  ")
+            text.append(
+                f"RR/RASS {'DUE' if late else 'next'} {rr_due:%H:%M}",
+                "bold reverse yellow" if late else "",
+            )
         timer.update(text)
 
     def redraw(self) -> None:
@@ -155,10 +168,11 @@ class MonitorScreen(StepScreen):
         symptoms = [s.strip() for s in texts.get("symptoms", "").split(",") if s.strip()]
         cadss = texts.get("cadss", "").strip()
         if cadss:
-            if _cadss(cadss):
-                self.notify(str(_cadss(cadss)), severity="error")
+            problem = _cadss(cadss)
+            if problem:
+                self.notify(problem, severity="error")
                 return None
-            symptoms.append(f"CADSS total {cadss}")
+            values.update(cadss_values(cadss))
         values["symptoms"] = symptoms
         return values
 
@@ -194,6 +208,18 @@ class MonitorScreen(StepScreen):
 
 def _cadss(text: str) -> str | None:
     raw = text.strip()
-    if not raw.isdigit() or not 0 <= int(raw) <= 92:
-        return "CADSS must be 0–92"
+    if len(raw) == CADSS_ITEMS and all(c in "01234" for c in raw):
+        return None
+    if not raw.isdigit() or len(raw) > 2 or not 0 <= int(raw) <= 92:
+        return "CADSS must be 23 digits 0–4 (one per item) or a total 0–92"
     return None
+
+
+def cadss_values(text: str) -> dict[str, Any]:
+    """The reading's CADSS fields: item-level answers scored by the engine, or a total."""
+    raw = text.strip()
+    if len(raw) == CADSS_ITEMS:
+        items = [int(c) for c in raw]
+        result = cadss(items, engine.protocol().scales.cadss)
+        return {"cadss_items": items, "cadss_total": result.total}
+    return {"cadss_total": int(raw)}

@@ -29,6 +29,12 @@ STATUS_STYLE = {
 }
 
 
+class VisitTable(DataTable[object], inherit_bindings=False):
+    """The visits table without its own Enter, so `today-open` (remappable) opens a visit."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [b for b in DataTable.BINDINGS if b.key != "enter"]  # type: ignore[union-attr]
+
+
 class TodayScreen(FieldScreen):
     """The day at a glance; Enter opens the visit at the cursor."""
 
@@ -46,7 +52,7 @@ class TodayScreen(FieldScreen):
         """Header, a title line, the visits table, status line and footer."""
         yield self.compose_chrome_top()
         yield Static("Loading today's visits…", id="today-title")
-        table: DataTable[object] = DataTable(id="visits", cursor_type="row", zebra_stripes=True)
+        table = VisitTable(id="visits", cursor_type="row", zebra_stripes=True)
         yield table
         yield from self.compose_chrome_bottom()
 
@@ -101,7 +107,7 @@ class TodayScreen(FieldScreen):
         return self.rows[table.cursor_row]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a row opens it."""
+        """A click on the highlighted row opens it (Enter is the `today-open` binding)."""
         event.stop()
         self.action_open_visit()
 
