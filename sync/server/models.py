@@ -137,7 +137,8 @@ class DeviceRecordRow(SQLModel, table=True):
     kind: str = Field(max_length=40)
     device_id: str = Field(index=True, max_length=36)
     user_name: str = Field(max_length=64)
-    patient_id: str = Field(index=True, max_length=36)
+    # None for a clinician's own event away from any patient (duress, "I am safe").
+    patient_id: str | None = Field(default=None, index=True, max_length=36)
     visit_id: str | None = Field(default=None, index=True, max_length=36)
     seq: int
     content_hash: str = Field(max_length=64)

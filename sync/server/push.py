@@ -162,7 +162,7 @@ def _check_reach(
     if not valid:
         return
     visit_ids = {str(rec.visit_id) for _, rec in valid if rec.visit_id is not None}
-    patient_ids = {str(rec.patient_id) for _, rec in valid}
+    patient_ids = {str(rec.patient_id) for _, rec in valid if rec.patient_id is not None}
     mine_visits = (
         set(
             session.execute(
@@ -198,7 +198,7 @@ def _check_reach(
         item = fresh[index][0]
         if rec.visit_id is not None and str(rec.visit_id) not in mine_visits:
             fresh[index] = (item, None, NOT_YOURS_VISIT)
-        elif str(rec.patient_id) not in mine_patients:
+        elif rec.patient_id is not None and str(rec.patient_id) not in mine_patients:
             fresh[index] = (item, None, NOT_YOURS_PATIENT)
 
 
@@ -232,7 +232,7 @@ def _store(
             "kind": item.kind,
             "device_id": device.id,
             "user_name": user.name,
-            "patient_id": str(rec.patient_id),
+            "patient_id": str(rec.patient_id) if rec.patient_id else None,
             "visit_id": str(rec.visit_id) if rec.visit_id else None,
             "seq": item.seq,
             "content_hash": item.content_hash,

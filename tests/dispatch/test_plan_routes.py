@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from sync.records import StatusEvent
 from sync.server import audit
 from sync.server.db import transaction
 from tests.dispatch.kit import (
@@ -286,3 +288,29 @@ def _roster(who: str, stock: float) -> dict[str, Any]:
             }
         )
     )
+
+
+async def test_duress_away_from_any_visit_reaches_the_board(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    at = datetime(2030, 3, 4, 12, 5, tzinfo=UTC)
+    duress = StatusEvent(
+        id=uuid.uuid4(),
+        patient_id=None,
+        visit_id=None,
+        recorded_at=at,
+        recorded_by="a",
+        status="duress",
+        at=at,
+    )
+    store = device_store(world, "a")
+    store.write(duress)
+    report = await client_for(api, store).sync_once()
+    assert report.pushed == {"applied": 1}
+    board = (
+        await api.get(
+            "/dispatch/board", params={"date": TODAY.isoformat()}, headers=auth(world, "disp")
+        )
+    ).json()
+    a = next(c for c in board["clinicians"] if c["clinician_id"] == "a")
+    assert a["duress_at"] is not None

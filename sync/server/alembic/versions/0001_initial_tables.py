@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('device_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('user_name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('patient_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('patient_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('visit_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
