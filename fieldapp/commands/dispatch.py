@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 import httpx
 import platformdirs
 
+from fieldapp.dispatch.replan import day_visits, replan, roster_from_csv
 from fieldapp.errors import FieldAppError
 from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
 from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 from fieldapp.settings import APP_NAME, load_settings
-from fieldapp.tui.board.replan import day_visits, replan, roster_from_csv
 from sync.client import SyncError, check_server_url, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
 from sync.server.plan_models import Board, RosterClinician

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from fieldapp.dispatch.replan import replan
 from fieldapp.routing.settings import load_routing_settings
-from fieldapp.tui.board.replan import replan
 from sync.dispatch_client import DispatchClient
 from sync.server.plan_models import RosterClinician
 from tests.dispatch.kit import add_patients, plan_doc, request, status_event, upload

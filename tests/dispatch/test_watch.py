@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldapp.clinical.protocol import load_protocol
-from fieldapp.tui.board.watch import step_rank, watch_day
+from fieldapp.dispatch.watch import step_rank, watch_day
 from tests.dispatch.fakes import at, board, bvisit
 
 PROTOCOL = load_protocol()

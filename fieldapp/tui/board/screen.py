@@ -20,11 +20,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from fieldapp.dispatch.replan import Replan, replan
+from fieldapp.dispatch.watch import DayWatch, VisitWatch, watch_day
 from fieldapp.tui.board.confirm import ConfirmScreen
 from fieldapp.tui.board.ports import BoardContext
-from fieldapp.tui.board.replan import Replan, replan
 from fieldapp.tui.board.routemap import MapData, MapRoute, RouteMap
-from fieldapp.tui.board.watch import DayWatch, VisitWatch, watch_day
 from sync.client import SyncError
 from sync.server.plan_models import Board, RosterClinician
 

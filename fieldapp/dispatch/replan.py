@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fieldapp.dispatch.watch import FINISHED, arrival
 from fieldapp.errors import PlanInputError
 from fieldapp.routing.geocode import AddressGeocoder
 from fieldapp.routing.inputs import read_clinicians
@@ -26,7 +27,6 @@ from fieldapp.routing.matrix import estimate_matrix
 from fieldapp.routing.model import Break, Clinician, Place, Visit
 from fieldapp.routing.planner import plan_day
 from fieldapp.routing.settings import RoutingSettings
-from fieldapp.tui.board.watch import FINISHED, arrival
 from sync.server.plan_models import Board, BoardVisit, RosterClinician
 
 Progress = Callable[[str], None]

@@ -1,0 +1,1 @@
+"""What the dispatcher's own process does: watch the day and re-plan it (no UI here)."""
