@@ -167,8 +167,8 @@ def _triggers(patient: PatientSummary, points: list[SessionPoint], now: datetime
         count = numbers.get("infusions_in_window")
         last = patient.last_lft_on
         lines.append(
-            f"LFTs: {count} infusions in {hepatic.frequent_window_days} days with the next one "
-            f"(due above {hepatic.frequent_infusions_above}); last LFTs "
+            f"LFTs not due: {count} infusions in {hepatic.frequent_window_days} days, counting "
+            f"the next (due above {hepatic.frequent_infusions_above}); last LFTs "
             + (
                 f"{last}, series check by {add_months(last, hepatic.series_interval_months)}"
                 if last

@@ -37,7 +37,9 @@ class SyncState:
     """The running or last sync round, for the sync screen."""
 
     configured: bool = False
-    why_not: str = "Sync is not configured: enrol this laptop with `fieldapp device enrol`."
+    why_not: str = (
+        "Sync is not configured: enrol this laptop with `fieldapp enroll --server URL --code CODE`."
+    )
     running: bool = False
     phase: str = "idle"
     done: int = 0

@@ -238,7 +238,8 @@ class FieldApp(App[None]):
                 state.why_not = f"Sync is not available: {exc}"
             if services.sync is None:
                 state.why_not = (
-                    "Sync is not configured: this laptop is not enrolled (`fieldapp device enrol`)."
+                    "Sync is not configured: this laptop is not enrolled "
+                    "(`fieldapp enroll --server URL --code CODE`)."
                 )
         state.configured = services.sync is not None
         if services.sync is None:

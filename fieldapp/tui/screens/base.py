@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual import events, on
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -34,6 +35,11 @@ class FieldScreen(Screen[None]):
     def compose_chrome_bottom(self) -> tuple[StatusLine, Footer]:
         """The status line and the footer every screen shows."""
         return StatusLine(id="status-line"), Footer()
+
+    @on(events.ScreenResume)
+    def fill_status_line(self) -> None:
+        """Fill the status line as the screen shows, not at the next one-second tick."""
+        self.field_app.refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Send a failed worker's error to the app's handler."""

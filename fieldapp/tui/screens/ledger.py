@@ -117,7 +117,8 @@ class LedgerScreen(FieldScreen):
         title = f"Controlled substances · {day:%a %d %b}"
         if vials:
             state = "reconciles" if ledger.may_close else "does not close yet"
-            title += f" · {len(vials)} vials · the day {state}"
+            noun = "vial" if len(vials) == 1 else "vials"
+            title += f" · {len(vials)} {noun} · the day {state}"
         self.query_one("#ledger-title", Static).update(title)
         self.query_one("#ledger-reasons", Static).update(self._reasons(ledger))
         table.focus()

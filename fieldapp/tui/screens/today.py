@@ -15,7 +15,7 @@ from fieldapp.services.clock import today
 from fieldapp.services.today import VisitRow, rows_for_day
 from fieldapp.tui.screens.base import FieldScreen
 
-COLUMNS = ("#", "Window", "ETA", "Patient", "Course", "Status", "Flags", "Address")
+COLUMNS = ("#", "Window", "ETA", "Patient", "Course", "Status", "⚑", "Address")
 STATUS_STYLE = {
     "scheduled": "",
     "en route": "bold",
@@ -54,6 +54,7 @@ class TodayScreen(FieldScreen):
         yield Static("Loading today's visits…", id="today-title")
         table = VisitTable(id="visits", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Static("", id="today-detail", markup=False)
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
@@ -88,7 +89,7 @@ class TodayScreen(FieldScreen):
                 row.patient,
                 row.course,
                 Text(row.status + (" ⚑review" if row.review else ""), STATUS_STYLE[row.status]),
-                Text(", ".join(row.flags), "bold") if row.flags else "",
+                Text(f"⚑{len(row.flags)}", "bold") if row.flags else "",
                 row.address,
                 key=str(row.visit_id),
             )
@@ -98,6 +99,16 @@ class TodayScreen(FieldScreen):
         title = f"{day_text} · {len(rows)} visits · {done} done"
         self.query_one("#today-title", Static).update(title if rows else f"{day_text} · no visits")
         table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Under the table: the highlighted visit's address and safety flags in full."""
+        row = self.selected()
+        detail = self.query_one("#today-detail", Static)
+        if row is None:
+            detail.update("")
+            return
+        flags = "; ".join(row.flags) if row.flags else "none"
+        detail.update(f"{row.patient} · {row.address}\nSafety flags: {flags}")
 
     def selected(self) -> VisitRow | None:
         """The row under the cursor."""
