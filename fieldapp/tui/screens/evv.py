@@ -16,6 +16,8 @@ from fieldapp.tui.screens.step import StepScreen
 class EvvScreen(StepScreen):
     """Shows the EVV elements; en route, then check in (or, at the end, check out)."""
 
+    # Space ticks the attestation straight away; ctrl+s then checks in or out.
+    AUTO_FOCUS = "#evv-attest"
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+r", "en_route", "En route", id="evv-en-route"),
