@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldapp.errors import StoreError
 from fieldapp.services.clock import Clock, SystemClock
 from fieldapp.services.drafts import DraftBook
-from fieldapp.services.ledger import LedgerBook
 from fieldapp.services.loneworker import LoneWorkerWatch
 from fieldapp.services.ports import StorePort
 from fieldapp.services.syncing import SyncState
 from fieldapp.settings import Settings
+
+if TYPE_CHECKING:
+    from fieldapp.services.ledger import LedgerBook
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,18 @@ class AppServices:
         self.lone_worker = LoneWorkerWatch(self.clock)
         self.last_activity: datetime = self.clock.now()
         self.unlocked_at: datetime | None = None
-        self.ledger = LedgerBook(self)
+        self._ledger: Any = None
         self.current_visit: Any = None
         """The visit checked in to (a VisitSession), for duress and the timer."""
+
+    @property
+    def ledger(self) -> LedgerBook:
+        """The controlled-substance ledger (built on first use: it loads the engine)."""
+        if self._ledger is None:
+            from fieldapp.services.ledger import LedgerBook
+
+            self._ledger = LedgerBook(self)
+        return self._ledger  # type: ignore[no-any-return]
 
     # -- session timers ------------------------------------------------------------------
 
@@ -97,4 +108,4 @@ class AppServices:
         if not self.store.is_locked:
             self.store.lock()
         self.unlocked_at = None
-        self.ledger = LedgerBook(self)  # forget the decrypted entries with the key
+        self._ledger = None  # forget the decrypted entries with the key

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import traceback
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from textual import events
@@ -26,20 +26,19 @@ from fieldapp.services.context import START, AppServices
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
-from fieldapp.services.visit import VisitSession
 from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
-from fieldapp.tui.screens.history import HistoryScreen
-from fieldapp.tui.screens.ledger import LedgerScreen
-from fieldapp.tui.screens.overdue import OverdueDialog
-from fieldapp.tui.screens.sync import SyncScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
-from fieldapp.tui.screens.visit import screen_for
 from fieldapp.tui.widgets.status_line import StatusLine
-from sync.client import DeviceRevoked
+
+if TYPE_CHECKING:
+    from fieldapp.services.visit import VisitSession
+
+# Screens past today's list, the clinical engine and the network client are imported
+# where first used: the app opens on today's list without paying for them.
 
 log = logging.getLogger("fieldapp.tui")
 NARROW_BELOW = 100
@@ -56,10 +55,12 @@ class FieldApp(App[None]):
         Binding("f1", "help", "Keys", id="help"),
         Binding("ctrl+l", "lock", "Lock", id="lock", priority=True),
         Binding("ctrl+e", "duress", "Duress", id="duress", priority=True, show=False),
-        Binding("f2", "today", "Today", id="today"),
-        Binding("f3", "ledger", "Ledger", id="ledger"),
-        Binding("f4", "sync", "Sync", id="sync"),
-        Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in"),
+        # Off the footer (F1 and the palette list them): every footer key is a widget a
+        # new screen builds, and opening a visit must stay quick.
+        Binding("f2", "today", "Today", id="today", show=False),
+        Binding("f3", "ledger", "Ledger", id="ledger", show=False),
+        Binding("f4", "sync", "Sync", id="sync", show=False),
+        Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
     ]
 
     def __init__(
@@ -131,6 +132,8 @@ class FieldApp(App[None]):
         state = self.services.lone_worker.needs_prompt()
         if state is None:
             return
+        from fieldapp.tui.screens.overdue import OverdueDialog
+
         self._prompting = True
         self.bell()
         dialog = OverdueDialog(state, safety.default_extension_minutes())
@@ -196,6 +199,8 @@ class FieldApp(App[None]):
 
     def action_ledger(self) -> None:
         """The controlled-substance ledger."""
+        from fieldapp.tui.screens.ledger import LedgerScreen
+
         if self._usable() and not isinstance(self.screen, LedgerScreen):
             self.push_screen(LedgerScreen(self.services))
 
@@ -205,6 +210,8 @@ class FieldApp(App[None]):
 
     def action_sync(self) -> None:
         """The sync screen."""
+        from fieldapp.tui.screens.sync import SyncScreen
+
         if self._usable() and not isinstance(self.screen, SyncScreen):
             self.push_screen(SyncScreen(self.services))
 
@@ -268,6 +275,8 @@ class FieldApp(App[None]):
         self.run_worker(self._sync_round(), group="sync", exit_on_error=False)
 
     async def _sync_round(self) -> None:
+        from sync.client import DeviceRevoked
+
         services, state = self.services, self.services.sync_state
         try:
             report = await services.sync.sync_once()
@@ -291,6 +300,8 @@ class FieldApp(App[None]):
         self._show_sync()
 
     def _show_sync(self) -> None:
+        from fieldapp.tui.screens.sync import SyncScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, SyncScreen):
                 screen.show_state(self.services.sync_state)
@@ -301,6 +312,9 @@ class FieldApp(App[None]):
 
     def open_visit(self, visit_id: UUID) -> None:
         """Open one visit at its current step."""
+        from fieldapp.services.visit import VisitSession
+        from fieldapp.tui.screens.visit import screen_for
+
         try:
             session = VisitSession.load(self.services, visit_id)
         except FieldAppError as exc:
@@ -314,6 +328,8 @@ class FieldApp(App[None]):
 
     def advance_visit(self, session: VisitSession) -> None:
         """The step is recorded: show the next one (or today's list when done)."""
+        from fieldapp.tui.screens.visit import screen_for
+
         if session.step == "done":
             self.action_today()
             return
@@ -321,6 +337,8 @@ class FieldApp(App[None]):
 
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""
+        from fieldapp.tui.screens.history import HistoryScreen
+
         if self._usable():
             self.push_screen(HistoryScreen(self.services, patient_id))
 

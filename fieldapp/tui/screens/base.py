@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual import events, on
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from fieldapp.tui.widgets.key_line import KeyLine
 from fieldapp.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -32,9 +33,9 @@ class FieldScreen(Screen[None]):
         """The header every screen shows."""
         return Header(show_clock=False, icon="")
 
-    def compose_chrome_bottom(self) -> tuple[StatusLine, Footer]:
-        """The status line and the footer every screen shows."""
-        return StatusLine(id="status-line"), Footer()
+    def compose_chrome_bottom(self) -> tuple[StatusLine, KeyLine]:
+        """The status line and the key line every screen shows."""
+        return StatusLine(id="status-line"), KeyLine(id="key-line")
 
     @on(events.ScreenResume)
     def fill_status_line(self) -> None:

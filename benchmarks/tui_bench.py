@@ -1,0 +1,455 @@
+"""TUI benchmark: launch to today's list, and key-press-to-screen latency, on a 5-year store.
+
+The store holds five years of one clinician's work: about 2,500 visits (two each working
+day) over 60 synthetic patients, each past visit with the records a real one leaves
+(status events, checklists, dose order and administration, vitals, recovery, signed
+note): about 40,000 records. It is built once into a temp folder and reused.
+
+- launch: wall time from spawning a Python process to today's list rendered, then exit;
+  the baseline is a bare Textual app (a header and a DataTable) spawned the same way in
+  the same run, interleaved. The store is opened unlocked (as `fieldapp demo` does), so
+  the passphrase's key derivation, a configured cost, is not part of the launch.
+- keys: in process (headless pilot), the time from a key press to the screen having
+  processed it and refreshed: `down` through today's list, and Enter opening a visit
+  (until its check-in screen is up) then Escape back. p95 over all presses.
+
+    .venv/bin/python benchmarks/tui_bench.py [--rounds 5] [--presses 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any, ClassVar
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fieldapp.demo.seattle import SEATTLE, demo_day  # noqa: E402
+from fieldapp.settings import Settings, StoreSettings  # noqa: E402
+from fieldapp.store import Store  # noqa: E402
+from sync.records import (  # noqa: E402
+    ChecklistSubmission,
+    CoursePosition,
+    DoseAdministration,
+    DoseOrder,
+    PatientSummary,
+    Record,
+    RecoveryRecord,
+    SessionNote,
+    StatusEvent,
+    Visit,
+    VitalsReading,
+)
+
+PASSPHRASE = "benchmark synthetic passphrase"
+STORE_SETTINGS = StoreSettings(kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1, user="c01")
+TODAY = date(2026, 3, 10)
+YEARS = 5
+PATIENTS = 60
+VISITS_PER_DAY = 2
+TODAY_VISITS = 5
+BUILD_VERSION = "v1"
+GOALS = {"launch_ratio": 2.0, "launch_s": 1.5, "key_p95_ms": 50.0}
+
+
+# -- the store -------------------------------------------------------------------------------
+
+
+def _patients() -> list[PatientSummary]:
+    templates = demo_day(TODAY).patients
+    return [
+        templates[i % len(templates)].model_copy(
+            update={"id": uuid.uuid4(), "display_name": f"Bench Patient {i:02d}"}
+        )
+        for i in range(PATIENTS)
+    ]
+
+
+def _visit(template: Visit, patient: PatientSummary, day: date, slot: int, n: int) -> Visit:
+    start = datetime.combine(day, dtime(8 + 2 * slot), SEATTLE)
+    return template.model_copy(
+        update={
+            "id": uuid.uuid4(),
+            "patient_id": patient.id,
+            "clinician_id": "c01",
+            "scheduled_on": day,
+            "window_start": start,
+            "window_end": start + timedelta(hours=1),
+            "eta": start + timedelta(minutes=10),
+            "route_order": slot + 1,
+            "course": CoursePosition(number=n % 6 + 1, of=6),
+            "address": patient.address,
+        }
+    )
+
+
+def _past_visit_records(visit: Visit) -> list[Record]:
+    """What one completed visit leaves on the laptop."""
+    at = visit.window_start
+    base: dict[str, Any] = {
+        "patient_id": visit.patient_id,
+        "visit_id": visit.id,
+        "recorded_by": "c01",
+    }
+
+    def stamp(minutes: int) -> dict[str, Any]:
+        moment = at + timedelta(minutes=minutes)
+        return {**base, "id": uuid.uuid4(), "recorded_at": moment}
+
+    evv = {"service_type": "home IV ketamine infusion", "location_attested": True}
+    records: list[Record] = [
+        StatusEvent(**stamp(-20), status="en_route", at=at - timedelta(minutes=20)),
+        StatusEvent(**stamp(0), status="arrived", at=at, **evv),
+        ChecklistSubmission(
+            **stamp(15),
+            template="pre_visit_safety@2",
+            answers={"bp_first": "128/82", "heart_rate": 76, "pain_nrs": "6", "phq9_1": 1},
+            decision="proceed",
+        ),
+    ]
+    order = DoseOrder(
+        **stamp(20),
+        prescriber="Dr Bench",
+        mode="depression_template",
+        weight_kg=70,
+        dosing_weight_kg=70,
+        dose_mg=35,
+        vial_concentration_mg_per_ml=10,
+        draw_ml=3.5,
+        double_checked_by="RN Bench",
+    )
+    records += [order, StatusEvent(**stamp(25), status="infusion_started", at=at)]
+    for minutes in (35, 45, 55, 65):
+        records.append(
+            VitalsReading(
+                **stamp(minutes),
+                phase="during",
+                taken_at=at + timedelta(minutes=minutes),
+                systolic_mmhg=130,
+                diastolic_mmhg=80,
+                heart_rate_bpm=78,
+                spo2_pct=98,
+                judgement="continue",
+            )
+        )
+    records += [
+        DoseAdministration(
+            **stamp(65),
+            order_id=order.id,
+            vial_id="V-BENCH",
+            started_at=at + timedelta(minutes=25),
+            dose_mg=35,
+            volume_ml=3.5,
+        ),
+        StatusEvent(**stamp(65), status="infusion_ended", at=at),
+        RecoveryRecord(
+            **stamp(100),
+            assessed_at=at + timedelta(minutes=100),
+            aldrete=10,
+            padss=10,
+            oriented_x3=True,
+            gait_steady=True,
+            decision="cleared",
+        ),
+        SessionNote(
+            **stamp(105),
+            status="signed",
+            subjective="Synthetic.",
+            signed_at=at + timedelta(minutes=105),
+            signed_by="c01",
+        ),
+        StatusEvent(**stamp(110), status="checked_out", at=at, **evv),
+    ]
+    return records
+
+
+def build_store(folder: Path) -> Path:
+    """The five-year store, built once (reused when the folder already holds it)."""
+    path = folder / f"five-years-{BUILD_VERSION}.store"
+    if path.exists():
+        return path
+    started = time.perf_counter()
+    patients = _patients()
+    template = demo_day(TODAY).visits_for("c01")[0]
+    visits: list[Visit] = []
+    day, n = TODAY - timedelta(days=365 * YEARS), 0
+    while day < TODAY:
+        if day.weekday() < 5:
+            for slot in range(VISITS_PER_DAY):
+                visits.append(_visit(template, patients[n % PATIENTS], day, slot, n))
+                n += 1
+        day += timedelta(days=1)
+    today = [_visit(template, patients[i * 7], TODAY, i, i) for i in range(TODAY_VISITS)]
+    tmp = path.with_suffix(".building")
+    for leftover in folder.glob(f"{tmp.name}*"):
+        leftover.unlink()
+    store = Store.create(tmp, PASSPHRASE, STORE_SETTINGS)
+    with store:
+        store.put_server_records([*patients, *visits, *today])
+        batch: list[Record] = []
+        for visit in visits:
+            batch += _past_visit_records(visit)
+            if len(batch) >= 5000:
+                store.save_many(batch)
+                batch = []
+        store.save_many(batch)
+        counts = store.counts()
+    tmp.rename(path)
+    total = sum(counts.values())
+    print(
+        f"built {path} in {time.perf_counter() - started:.0f} s: {len(visits) + len(today)} "
+        f"visits, {total} records"
+    )
+    return path
+
+
+# -- launch (child processes) ----------------------------------------------------------------
+
+CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+kind, store_path = sys.argv[1], sys.argv[2]
+if kind == "bare":
+    from textual.app import App
+    from textual.widgets import DataTable, Footer, Header
+
+    class Bare(App):
+        def compose(self):
+            yield Header()
+            table = DataTable()
+            table.add_columns("#", "Window", "Patient")
+            for i in range(5):
+                table.add_row(str(i), "08:00-09:00", "Somebody")
+            yield table
+            yield Footer()
+
+        def on_mount(self):
+            self.call_after_refresh(self.exit)
+
+    Bare().run(headless=True, size=(100, 32))
+else:
+    from datetime import datetime
+    from pathlib import Path
+    from fieldapp.demo.seattle import SEATTLE
+    from fieldapp.services.clock import ManualClock
+    from fieldapp.settings import Settings, StoreSettings
+    from fieldapp.store import Store
+    from fieldapp.tui.app import FieldApp
+    from fieldapp.tui.screens.today import TodayScreen
+
+    settings = Settings(store=StoreSettings({settings}))
+    clock = ManualClock(datetime(2026, 3, 10, 8, 0, tzinfo=SEATTLE))
+    store = Store.open(Path(store_path), settings.store, clock=lambda: clock.now().timestamp())
+    store.unlock({passphrase!r})
+
+    class Timed(FieldApp):
+        CSS_PATH = {css!r}
+
+        def on_mount(self):
+            super().on_mount()
+            self.set_interval(0.005, self.check)
+
+        def check(self):
+            screen = self.screen
+            if isinstance(screen, TodayScreen) and screen.rows:
+                self.call_after_refresh(self.exit)
+
+    Timed(store, settings, clock=clock).run(headless=True, size=(100, 32))
+    store.close()
+"""
+
+
+def launch_once(kind: str, store_path: Path, script: Path) -> float:
+    """Seconds from spawn to exit of one child that renders its first screen."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(script), kind, str(store_path)], check=True)
+    return time.perf_counter() - started
+
+
+# -- key latency (in process) ----------------------------------------------------------------
+
+
+async def press(app: Any, key: str, done: Any) -> float:
+    """Milliseconds from posting `key` until `done()` holds and the screen has refreshed."""
+    from textual import events
+
+    started = time.perf_counter()
+    app.post_message(events.Key(key, None))
+    while not done():
+        await asyncio.sleep(0.0005)
+    await app.screen.wait_for_refresh()
+    return (time.perf_counter() - started) * 1000
+
+
+async def key_latencies(store_path: Path, presses: int) -> tuple[list[float], list[float]]:
+    """(down/up through the list, open a visit) latencies in ms."""
+    from textual.widgets import DataTable
+
+    from fieldapp.services.clock import ManualClock
+    from fieldapp.tui.app import FieldApp
+    from fieldapp.tui.screens.evv import EvvScreen
+    from fieldapp.tui.screens.today import TodayScreen
+
+    settings = Settings(store=STORE_SETTINGS)
+    clock = ManualClock(datetime(2026, 3, 10, 8, 0, tzinfo=SEATTLE))
+    store = Store.open(store_path, STORE_SETTINGS, clock=lambda: clock.now().timestamp())
+    store.unlock(PASSPHRASE)
+    app = FieldApp(store, settings, clock=clock)
+    moves: list[float] = []
+    opens: list[float] = []
+
+    def today_ready() -> bool:
+        return isinstance(app.screen, TodayScreen) and bool(app.screen.rows)
+
+    async with app.run_test(size=(100, 32)) as pilot:
+        while not today_ready():
+            await pilot.pause(0.01)
+        await pilot.pause()
+        for i in range(presses):
+            table = app.screen.query_one("#visits", DataTable)
+            before = table.cursor_row
+            key = "down" if (i // (TODAY_VISITS - 1)) % 2 == 0 else "up"
+            moves.append(
+                await press(app, key, lambda t=table, b=before: t.cursor_row != b)  # type: ignore[misc]
+            )
+        for _ in range(max(5, presses // 3)):
+            opens.append(
+                await press(
+                    app,
+                    "enter",
+                    lambda: isinstance(app.screen, EvvScreen) and app.screen.is_mounted,
+                )
+            )
+            await pilot.press("escape")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    store.close()
+    return moves, opens
+
+
+async def bare_push_latencies(times: int) -> list[float]:
+    """The floor: a bare Textual app pushing a screen like check-in (same harness, ms)."""
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding, BindingType
+    from textual.containers import Horizontal, VerticalScroll
+    from textual.screen import Screen
+    from textual.widgets import Button, Checkbox, Footer, Header, Static
+
+    class Step(Screen[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("escape", "app.pop_screen", "Back"),
+            Binding("ctrl+s", "x", "Save"),
+        ]
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static("banner")
+            with VerticalScroll():
+                yield Static("window\naddress\nflags\nEVV")
+                yield Checkbox("attest")
+                with Horizontal():
+                    yield Button("En route")
+                    yield Button("Check in")
+            yield Static("status")
+            yield Footer()
+
+    class Bare(App[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [
+            Binding("f1", "x", "Keys"),
+            Binding("ctrl+l", "x", "Lock"),
+        ]
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static("today")
+            yield Footer()
+
+        def on_key(self, event: Any) -> None:
+            if event.key == "enter":
+                self.push_screen(Step())
+
+    app = Bare()
+    found: list[float] = []
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        for _ in range(times):
+            found.append(
+                await press(
+                    app, "enter", lambda: isinstance(app.screen, Step) and app.screen.is_mounted
+                )
+            )
+            await pilot.press("escape")
+            await pilot.pause()
+    return found
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    """Build (once), measure, print figures and the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--presses", type=int, default=60)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tui-bench")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    store_path = build_store(args.dir)
+    script = args.dir / "child.py"
+    fields = "kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1, user='c01'"
+    script.write_text(
+        CHILD.format(
+            root=str(ROOT),
+            settings=fields,
+            passphrase=PASSPHRASE,
+            css=str(ROOT / "fieldapp" / "tui" / "fieldapp.tcss"),
+        ),
+        encoding="utf-8",
+    )
+    launch_once("bare", store_path, script)  # warm the OS file cache for both
+    launch_once("app", store_path, script)
+    bare, app = [], []
+    for _ in range(args.rounds):
+        bare.append(launch_once("bare", store_path, script))
+        app.append(launch_once("app", store_path, script))
+    launch_s, bare_s = statistics.median(app), statistics.median(bare)
+    moves, opens = asyncio.run(key_latencies(store_path, args.presses))
+    floor = asyncio.run(bare_push_latencies(len(opens)))
+    key_p95 = p95(moves + opens)
+    print(f"store            {store_path}")
+    print(f"launch (median)  app {launch_s:.3f} s   bare Textual {bare_s:.3f} s")
+    print(f"launch ratio     {launch_s / bare_s:.2f} (goal <= {GOALS['launch_ratio']})")
+    print(f"keys: down/up    p50 {statistics.median(moves):.1f} ms  p95 {p95(moves):.1f} ms")
+    print(f"keys: open visit p50 {statistics.median(opens):.1f} ms  p95 {p95(opens):.1f} ms")
+    print(
+        f"keys: bare Textual screen push p50 {statistics.median(floor):.1f} ms  "
+        f"p95 {p95(floor):.1f} ms (open-visit ratio {p95(opens) / p95(floor):.2f})"
+    )
+    print(f"keys: all presses p95 {key_p95:.1f} ms ({len(moves)} moves, {len(opens)} opens)")
+    figures = {
+        "launch_s": round(launch_s, 3),
+        "launch_ratio": round(launch_s / bare_s, 2),
+        "key_p95_ms": round(key_p95, 1),
+    }
+    for name, goal in GOALS.items():
+        verdict = "met" if figures[name] <= goal else "MISSED"
+        print(f"goal {name:13} <= {goal:<5} {verdict}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
