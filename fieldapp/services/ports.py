@@ -70,6 +70,10 @@ class StorePort(Protocol):
         """Every device record about one patient, oldest first."""
         ...
 
+    def visit_records(self, visit_id: UUID) -> list[Record]:
+        """Every record about one visit, the visit first."""
+        ...
+
     def put_server_records(self, records: Sequence[Record]) -> int:
         """Store server-owned records (newer versions win)."""
         ...

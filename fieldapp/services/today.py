@@ -92,7 +92,11 @@ def build_rows(
 
 
 def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
-    """Load the day from the store and build its rows (run it in a worker thread)."""
+    """Load the day from the store and build its rows (run it in a worker thread).
+
+    Only each visit's own records are read (a blind index on the visit), never a
+    patient's whole history: launch time must not grow with years of visits.
+    """
     visits = store.visits_for_day(day)
     names: dict[UUID, str] = {}
     records: dict[UUID, list[Record]] = {}
@@ -100,5 +104,5 @@ def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
         if visit.patient_id not in names:
             patient = store.patient(visit.patient_id)
             names[visit.patient_id] = patient.display_name if patient else "(unknown patient)"
-            records[visit.patient_id] = store.patient_history(visit.patient_id)
+        records.setdefault(visit.patient_id, []).extend(store.visit_records(visit.id))
     return build_rows(visits, names, records)

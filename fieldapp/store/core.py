@@ -195,8 +195,8 @@ class StoreCore:
 
     def _blind_indexes(
         self, cipher: RecordCipher, record: Record
-    ) -> tuple[bytes | None, bytes | None]:
-        """(patient index, day index) of a record, for lookups without decrypting all."""
+    ) -> tuple[bytes | None, bytes | None, bytes | None]:
+        """(patient, day, visit) indexes of a record, for lookups without decrypting all."""
         # Field values straight from the model's dict: pydantic's __getattr__ for a field a
         # kind does not have is slow, and this runs on every save.
         fields = record.__dict__
@@ -204,7 +204,9 @@ class StoreCore:
         patient_ix = cipher.blind("patient", str(patient_id)) if patient_id else None
         day = fields.get("scheduled_on")
         day_ix = cipher.blind("day", day.isoformat()) if day is not None else None
-        return patient_ix, day_ix
+        visit_id: Any = record.id if record.KIND == "visit" else fields.get("visit_id")
+        visit_ix = cipher.blind("visit", str(visit_id)) if visit_id else None
+        return patient_ix, day_ix, visit_ix
 
     # -- rotation ----------------------------------------------------------------------
 

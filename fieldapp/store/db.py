@@ -47,12 +47,14 @@ CREATE TABLE records (
     seq INTEGER UNIQUE,
     patient_ix BLOB,
     day_ix BLOB,
+    visit_ix BLOB,
     nonce BLOB NOT NULL,
     ct BLOB NOT NULL,
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX records_patient ON records (patient_ix);
 CREATE INDEX records_day ON records (day_ix);
+CREATE INDEX records_visit ON records (visit_ix);
 CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,

@@ -91,11 +91,12 @@ class RecordsMixin(StoreCore):
             seq += 1
             rid = str(record.id)
             nonce, ct = self._seal(cipher, plaintext, self._record_aad(record.KIND, rid, 1))
-            patient_ix, day_ix = self._blind_indexes(cipher, record)
+            patient_ix, day_ix, visit_ix = self._blind_indexes(cipher, record)
             try:
                 conn.execute(
-                    "INSERT INTO records VALUES (?, ?, 1, 'device', ?, ?, ?, ?, ?)",
-                    (record.KIND, rid, seq, patient_ix, day_ix, nonce, ct),
+                    "INSERT INTO records (kind, id, version, owner, seq, patient_ix, day_ix,"
+                    " visit_ix, nonce, ct) VALUES (?, ?, 1, 'device', ?, ?, ?, ?, ?, ?)",
+                    (record.KIND, rid, seq, patient_ix, day_ix, visit_ix, nonce, ct),
                 )
             except sqlite3.IntegrityError:
                 raise RecordImmutable(
@@ -149,13 +150,14 @@ class RecordsMixin(StoreCore):
             return False
         aad = self._record_aad(record.KIND, rid, version)
         nonce, ct = self._seal(cipher, record.canonical_json(), aad)
-        patient_ix, day_ix = self._blind_indexes(cipher, record)
+        patient_ix, day_ix, visit_ix = self._blind_indexes(cipher, record)
         conn.execute(
-            "INSERT INTO records VALUES (?, ?, ?, 'server', NULL, ?, ?, ?, ?)"
+            "INSERT INTO records (kind, id, version, owner, seq, patient_ix, day_ix, visit_ix,"
+            " nonce, ct) VALUES (?, ?, ?, 'server', NULL, ?, ?, ?, ?, ?)"
             " ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version,"
             " patient_ix = excluded.patient_ix, day_ix = excluded.day_ix,"
-            " nonce = excluded.nonce, ct = excluded.ct",
-            (record.KIND, rid, version, patient_ix, day_ix, nonce, ct),
+            " visit_ix = excluded.visit_ix, nonce = excluded.nonce, ct = excluded.ct",
+            (record.KIND, rid, version, patient_ix, day_ix, visit_ix, nonce, ct),
         )
         return True
 
@@ -184,6 +186,19 @@ class RecordsMixin(StoreCore):
         rows = self._rows("WHERE kind = 'visit' AND day_ix = ?", (ix,))
         visits = [self._open_record(cipher, *row) for row in rows]
         return sorted((v for v in visits if isinstance(v, Visit)), key=_route_key)
+
+    @guarded
+    def visit_records(self, visit_id: UUID | str) -> list[Record]:
+        """Every record about one visit (the visit itself first), by time and sequence."""
+        cipher = self._require_unlocked()
+        ix = cipher.blind("visit", str(visit_id))
+        rows = self._open_db().query(
+            "SELECT kind, id, version, nonce, ct, coalesce(seq, 0) FROM records WHERE visit_ix = ?",
+            (ix,),
+        )
+        items = [(self._open_record(cipher, *row[:5]), row[5]) for row in rows]
+        items.sort(key=lambda item: (item[0].KIND != "visit", _sort_time(item[0]), item[1]))
+        return [record for record, _ in items]
 
     @guarded
     def patient_history(self, patient_id: UUID | str) -> list[Record]:

@@ -33,11 +33,11 @@ def rotate(core: StoreCore, ring: KeyRing) -> tuple[KeyRing, keys.KeyHeader]:
                 record = core._open_record(old, kind, rid, version, nonce, ct)
                 aad = core._record_aad(kind, rid, version)
                 new_nonce, new_ct = new.seal(codec.pad(record.canonical_json()), aad)
-                patient_ix, day_ix = core._blind_indexes(new, record)
+                patient_ix, day_ix, visit_ix = core._blind_indexes(new, record)
                 conn.execute(
-                    "UPDATE records SET nonce = ?, ct = ?, patient_ix = ?, day_ix = ?"
-                    " WHERE kind = ? AND id = ?",
-                    (new_nonce, new_ct, patient_ix, day_ix, kind, rid),
+                    "UPDATE records SET nonce = ?, ct = ?, patient_ix = ?, day_ix = ?,"
+                    " visit_ix = ? WHERE kind = ? AND id = ?",
+                    (new_nonce, new_ct, patient_ix, day_ix, visit_ix, kind, rid),
                 )
                 sealed += 1
             drafts = conn.execute("SELECT key_ix, nonce, ct FROM drafts").fetchall()

@@ -204,6 +204,18 @@ def test_patient_history_is_that_patient_only_in_time_order(store: Store) -> Non
     assert [r.id for r in history] == [person.id, their_visit.id, early.id, late.id]
 
 
+def test_visit_records_are_that_visit_only_in_time_order(store: Store) -> None:
+    person = patient()
+    today, earlier = visit(person.id, order=1), visit(person.id, day=DAY - timedelta(days=3))
+    store.put_server_records([person, today, earlier])
+    late = device_record("vitals", person.id, minutes=30).model_copy(update={"visit_id": today.id})
+    early = device_record("status", person.id, minutes=5).model_copy(update={"visit_id": today.id})
+    before = device_record("status", person.id).model_copy(update={"visit_id": earlier.id})
+    store.save_many([late, early, before])
+    assert [r.id for r in store.visit_records(today.id)] == [today.id, early.id, late.id]
+    assert [r.id for r in store.visit_records(earlier.id)] == [earlier.id, before.id]
+
+
 def test_counts_and_info_show_no_patient_data(store: Store) -> None:
     person = patient(name="Info Canary Name")
     store.put_server_records([person, visit(person.id)])
