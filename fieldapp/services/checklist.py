@@ -8,7 +8,7 @@ history comes from the clinic's summary.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from fieldapp.config import config_dir
 from fieldapp.services import engine
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import Approval as RecordApproval
-from sync.records import ChecklistSubmission, PatientSummary
+from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
 from sync.records import Reason as RecordReason
 
 ItemKind = Literal["bp", "int", "number", "bool", "date", "text", "choice", "list"]
@@ -304,13 +304,27 @@ def _indication(patient: PatientSummary) -> str:
     return patient.diagnoses[0].name.lower() if patient.diagnoses else "unknown"
 
 
+def _previous_infusions(session: VisitSession) -> list[datetime]:
+    """Earlier infusions: exact times given on this laptop, and the clinic's summary.
+
+    The clinic's summary has dates only (taken as midday); an infusion given on this
+    laptop and not yet in the summary still counts, at its real start time.
+    """
+    tz = session.services.clock.now().tzinfo
+    local = [r.started_at for r in session.earlier if isinstance(r, DoseAdministration)]
+    local_days = {t.astimezone(tz).date() for t in local}
+    summary = [
+        datetime.combine(p.on, time(12), tz)
+        for p in session.patient.past_sessions
+        if p.on not in local_days
+    ]
+    return sorted(summary + local)
+
+
 def _course(session: VisitSession) -> CourseInput:
     patient = session.patient
-    tz = session.services.clock.now().tzinfo
-    from datetime import datetime, time
-
     return CourseInput(
-        previous_infusions=[datetime.combine(p.on, time(12), tz) for p in patient.past_sessions],
+        previous_infusions=_previous_infusions(session),
         nrs_baseline=patient.baseline_pain_nrs,
         nrs_after=[p.pain_nrs_after for p in patient.past_sessions if p.pain_nrs_after is not None],
         last_lft_date=patient.last_lft_on,

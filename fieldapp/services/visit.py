@@ -66,11 +66,19 @@ class VisitSession:
         self.visit = visit
         self.patient = patient
         self.records = [r for r in records if getattr(r, "visit_id", None) == visit.id]
-        self.earlier = [r for r in records if getattr(r, "visit_id", None) != visit.id]
+        self._earlier: list[Record] | None = None
+
+    @property
+    def earlier(self) -> list[Record]:
+        """The patient's records from other visits, read on first use (years of them)."""
+        if self._earlier is None:
+            history = self.services.store.patient_history(self.visit.patient_id)
+            self._earlier = [r for r in history if getattr(r, "visit_id", None) != self.visit.id]
+        return self._earlier
 
     @classmethod
     def load(cls, services: AppServices, visit_id: UUID) -> VisitSession:
-        """Read the visit, its patient and the patient's records from the store."""
+        """Read the visit, its patient and this visit's records from the store."""
         store = services.store
         visit = store.get("visit", visit_id)
         if not isinstance(visit, Visit):
@@ -78,7 +86,7 @@ class VisitSession:
         patient = store.patient(visit.patient_id)
         if patient is None:
             raise VisitNotFound("The patient of that visit is not in the store: sync first.")
-        return cls(services, visit, patient, store.patient_history(visit.patient_id))
+        return cls(services, visit, patient, store.visit_records(visit.id))
 
     # -- reading -------------------------------------------------------------------------
 

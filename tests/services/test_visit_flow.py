@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -86,3 +88,49 @@ def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  
     for kind in ("status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"):
         assert kind in kinds
     assert clock.now().tzinfo == SEATTLE
+
+
+def _infuse(services: AppServices, clock, s: VisitSession) -> None:  # type: ignore[no-untyped-def]
+    """Check in, pass the checklist, give the dose, run and end the infusion."""
+    s.en_route()
+    s.arrive(None, None, attested=True)
+    run = ChecklistRun(s)
+    run.texts.update(GOOD_CHECKLIST)
+    run.submit()
+    form = dose_form()
+    services.ledger.carry("V-001", Decimal(10), Decimal(20), "LOT-TEST")
+    confirm_dose(s, form, compute(form), "RN Second Checker", "V-001")
+    infusion = Infusion(s)
+    infusion.start()
+    later(services, clock, 40)
+    infusion.end()
+
+
+@pytest.mark.parametrize(("hours_later", "held"), [(20, True), (26, False)])
+def test_an_infusion_given_on_this_laptop_counts_for_the_minimum_interval(
+    services: AppServices,
+    clock,  # type: ignore[no-untyped-def]
+    hours_later: int,
+    held: bool,
+) -> None:
+    first = first_visit(services)
+    _infuse(services, clock, first)
+    # The clinic's summary does not know about this infusion yet: only the laptop does.
+    next_visit = first.visit.model_copy(
+        update={
+            "id": uuid.uuid4(),
+            "scheduled_on": first.visit.scheduled_on + timedelta(days=1),
+            "window_start": first.visit.window_start + timedelta(hours=hours_later),
+            "window_end": first.visit.window_end + timedelta(hours=hours_later),
+        }
+    )
+    services.store.put_server_records([next_visit])
+    clock.advance(hours=hours_later - 1)
+    services.unlock(PASSPHRASE)  # the 12-hour re-entry asks for the passphrase again
+    s = VisitSession.load(services, next_visit.id)
+    s.en_route()
+    s.arrive(None, None, attested=True)
+    run = ChecklistRun(s)
+    run.texts.update(GOOD_CHECKLIST)
+    rules = {r.rule_id for r in run.decide().reasons}
+    assert ("interval_too_short" in rules) is held
