@@ -4,7 +4,9 @@
    into PostgreSQL, against pushing the same batches straight through `sync.server.push`
    (same transactions and audit, no HTTP) in the same run: the ratio is the HTTP cost.
 2. 200 simulated devices at once (PostgreSQL, two workers), each pushing 100 records and
-   pulling its day: request latency p95, errors, records lost or duplicated.
+   pulling its day: request latency p95, errors, records lost or duplicated. "p95_ms" is
+   this burst (all devices in the same instant, as the issue words it); "p95_ms_spread" is
+   the same load with the devices starting within --spread seconds.
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
 The last line is JSON with the figures the issue names.
@@ -260,7 +262,7 @@ def main() -> None:
         burst = many_devices("postgres", folder, args.devices, args.each, 0.0)
         print(
             f"{args.devices} devices x {args.each} records, all in the same instant: "
-            f"wall {burst['wall_s']:.1f} s, p95 {burst['p95_ms']:.0f} ms (mostly queueing), "
+            f"wall {burst['wall_s']:.1f} s, p95 {burst['p95_ms']:.0f} ms, "
             f"errors {burst['errors']}, lost {burst['lost']}, duplicated {burst['duplicated']}"
         )
         load = many_devices("postgres", folder, args.devices, args.each, args.spread)
@@ -277,10 +279,10 @@ def main() -> None:
                 "push_ratio_pg": round(pg_http / pg_direct, 3),
                 "devices": args.devices,
                 "errors": load["errors"] + burst["errors"],
-                "p95_ms": round(load["p95_ms"], 1),
+                "p95_ms": round(burst["p95_ms"], 1),
                 "lost": load["lost"] + burst["lost"],
                 "duplicated": load["duplicated"] + burst["duplicated"],
-                "p95_ms_burst": round(burst["p95_ms"], 1),
+                "p95_ms_spread": round(load["p95_ms"], 1),
             }
         )
     )
