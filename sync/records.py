@@ -395,6 +395,7 @@ SubstanceEventType = Literal[
     "return",
     "count",
     "overage",
+    "resolution",
 ]
 
 
@@ -417,6 +418,9 @@ class SubstanceEvent(DeviceRecord):
     witness: ShortText | None = None
     method: str | None = Field(None, max_length=200)
     note: str | None = Field(None, max_length=2000)
+    # A loss, or a supervisor's resolution of a discrepancy: is it a significant loss
+    # (21 CFR 1301.76(b)), which starts the DEA reporting clock?
+    significant_loss: bool | None = None
 
 
 class RecoveryRecord(DeviceRecord):

@@ -70,6 +70,9 @@ def to_engine(record: SubstanceEvent) -> LedgerEvent:
         data["measured_ml"] = _dec(record.ml)
     elif record.event in USES:
         data["mg"], data["ml"] = _dec(record.mg), _dec(record.ml)
+    if record.event in ("loss", "resolution"):
+        data["significant"] = record.significant_loss
+        data["reason"] = record.note
     if record.witness:
         method = record.method or "in_person"
         data["witnesses"] = [Witness(name=n, method=method) for n in witnesses_of(record.witness)]
@@ -93,17 +96,14 @@ class LedgerBook:
 
     def load(self) -> None:
         """Read every ledger entry and ledger incident (slow on a big store: use a worker)."""
-        store: Any = self.services.store
-        events: list[SubstanceEvent] = []
-        incidents: set[str] = set()
-        # Most entries concern no patient, so no index finds them: one pass over the store,
-        # skipped when the store's kind counts say there is nothing to find.
-        if store.counts().get("substance", 0):
-            for record in store.load_all():
-                if isinstance(record, SubstanceEvent):
-                    events.append(record)
-                elif isinstance(record, Incident) and record.category == "ledger_discrepancy":
-                    incidents.add(record.vial_id or "")
+        store = self.services.store
+        # The kind is readable in the store: only ledger entries and incidents are decrypted.
+        events = [r for r in store.records_of_kind("substance") if isinstance(r, SubstanceEvent)]
+        incidents = {
+            r.vial_id or ""
+            for r in store.records_of_kind("incident")
+            if isinstance(r, Incident) and r.category == "ledger_discrepancy"
+        }
         self._events, self._incident_vials = events, incidents
 
     def entries(self) -> list[SubstanceEvent]:
@@ -340,6 +340,30 @@ class LedgerBook:
             self._incident_vials.add(name)
             opened.append(incident)
         return opened
+
+    def resolve(self, vial: str, supervisor: str, reason: str, significant: bool) -> None:
+        """A supervisor's decision on a discrepancy: significant loss or not, and why.
+
+        The vial's discrepancy stays on record; the decision lets the day close, and a
+        significant loss adds the DEA reporting duties (1 business day, Form 106 in 45).
+        """
+        found = self.vial(vial)
+        status = self.day().vials.get(vial)
+        if status is None or not status.incident_open:
+            raise LedgerRefused(f"Vial {vial} has no open discrepancy to resolve.")
+        if not supervisor.strip() or not reason.strip():
+            raise LedgerRefused("A resolution needs the supervisor's name and the reason.")
+        self._entry(
+            "resolution",
+            vial,
+            found.mg_per_ml,
+            Decimal(0),
+            Decimal(0),
+            witness=supervisor.strip(),
+            method="supervisor",
+            note=reason.strip(),
+            significant_loss=significant,
+        )
 
     def close_day(self) -> DayLedger:
         """Close the day if every vial reconciles; otherwise refuse and say what is missing."""

@@ -70,6 +70,10 @@ class StorePort(Protocol):
         """Every device record about one patient, oldest first."""
         ...
 
+    def records_of_kind(self, kind: str) -> list[Record]:
+        """Every record of one kind."""
+        ...
+
     def visit_records(self, visit_id: UUID) -> list[Record]:
         """Every record about one visit, the visit first."""
         ...

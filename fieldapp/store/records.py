@@ -188,6 +188,16 @@ class RecordsMixin(StoreCore):
         return sorted((v for v in visits if isinstance(v, Visit)), key=_route_key)
 
     @guarded
+    def records_of_kind(self, kind: str) -> list[Record]:
+        """Every record of one kind (the kind is readable, so no other row is decrypted)."""
+        cipher = self._require_unlocked()
+        rows = self._open_db().query(
+            "SELECT kind, id, version, nonce, ct FROM records WHERE kind = ? ORDER BY seq, id",
+            (kind,),
+        )
+        return [self._open_record(cipher, *row) for row in rows]
+
+    @guarded
     def visit_records(self, visit_id: UUID | str) -> list[Record]:
         """Every record about one visit (the visit itself first), by time and sequence."""
         cipher = self._require_unlocked()

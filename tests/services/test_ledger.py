@@ -31,8 +31,8 @@ class ListStore:
         self.records.append(record)
         return len(self.records)
 
-    def load_all(self) -> list[Record]:
-        return list(self.records)
+    def records_of_kind(self, kind: str) -> list[Record]:
+        return [r for r in self.records if kind == r.KIND]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -96,3 +96,29 @@ def test_the_day_closes_only_when_the_count_matches(wastes: list[int], short_ten
         assert book.close_day().may_close
         assert not any(isinstance(r, Incident) for r in store.records)
     assert all(isinstance(r, SubstanceEvent | Incident) for r in store.records)
+
+
+@pytest.mark.parametrize("significant", [False, True])
+def test_a_supervisors_resolution_lets_a_day_with_a_discrepancy_close(significant: bool) -> None:
+    svc, store, clock = services()
+    book = svc.ledger
+    book.carry("V1", Decimal(10), Decimal(20), None)
+    clock.advance(minutes=30)
+    book.count("V1", Decimal(15))  # 5 mL short: a discrepancy, the vial locked
+    book.give_back("V1")
+    with pytest.raises(LedgerRefused, match="cannot close"):
+        book.close_day()
+    with pytest.raises(LedgerRefused, match="supervisor's name and the reason"):
+        book.resolve("V1", "Dr. Supervisor", "  ", significant)
+    book.carry("V2", Decimal(10), Decimal(20), None)
+    with pytest.raises(LedgerRefused, match="no open discrepancy"):
+        book.resolve("V2", "Dr. Supervisor", "reason", significant)
+    book.give_back("V2")
+    book.resolve("V1", "Dr. Supervisor", "spilled while drawing, seen by the patient", significant)
+    day = book.close_day()
+    assert day.may_close
+    assert bool(day.obligations) is significant  # DEA duties only for a significant loss
+    resolution = [r for r in store.records if isinstance(r, SubstanceEvent)][-1]
+    assert resolution.event == "resolution" and resolution.significant_loss is significant
+    # The day still shows the discrepancy that was resolved: nothing is hidden.
+    assert day.vials["V1"].status == "discrepancy"

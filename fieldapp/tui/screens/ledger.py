@@ -45,6 +45,10 @@ def _strength(text: str) -> str | None:
     return None if 0 < value <= 100 else "Strength must be more than 0 and at most 100 mg/mL"
 
 
+def _yes_no(text: str) -> str | None:
+    return None if text.strip().lower() in ("yes", "no") else "Answer yes or no."
+
+
 def _required(label: str) -> Callable[[str], str | None]:
     return lambda text: None if text.strip() else f"{label} is required"
 
@@ -58,6 +62,7 @@ class LedgerScreen(FieldScreen):
         Binding("b", "breakage", "Breakage", id="ledger-breakage"),
         Binding("n", "count", "Count", id="ledger-count"),
         Binding("t", "give_back", "Return", id="ledger-return"),
+        Binding("v", "resolve", "Resolve", id="ledger-resolve"),
         Binding("ctrl+d", "close_day", "Close day", id="ledger-close"),
         Binding("escape", "leave", "Back", id="ledger-leave"),
     ]
@@ -225,6 +230,23 @@ class LedgerScreen(FieldScreen):
                 markup=False,
                 timeout=20,
             )
+
+    def action_resolve(self) -> None:
+        """A supervisor's decision on a vial's discrepancy."""
+        self._ask(
+            "Resolve a discrepancy (supervisor)",
+            [
+                Ask("vial", "Vial id", _required("Vial id"), self.selected()),
+                Ask("supervisor", "Supervisor", _required("The supervisor")),
+                Ask("reason", "What happened", _required("The reason")),
+                Ask("significant", "Significant loss? (yes/no)", _yes_no, "no"),
+            ],
+            lambda a: self.services.ledger.resolve(
+                a["vial"], a["supervisor"], a["reason"], a["significant"].strip().lower() == "yes"
+            ),
+            "A significant loss is reported to the DEA Field Division within 1 business day "
+            "and on Form 106 within 45 days.",
+        )
 
     def action_give_back(self) -> None:
         """Return the vial under the cursor to the base."""
