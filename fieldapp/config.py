@@ -7,15 +7,23 @@ always stops with the file, the key and what is wrong, never with a traceback.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from fieldapp.errors import ConfigError
+from sync.tomlfile import describe_validation_error, read_toml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+__all__ = [
+    "config_dir",
+    "deep_merge",
+    "describe_validation_error",
+    "load_toml",
+    "validate",
+]
 
 
 def config_dir() -> Path:
@@ -28,33 +36,7 @@ def config_dir() -> Path:
 
 def load_toml(path: Path) -> dict[str, Any]:
     """Read one TOML file, turning every failure into a `ConfigError` naming the file."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-
-
-def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """The first problem of a pydantic error as `key.path: what is wrong (got value)`."""
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        if prefix:
-            key = f"{prefix}.{key}" if key else prefix
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        got = error.get("input")
-        shown = (
-            "" if isinstance(got, dict | list) or error["type"] == "missing" else f" (got {got!r})"
-        )
-        problems.append(f"{key}: {message}{shown}")
-    return "; ".join(problems)
+    return read_toml(path, ConfigError)
 
 
 def validate(

@@ -48,8 +48,8 @@ def duress(services: AppServices) -> tuple[StatusEvent, Incident]:
     return event, incident
 
 
-def safe_check_in(services: AppServices) -> StatusEvent:
-    """An "I am safe" check-in (answers the overdue prompt)."""
+def _check_in(services: AppServices, note: str) -> StatusEvent:
+    """Record a lone-worker check-in where the clinician is now."""
     now = services.clock.now()
     patient_id, visit_id = _where(services)
     event = StatusEvent(
@@ -60,9 +60,15 @@ def safe_check_in(services: AppServices) -> StatusEvent:
         visit_id=visit_id,
         recorded_at=now,
         recorded_by=services.user,
-        note="safe",
+        note=note,
     )
     services.store.save(event)
+    return event
+
+
+def safe_check_in(services: AppServices) -> StatusEvent:
+    """An "I am safe" check-in (answers the overdue prompt)."""
+    event = _check_in(services, "safe")
     state = services.lone_worker.state()
     if state.step_id is not None:
         services.lone_worker.acknowledge(state.step_id)
@@ -71,19 +77,7 @@ def safe_check_in(services: AppServices) -> StatusEvent:
 
 def extend_visit(services: AppServices, minutes: int) -> StatusEvent:
     """The clinician is safe and needs longer: recorded, and check-out moves later."""
-    now = services.clock.now()
-    patient_id, visit_id = _where(services)
-    event = StatusEvent(
-        id=uuid.uuid4(),
-        status="check_in",
-        at=now,
-        patient_id=patient_id,
-        visit_id=visit_id,
-        recorded_at=now,
-        recorded_by=services.user,
-        note=f"safe, needs {minutes} more min",
-    )
-    services.store.save(event)
+    event = _check_in(services, f"safe, needs {minutes} more min")
     services.lone_worker.extend(minutes)
     return event
 

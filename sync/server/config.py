@@ -7,13 +7,14 @@ error style as the device's: one `ServerConfigError` naming the file, the key an
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sync.tomlfile import describe_validation_error, read_toml
 
 
 class ServerConfigError(Exception):
@@ -95,31 +96,6 @@ def default_config_file() -> Path:
     return folder / "server.toml"
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ServerConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ServerConfigError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ServerConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top)"
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        got = error.get("input")
-        shown = (
-            "" if isinstance(got, dict | list) or error["type"] == "missing" else f" (got {got!r})"
-        )
-        problems.append(f"{key}: {message}{shown}")
-    return "; ".join(problems)
-
-
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if environ.get("FIELDAPP_DATABASE_URL"):
@@ -153,11 +129,11 @@ def load_server_settings(
     """Settings from the TOML file, the environment and explicit overrides, validated."""
     path = path or default_config_file()
     environ = os.environ if environ is None else environ
-    data = _load_toml(path)
+    data = read_toml(path, ServerConfigError)
     try:
         ServerSettings.model_validate(data)
     except ValidationError as exc:
-        raise ServerConfigError(f"{path}: {_describe(exc)}") from None
+        raise ServerConfigError(f"{path}: {describe_validation_error(exc)}") from None
     env = _env_overrides(environ)
     source = "environment (FIELDAPP_DATABASE_URL / FIELDAPP_SERVER__*)" if env else str(path)
     data = _merge(data, env)
@@ -165,4 +141,4 @@ def load_server_settings(
     try:
         return ServerSettings.model_validate(data)
     except ValidationError as exc:
-        raise ServerConfigError(f"{source}: {_describe(exc)}") from None
+        raise ServerConfigError(f"{source}: {describe_validation_error(exc)}") from None

@@ -1,0 +1,39 @@
+"""The server's settings file: a bad value stops with the file, the key and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.server.config import ServerConfigError, default_config_file, load_server_settings
+
+
+def test_shipped_server_settings_load() -> None:
+    settings = load_server_settings(default_config_file(), environ={})
+    assert settings.max_body_bytes > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max_body_bytes = -1\n", "max_body_bytes: Input should be greater than"),
+        ("max_bodybytes = 10\n", "max_bodybytes: unknown key"),
+        ("clinic_timezone = 'Mars/Olympus'\n", "clinic_timezone"),
+        ("max_body_bytes = \n", "not valid TOML"),
+    ],
+)
+def test_bad_server_file_names_file_key_and_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text(text)  # every other key keeps its default
+    with pytest.raises(ServerConfigError) as caught:
+        load_server_settings(path, environ={})
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_missing_server_file(tmp_path: Path) -> None:
+    with pytest.raises(ServerConfigError, match="file not found"):
+        load_server_settings(tmp_path / "nope.toml", environ={})
