@@ -185,16 +185,7 @@ class VisitSession:
         """Check in with the six EVV elements; without a fix the location must be attested."""
         if self.has_status("arrived"):
             raise StepRefused("This visit is already checked in.")
-        if (lat is None or lon is None) and not attested:
-            raise StepRefused("No location fix: attest that you are at the patient's address.")
-        event = self.set_status(
-            "arrived",
-            service_type=SERVICE_TYPE,
-            lat=lat,
-            lon=lon,
-            location_attested=attested,
-            note=note,
-        )
+        event = self._evv_event("arrived", lat, lon, attested, note)
         end = self.services.clock.now() + timedelta(minutes=self.visit.duration_min)
         self.services.lone_worker.check_in(self.visit.id, end)
         self.services.current_visit = self
@@ -208,18 +199,30 @@ class VisitSession:
         """Check out with the six EVV elements; the lone-worker timer stops."""
         if self.step not in ("checkout", "done") or self.has_status("checked_out"):
             raise StepRefused("Sign the session note before checking out.")
+        event = self._evv_event("checked_out", lat, lon, attested)
+        self.services.lone_worker.check_out()
+        self.services.current_visit = None
+        return event
+
+    def _evv_event(
+        self,
+        status: str,
+        lat: float | None,
+        lon: float | None,
+        attested: bool,
+        note: str | None = None,
+    ) -> StatusEvent:
+        """An arrival or check-out with the six EVV elements (location fixed or attested)."""
         if (lat is None or lon is None) and not attested:
             raise StepRefused("No location fix: attest that you are at the patient's address.")
-        event = self.set_status(
-            "checked_out",
+        return self.set_status(
+            status,
             service_type=SERVICE_TYPE,
             lat=lat,
             lon=lon,
             location_attested=attested,
+            note=note,
         )
-        self.services.lone_worker.check_out()
-        self.services.current_visit = None
-        return event
 
     # -- the record of an emergency ------------------------------------------------------
 
