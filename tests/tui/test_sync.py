@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session, select
 from textual.widgets import DataTable, ProgressBar, Static
 
 from fieldapp.demo.seattle import demo_day
@@ -23,8 +24,10 @@ from sync.records import StatusEvent
 from sync.server.config import load_server_settings
 from sync.server.main import create_app
 from sync.server.migrate import migrate
+from sync.server.models import DeviceRecordRow
 from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
 from tests.tui.helpers import check_in, open_first_visit, settle
+from tests.tui.test_visit import whole_visit
 
 SIZE = (100, 32)
 SERVER_URL = "http://127.0.0.1"
@@ -92,3 +95,30 @@ async def test_sync_screen_sends_and_explains_what_was_set_aside(
             assert "no longer assigned to you" in why
             line = str(screen.query_one("#status-line", Static).render())
             assert "1 set aside" in line and "last sync" in line
+
+
+async def test_a_whole_visit_reaches_the_clinic_server(
+    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    asgi, code = server
+    store.unlock(PASSPHRASE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
+        await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
+        store.lock()
+
+        def factory(progress: Any) -> SyncClient:
+            return SyncClient(http, store, settings.sync, progress=progress)
+
+        app = FieldApp(store, settings, sync=factory, clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await whole_visit(pilot, app, clock)
+            await pilot.press("f4")
+            await settle(pilot)
+            await pilot.press("s")
+            await settle(pilot)
+            assert app.services.sync_state.error is None, app.services.sync_state.error
+            assert store.pending_count() == 0
+    with Session(asgi.state.ctx.engine) as session:
+        kinds = {row.kind for row in session.exec(select(DeviceRecordRow))}
+    visit_kinds = {"status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"}
+    assert visit_kinds | {"substance"} <= kinds

@@ -67,35 +67,40 @@ async def to_monitor(pilot) -> None:  # type: ignore[no-untyped-def]
 
 async def test_whole_visit_check_in_to_check_out(app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
     async with app.run_test(size=SIZE) as pilot:
-        await to_monitor(pilot)
-        later(app, clock, 10)
-        await fill(pilot, GOOD_VITALS)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert "CONTINUE" in str(app.screen.query_one("#judgement", Static).render())
-        later(app, clock, 30)
-        await pilot.press("ctrl+n")
-        await settle(pilot)
-        assert isinstance(app.screen, RecoveryScreen)
-        later(app, clock, 60)
-        await fill(pilot, GOOD_RECOVERY)
-        for box in app.screen.query(Checkbox):
-            box.value = True
-        await pilot.pause()
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, NoteScreen)
-        assert "Readiness" in app.screen.query_one("#soap-assessment", TextArea).text
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        await pilot.press("ctrl+o")
-        await settle(pilot)
-        assert isinstance(app.screen, EvvScreen) and app.screen.checkout
-        await pilot.click("#evv-attest")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, TodayScreen)
-        assert app.screen.rows[0].status == "done"
+        await whole_visit(pilot, app, clock)
+
+
+async def whole_visit(pilot, app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
+    """Unlock, then the first visit from check-in to check-out, every step on screen."""
+    await to_monitor(pilot)
+    later(app, clock, 10)
+    await fill(pilot, GOOD_VITALS)
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert "CONTINUE" in str(app.screen.query_one("#judgement", Static).render())
+    later(app, clock, 30)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert isinstance(app.screen, RecoveryScreen)
+    later(app, clock, 60)
+    await fill(pilot, GOOD_RECOVERY)
+    for box in app.screen.query(Checkbox):
+        box.value = True
+    await pilot.pause()
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert isinstance(app.screen, NoteScreen)
+    assert "Readiness" in app.screen.query_one("#soap-assessment", TextArea).text
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    await pilot.press("ctrl+o")
+    await settle(pilot)
+    assert isinstance(app.screen, EvvScreen) and app.screen.checkout
+    await pilot.click("#evv-attest")
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert isinstance(app.screen, TodayScreen)
+    assert app.screen.rows[0].status == "done"
 
 
 async def test_hard_stop_blocks_the_infusion(app: FieldApp) -> None:
