@@ -5,6 +5,12 @@ Its hash covers its own fields and the previous event's hash, so changing, delet
 reordering or inserting a row breaks the chain at that row. Appending is serialised (a
 transaction-scoped advisory lock on PostgreSQL, the single writer on SQLite) and is the
 last statement of a transaction, so the lock is held only for the commit.
+
+Every writer of the clinic queues on that lock, so on PostgreSQL the locked part is one
+network round trip plus the commit: the lock and an `INSERT ... SELECT` that reads the
+chain's head and hashes the new row in SQL are sent together in a pipeline. They remain
+two statements, so the insert's snapshot is taken after the lock is granted and always
+sees the previous writer's committed event.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlmodel import Session, col
+
+if TYPE_CHECKING:
+    import psycopg
 
 from sync.server.db import is_postgres
 from sync.server.models import AuditEvent
@@ -53,30 +62,85 @@ def append(
     device_id: str | None = None,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    commit: bool = False,
 ) -> AuditEvent:
-    """Add one event at the end of the chain (call it last, just before commit)."""
-    if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    last = session.execute(
-        select(col(AuditEvent.seq), col(AuditEvent.hash))
-        .order_by(col(AuditEvent.seq).desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    """Add one event at the end of the chain (call it last, just before commit).
+
+    With `commit`, the transaction commits here: on PostgreSQL the COMMIT goes in the same
+    round trip as the lock, so no writer waits while this process gets the CPU back.
+    Nothing may be written in the session after it (the enclosing commit has nothing left).
+    """
     event = AuditEvent(
-        seq=seq,
+        seq=0,
         at=(now or datetime.now(UTC)).isoformat(timespec="microseconds"),
         actor=actor[:64],
         device_id=device_id,
         action=action,
         outcome=outcome,
         detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
-        prev_hash=prev,
+        prev_hash="",
         hash="",
     )
-    event.hash = event_hash(prev, _fields(event))
+    if is_postgres(session):
+        return _append_pg(session, event, commit)
+    last = session.execute(
+        select(col(AuditEvent.seq), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
+    ).first()
+    event.seq, event.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    event.hash = event_hash(event.prev_hash, _fields(event))
     session.add(event)
     session.flush()
+    if commit:
+        session.commit()
+    return event
+
+
+# The chain head is read after the lock is granted (a statement of its own); the hash is
+# `event_hash` computed in SQL: "seq" sorts last among the fields, so the canonical JSON
+# is a prefix, the number and "}" (ASCII only: json.dumps escapes the rest).
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
+_PG_INSERT = """
+INSERT INTO audit_event (seq, at, actor, device_id, action, outcome, detail, prev_hash, hash)
+SELECT head.seq, %(at)s, %(actor)s, %(device_id)s, %(action)s, %(outcome)s, %(detail)s,
+       head.prev, encode(sha256(convert_to(
+           head.prev || %(prefix)s || head.seq::text || '}', 'UTF8')), 'hex')
+FROM (
+    SELECT COALESCE(last.seq, 0) + 1 AS seq, COALESCE(last.hash, %(genesis)s) AS prev
+    FROM (SELECT 1) AS one
+    LEFT JOIN (SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1) AS last ON true
+) AS head
+RETURNING seq, prev_hash, hash
+"""
+
+
+def _append_pg(session: Session, event: AuditEvent, commit: bool) -> AuditEvent:
+    session.flush()  # the transaction's own writes go first, outside the locked part
+    body = json.dumps({**_fields(event), "seq": 0}, sort_keys=True, separators=(",", ":"))
+    assert body.endswith(',"seq":0}'), body  # "seq" must sort last for the SQL hash
+    params = {
+        "key": AUDIT_LOCK_KEY,
+        "at": event.at,
+        "actor": event.actor,
+        "device_id": event.device_id,
+        "action": event.action,
+        "outcome": event.outcome,
+        "detail": event.detail,
+        "prefix": body[: -len("0}")],
+        "genesis": GENESIS,
+    }
+    raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    with raw.pipeline():
+        raw.execute(_PG_LOCK, params)
+        inserted = raw.execute(_PG_INSERT, params)
+        if commit:  # queued behind the insert: lock, insert and commit in one round trip
+            raw.commit()
+    row = inserted.fetchone()
+    assert row is not None
+    if commit:
+        session.commit()  # the session's own bookkeeping; the database has committed
+    event.seq, event.prev_hash, event.hash = int(row[0]), str(row[1]), str(row[2])
     return event
 
 

@@ -39,7 +39,7 @@ class AppContext:
     def audit(self, **fields: Any) -> None:
         """Write one audit event in its own transaction (failures, refusals)."""
         with transaction(self.engine) as session:
-            audit.append(session, now=self.clock(), **fields)
+            audit.append(session, now=self.clock(), commit=True, **fields)
 
 
 def utc_now() -> datetime:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, select, union, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ARRAY, Connection, any_, bindparam, select, text, union, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
@@ -58,12 +59,43 @@ class PushSummary:
 
 
 def _insert_ignore(conn: Connection, table: type, rows: list[dict], returning=None):  # type: ignore[no-untyped-def,type-arg]
-    dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect(table).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        return _pg_insert_ignore(conn, table, rows, returning)
+    statement = sqlite_insert(table).on_conflict_do_nothing()
     if returning is not None:
         return conn.execute(statement.returning(returning), rows).scalars().all()
     conn.execute(statement, rows)
     return []
+
+
+def _pg_insert_ignore(conn: Connection, table: type, rows: list[dict], returning=None):  # type: ignore[no-untyped-def,type-arg]
+    """One short statement over column arrays (`unnest`), not one VALUES row per record.
+
+    A multi-row VALUES statement with thousands of parameters is parsed afresh by the
+    driver on every batch; this one is the same text each time, so it is prepared once.
+    """
+    columns: Any = sa_inspect(table).columns
+    names = list(rows[0])
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {columns[name].type.compile(dialect=conn.dialect)}[])"
+        for i, name in enumerate(names)
+    )
+    sql = (
+        f"INSERT INTO {table.__tablename__} ({', '.join(names)}) "  # type: ignore[attr-defined]
+        f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+    )
+    params = {f"c{i}": [row[name] for row in rows] for i, name in enumerate(names)}
+    if returning is None:
+        conn.execute(text(sql), params)
+        return []
+    return conn.execute(text(f"{sql} RETURNING {returning.key}"), params).scalars().all()
+
+
+def _among(column, values: list, conn: Connection):  # type: ignore[no-untyped-def,type-arg]
+    """`column IN values`; one array parameter on PostgreSQL (a statement prepared once)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def check_head(device: Device, seq: int, chain_hash: str) -> None:
@@ -117,17 +149,20 @@ def push(
 
 @dataclass
 class _Known:
-    receipts: dict[int, Receipt]
+    receipts: dict[int, Any]  # rows of (seq, chain_hash, status, reason)
     hashes: dict[int, str]
 
 
 def _known_chain(session: Session, device: Device, seqs: list[int]) -> _Known:
     wanted = [*seqs, seqs[0] - 1]
+    conn = session.connection()
     receipts = {
         r.seq: r
         for r in session.execute(
-            select(Receipt).where(col(Receipt.device_id) == device.id, col(Receipt.seq).in_(wanted))
-        ).scalars()
+            select(
+                col(Receipt.seq), col(Receipt.chain_hash), col(Receipt.status), col(Receipt.reason)
+            ).where(col(Receipt.device_id) == device.id, _among(col(Receipt.seq), wanted, conn))
+        )
     }
     hashes = {seq: r.chain_hash for seq, r in receipts.items()}
     hashes[0] = GENESIS_CHAIN_HASH
@@ -215,17 +250,8 @@ def _store(
     for item, rec, _ in fresh:
         if rec is not None:
             candidates.setdefault(str(item.record_id), (item, rec))
-    existing = (
-        dict(
-            session.execute(
-                select(col(DeviceRecordRow.id), col(DeviceRecordRow.content_hash)).where(
-                    col(DeviceRecordRow.id).in_(list(candidates))
-                )
-            ).all()
-        )
-        if candidates
-        else {}
-    )
+    # Insert first and look up only what was already there (rare: a replay that lost its
+    # receipts, a same-id conflict, or another worker storing the same id just now).
     to_insert = [
         {
             "id": rid,
@@ -241,22 +267,24 @@ def _store(
             "after_revocation": device.revoked_at is not None,
         }
         for rid, (item, rec) in candidates.items()
-        if rid not in existing
     ]
     inserted = (
         set(_insert_ignore(conn, DeviceRecordRow, to_insert, DeviceRecordRow.id))
         if to_insert
         else set()
     )
-    raced = [row["id"] for row in to_insert if row["id"] not in inserted]
-    if raced:  # another worker stored the same id between our look-up and our insert
-        existing.update(
+    already = [rid for rid in candidates if rid not in inserted]
+    existing: dict[str, str] = (
+        dict(
             session.execute(
                 select(col(DeviceRecordRow.id), col(DeviceRecordRow.content_hash)).where(
-                    col(DeviceRecordRow.id).in_(raced)
+                    _among(col(DeviceRecordRow.id), already, conn)
                 )
             ).all()
         )
+        if already
+        else {}
+    )
     summary = PushSummary(results=[])
     claimed: dict[str, str] = {}
     reviews: list[dict] = []  # type: ignore[type-arg]

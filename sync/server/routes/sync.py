@@ -79,6 +79,7 @@ def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> PushResponse:
                 outcome="revoked_device" if principal.revoked else "ok",
                 detail=detail,
                 now=ctx.clock(),
+                commit=True,
             )
     except StoreRolledBack as exc:
         raise _rolled_back(ctx, principal, exc, "push") from None
@@ -113,6 +114,7 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
                 "removals": len(page.removals),
             },
             now=ctx.clock(),
+            commit=True,
         )
     return PullResponse(
         upserts=[PulledRecord(kind=kind, record=record) for kind, record in page.upserts],
