@@ -133,6 +133,12 @@ def phq9_response(baseline_total: int, current_total: int, scale: Phq9Scale) -> 
     )
 
 
+CADSS_ITEMS = 23  # subjective items (Bremner 1998)
+CADSS_OBSERVER_ITEMS = 5
+CADSS_ITEM_MAX = 4
+CADSS_TOTAL_MAX = CADSS_ITEMS * CADSS_ITEM_MAX
+
+
 class CadssResult(Model):
     """CADSS subjective total, short-form total and the separate observer total."""
 
@@ -145,10 +151,10 @@ def cadss(
     items: Sequence[int], scale: CadssScale, observer: Sequence[int] | None = None
 ) -> CadssResult:
     """Score the 23 subjective items (0-4 each) and the CADSS-6 short form."""
-    _check_items(items, 23, 0, 4, "CADSS")
+    _check_items(items, CADSS_ITEMS, 0, CADSS_ITEM_MAX, "CADSS")
     observer_total = None
     if observer is not None:
-        _check_items(observer, 5, 0, 4, "CADSS observer")
+        _check_items(observer, CADSS_OBSERVER_ITEMS, 0, CADSS_ITEM_MAX, "CADSS observer")
         observer_total = sum(observer)
     short = sum(items[number - 1] for number in scale.short_form_items)
     return CadssResult(total=sum(items), cadss6=short, observer_total=observer_total)
@@ -158,7 +164,7 @@ def cadss6(items: Mapping[int, int], scale: CadssScale) -> int:
     """Score the short form alone, given only its items by item number."""
     if sorted(items) != sorted(scale.short_form_items):
         raise ScaleError(f"CADSS-6 needs exactly items {scale.short_form_items}")
-    _check_items(list(items.values()), len(items), 0, 4, "CADSS-6")
+    _check_items(list(items.values()), len(items), 0, CADSS_ITEM_MAX, "CADSS-6")
     return sum(items.values())
 
 

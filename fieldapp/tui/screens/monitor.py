@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.monitoring import MonitoringDecision
-from fieldapp.clinical.scales import cadss
+from fieldapp.clinical.scales import CADSS_ITEM_MAX, CADSS_ITEMS, CADSS_TOTAL_MAX, cadss
 from fieldapp.services import engine
 from fieldapp.services.infusion import Infusion
 from fieldapp.services.validation import spec_for
@@ -29,7 +29,6 @@ SPECS = [
     spec_for(VitalsReading, "resp_rate_per_min", "Resp. rate", "/min", required=False),
     spec_for(VitalsReading, "rass", "RASS", "", required=False),
 ]
-CADSS_ITEMS = 23  # the subjective items of the scale (CLINICAL.md §2), one digit each
 ACTION_TEXT = {
     "continue": "CONTINUE",
     "pause": "PAUSE the infusion",
@@ -66,7 +65,10 @@ class MonitorScreen(StepScreen):
                     yield Field(spec.name, spec.label, spec.problem)
                 yield Field("symptoms", "Side effects", lambda t: None, placeholder="comma list")
                 yield Field(
-                    "cadss", "CADSS", _cadss, placeholder="23 digits 0–4, or the total 0–92"
+                    "cadss",
+                    "CADSS",
+                    _cadss,
+                    placeholder=CADSS_HINT,
                 )
             with Vertical(id="chart-box"):
                 yield VitalsChart(id="vitals-chart")
@@ -206,12 +208,20 @@ class MonitorScreen(StepScreen):
             self.done()
 
 
+CADSS_HINT = f"{CADSS_ITEMS} digits 0–{CADSS_ITEM_MAX}, or the total 0–{CADSS_TOTAL_MAX}"
+
+
 def _cadss(text: str) -> str | None:
+    """One digit per item, or the total."""
     raw = text.strip()
-    if len(raw) == CADSS_ITEMS and all(c in "01234" for c in raw):
+    item_digits = "".join(str(n) for n in range(CADSS_ITEM_MAX + 1))
+    if len(raw) == CADSS_ITEMS and all(c in item_digits for c in raw):
         return None
-    if not raw.isdigit() or len(raw) > 2 or not 0 <= int(raw) <= 92:
-        return "CADSS must be 23 digits 0–4 (one per item) or a total 0–92"
+    if not raw.isdigit() or len(raw) > 2 or not 0 <= int(raw) <= CADSS_TOTAL_MAX:
+        return (
+            f"CADSS must be {CADSS_ITEMS} digits 0–{CADSS_ITEM_MAX} (one per item) "
+            f"or a total 0–{CADSS_TOTAL_MAX}"
+        )
     return None
 
 
