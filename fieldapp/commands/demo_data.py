@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from fieldapp.commands.store import _passphrase
+from fieldapp.commands.passphrase import read_passphrase
 from fieldapp.demo.export import dumps
 from fieldapp.demo.seattle import DemoDay, demo_day
 from fieldapp.errors import FieldAppError
@@ -65,7 +65,9 @@ def _load(args: argparse.Namespace, day: DemoDay) -> int:
     settings = load_settings().store
     path = args.store.expanduser() if args.store else settings.resolved_path()
     records = clinician_scope(day, args.clinician)
-    passphrase = _passphrase("FIELDAPP_PASSPHRASE", "Store passphrase: ", confirm=not path.exists())
+    passphrase = read_passphrase(
+        "FIELDAPP_PASSPHRASE", "Store passphrase: ", confirm=not path.exists()
+    )
     if path.exists():
         store = Store.open(path, settings)
         store.unlock(passphrase)

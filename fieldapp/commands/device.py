@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import os
 import sys
 from pathlib import Path
 
-from fieldapp.errors import FieldAppError, StoreError
+from fieldapp.commands.passphrase import read_passphrase
+from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings, load_settings
 from fieldapp.store import Store
 from sync.client import SyncClient, SyncError, SyncProgress, enroll, make_http_client
@@ -38,20 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sync.set_defaults(handler=run_sync)
 
 
-def _passphrase() -> str:
-    value = os.environ.get("FIELDAPP_PASSPHRASE")
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise StoreError("No passphrase: set FIELDAPP_PASSPHRASE or run this in a terminal.")
-    return getpass.getpass("Passphrase: ")
-
-
 def _open(args: argparse.Namespace, settings: Settings) -> Store:
     path = args.store.expanduser() if args.store else settings.store.resolved_path()
     store = Store.open(path, settings.store)
     try:
-        store.unlock(_passphrase())
+        store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
     except BaseException:
         store.close()
         raise

@@ -8,11 +8,10 @@ passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt (`passwd` reads the new 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from pathlib import Path
 
+from fieldapp.commands.passphrase import read_passphrase
 from fieldapp.errors import StoreError, StoreWiped
 from fieldapp.settings import StoreSettings, load_settings
 from fieldapp.store import Store
@@ -51,22 +50,10 @@ def _settings_and_path(args: argparse.Namespace) -> tuple[StoreSettings, Path]:
     return settings, path
 
 
-def _passphrase(variable: str, prompt: str, *, confirm: bool = False) -> str:
-    value = os.environ.get(variable)
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise StoreError(f"No passphrase: set {variable} or run this in a terminal.")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != first:
-        raise StoreError("The two passphrases differ: nothing was changed.")
-    return first
-
-
 def run_init(args: argparse.Namespace) -> int:
     """Create a store."""
     settings, path = _settings_and_path(args)
-    passphrase = _passphrase("FIELDAPP_PASSPHRASE", "New passphrase: ", confirm=True)
+    passphrase = read_passphrase("FIELDAPP_PASSPHRASE", "New passphrase: ", confirm=True)
     with Store.create(path, passphrase, settings):
         pass
     print(f"Created an encrypted store at {path}.")
@@ -102,7 +89,7 @@ def run_verify(args: argparse.Namespace) -> int:
     """Decrypt everything; exit 1 if any record, draft or the outbox chain fails."""
     settings, path = _settings_and_path(args)
     with Store.open(path, settings) as store:
-        store.unlock(_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
+        store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
         report = store.verify()
     for failure in report.failures:
         print(f"FAILED {failure.kind} {failure.record_id}")
@@ -122,8 +109,8 @@ def run_passwd(args: argparse.Namespace) -> int:
     """Change the passphrase."""
     settings, path = _settings_and_path(args)
     with Store.open(path, settings) as store:
-        old = _passphrase("FIELDAPP_PASSPHRASE", "Current passphrase: ")
-        new = _passphrase("FIELDAPP_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+        old = read_passphrase("FIELDAPP_PASSPHRASE", "Current passphrase: ")
+        new = read_passphrase("FIELDAPP_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
         store.change_passphrase(old, new)
     print("Passphrase changed.")
     return 0
