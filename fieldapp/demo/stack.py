@@ -62,7 +62,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _load_server(settings: ServerSettings, day: DemoDay, clinician: str) -> str:
+def load_server(settings: ServerSettings, day: DemoDay, clinician: str) -> str:
     """Put the day into the server database; return a one-time enrolment code."""
     engine = make_engine(settings)
     now = time.time()
@@ -127,7 +127,7 @@ class DemoStack:
         folder.mkdir(parents=True)
         server_settings = load_server_settings(database_url=f"sqlite:///{folder / 'server.db'}")
         migrate(server_settings.database_url)
-        code = _load_server(server_settings, demo_day(day), clinician)
+        code = load_server(server_settings, demo_day(day), clinician)
         server = _ServerThread(server_settings, _free_port())
         server.start()
         url = f"http://127.0.0.1:{server.server.config.port}"

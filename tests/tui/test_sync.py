@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from textual.widgets import DataTable, ProgressBar, Static
 
 from fieldapp.demo.seattle import demo_day
-from fieldapp.demo.stack import _load_server
+from fieldapp.demo.stack import load_server
 from fieldapp.services.clock import ManualClock
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
@@ -38,7 +38,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     """A migrated SQLite clinic server holding the demo day, and c01's enrolment code."""
     settings = load_server_settings(database_url=f"sqlite:///{tmp_path / 'server.db'}")
     migrate(settings.database_url)
-    code = _load_server(settings, demo_day(DAY), CLINICIAN)
+    code = load_server(settings, demo_day(DAY), CLINICIAN)
     application = create_app(settings)
     yield application, code
     application.state.ctx.engine.dispose()
