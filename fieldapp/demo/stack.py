@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from fieldapp.config import config_dir
-from fieldapp.demo.seattle import DemoDay, demo_day
+from fieldapp.demo.seattle import DemoDay, demo_day, stable_id
 from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings
 from fieldapp.store import Store
@@ -39,8 +39,6 @@ DEMO_CLINICIAN = "c01"
 
 def protocol_documents() -> list[ProtocolDocument]:
     """The clinic's protocol and checklist templates, as records a device pulls."""
-    from fieldapp.demo.seattle import stable_id
-
     files = [config_dir() / "protocol.toml", *sorted((config_dir() / "checklists").glob("*.toml"))]
     docs = []
     for path in files:
