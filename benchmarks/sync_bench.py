@@ -36,10 +36,11 @@ from sqlmodel import col, select
 from sync.client import SyncClient
 from sync.outbox import DeviceIdentity
 from sync.server import audit
+from sync.server.auth import authenticate
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine, transaction
 from sync.server.migrate import migrate
-from sync.server.models import AppUser, Device, DeviceRecordRow
+from sync.server.models import DeviceRecordRow
 from sync.server.push import push as push_batch
 from sync.server.schemas import PushRequest
 from tests.sync.conftest import drop_pg_schema, new_pg_schema, pg_available, pg_url
@@ -112,17 +113,16 @@ def direct_push(url: str, count: int) -> float:
                 }
             )
         )
+    with engine.connect() as conn:
+        caller = authenticate(conn, world.tokens["a"], time.time())
     began = time.perf_counter()
     for request in requests:
         with transaction(engine) as session:
-            device = session.get(Device, world.device_ids["a"])
-            user = session.get(AppUser, "a")
-            assert device is not None and user is not None
-            summary = push_batch(session, device, user, request, time.time())
+            summary = push_batch(session, caller, request, time.time())
             audit.append(
                 session,
                 actor="a",
-                device_id=device.id,
+                device_id=caller.device_id,
                 action="push",
                 outcome="ok",
                 detail={"counts": summary.counts(), "applied": summary.applied_ids},

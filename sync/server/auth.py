@@ -14,7 +14,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import Connection, bindparam, select
+from sqlmodel import Session, col
 
 from sync.server.config import ServerSettings
 from sync.server.errors import AuthError, EnrollFailed, NotFound
@@ -114,24 +115,59 @@ def redeem_code(
     return Enrolled(device=device, user=user, token=token)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The device and user behind a token: what every authenticated request needs."""
+
+    device_id: str
+    user: str
+    role: str
+    revoked: bool
+    head_seq: int
+    head_hash: str
+
+
+# One statement on every request: the device by its token's hash, with its user.
+_CALLER = (
+    select(
+        col(Device.id),
+        col(Device.user_name),
+        col(Device.revoked_at),
+        col(Device.expires_at),
+        col(Device.head_seq),
+        col(Device.head_hash),
+        col(AppUser.role),
+        col(AppUser.active),
+    )
+    .outerjoin(AppUser, col(AppUser.name) == col(Device.user_name))
+    .where(col(Device.token_hash) == bindparam("token_hash"))
+)
+
+
 def authenticate(
-    session: Session, token: str | None, now: float, allow_revoked: bool = False
-) -> tuple[Device, AppUser]:
-    """The device and user behind a token, checked on every request, or `AuthError`."""
+    conn: Connection, token: str | None, now: float, allow_revoked: bool = False
+) -> Caller:
+    """The caller behind a token, checked on every request, or `AuthError`."""
     if not token:
         raise AuthError("unauthenticated", "A device token is required.")
     if not _TOKEN_RE.match(token):
         raise AuthError("invalid_token", "The device token is not valid.")
-    device = session.exec(select(Device).where(Device.token_hash == sha256_hex(token))).first()
-    if device is None:
+    row = conn.execute(_CALLER, {"token_hash": sha256_hex(token)}).first()
+    if row is None:
         raise AuthError("invalid_token", "The device token is not valid.")
-    user = session.get(AppUser, device.user_name)
-    if device.revoked_at is not None and not allow_revoked:
+    if row.revoked_at is not None and not allow_revoked:
         raise AuthError(
             "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
         )
-    if now >= device.expires_at:
+    if now >= row.expires_at:
         raise AuthError("token_expired", "The device token expired: enrol the device again.")
-    if user is None or not user.active:
+    if row.role is None or not row.active:
         raise AuthError("user_inactive", "The user of this device is no longer active.")
-    return device, user
+    return Caller(
+        device_id=row.id,
+        user=row.user_name,
+        role=row.role,
+        revoked=row.revoked_at is not None,
+        head_seq=row.head_seq,
+        head_hash=row.head_hash,
+    )

@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 
 from sync.server import audit, ratelimit
-from sync.server.auth import authenticate
+from sync.server.auth import Caller, authenticate
 from sync.server.config import ServerSettings
 from sync.server.db import transaction
 from sync.server.errors import AuthError
@@ -47,24 +47,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def get_ctx(request: Request) -> AppContext:
-    """The context `create_app` stored on the app."""
+async def get_ctx(request: Request) -> AppContext:
+    """The context `create_app` stored on the app (async: no thread hop for a lookup)."""
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: device, user and role."""
-
-    device_id: str
-    user: str
-    role: str
-    revoked: bool
-    head_seq: int
-    head_hash: str
+Principal = Caller  # the authenticated caller: device, user and role
 
 
 def client_key(request: Request) -> str:
@@ -80,16 +71,8 @@ def _bearer(request: Request) -> str | None:
 
 def _authenticate(request: Request, ctx: AppContext, allow_revoked: bool) -> Principal:
     try:
-        with transaction(ctx.engine) as session:
-            device, user = authenticate(session, _bearer(request), ctx.now(), allow_revoked)
-            return Principal(
-                device_id=device.id,
-                user=user.name,
-                role=user.role,
-                revoked=device.revoked_at is not None,
-                head_seq=device.head_seq,
-                head_hash=device.head_hash,
-            )
+        with ctx.engine.connect() as conn:
+            return authenticate(conn, _bearer(request), ctx.now(), allow_revoked)
     except AuthError as exc:
         limits = ctx.settings.rate_limits
         wait = ratelimit.take(

@@ -70,6 +70,51 @@ async def test_one_invalid_among_100_is_set_aside_and_queue_moves(
     assert (await client_for(api, store).sync_once()).pushed == {"applied": 1}
 
 
+async def test_control_characters_and_lone_surrogates_are_set_aside_not_a_500(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    # Found by schemathesis: text no database column takes (NUL, half a surrogate pair)
+    # in an unknown kind, a field name and a value must be kept for review like any junk
+    # (a lone surrogate in the kind itself is refused with the whole body, 422).
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    junk = {"\x00key\ud800": "nul\x00here", "id": str(uuid.uuid4())}
+    store.write_raw("vit\x00als", uuid.UUID(junk["id"]), junk, "ab" * 32)
+    bad = vitals(p.id, v.id, "a").model_dump(mode="json") | {"\x00\ud800": 1}
+    store.write_raw("vitals", uuid.UUID(bad["id"]), bad, "ab" * 32)
+    store.write(vitals(p.id, v.id, "a"))
+    # sent as escaped JSON, as a hostile client would (httpx itself cannot encode them)
+    body = {
+        "head": {"seq": store.head.seq, "chain_hash": store.head.chain_hash},
+        "items": [
+            {
+                "seq": i.seq,
+                "kind": i.kind,
+                "record_id": str(i.record_id),
+                "content_hash": i.content_hash,
+                "chain_hash": i.chain_hash,
+                "payload": i.payload,
+            }
+            for i in store.items.values()
+        ],
+    }
+    response = await api.post(
+        "/sync/push",
+        content=json.dumps(body),
+        headers={
+            "Authorization": f"Bearer {world.tokens['a']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+    statuses = [result["status"] for result in response.json()["results"]]
+    assert statuses == ["rejected", "rejected", "applied"]
+    reviews = sorted(_rows(app, ReviewItem), key=lambda review: review.seq)
+    assert [review.kind for review in reviews] == ["vit\\x00als", "vitals"]
+    assert all("\x00" not in review.reason for review in reviews)
+    assert json.loads(reviews[0].payload) == junk
+
+
 async def test_oversize_batch_is_split(db_url: str, clock: Clock) -> None:
     app = create_app(test_settings(db_url, max_body_bytes=20_000), clock=clock)
     world = seed(app.state.ctx.engine, app.state.ctx.settings, TODAY)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from sqlalchemy import text
 
 from sync.server import audit
 from sync.server.db import transaction
 from sync.server.deps import AnyPrincipal, Clinician, Ctx, Principal
 from sync.server.errors import AuthError, StoreRolledBack
-from sync.server.models import AppUser, Device
+from sync.server.models import Device
 from sync.server.pull import pull as pull_page
 from sync.server.push import check_head
 from sync.server.push import push as push_batch
@@ -29,6 +30,7 @@ from sync.server.schemas import (
 )
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+_SEEN = text("UPDATE device SET last_seen_at = :now WHERE id = :device")
 
 
 def _rolled_back(
@@ -64,10 +66,7 @@ def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> PushResponse:
         )
     try:
         with transaction(ctx.engine) as session:
-            device = session.get(Device, principal.device_id)
-            user = session.get(AppUser, principal.user)
-            assert device is not None and user is not None
-            summary = push_batch(session, device, user, body, ctx.now())
+            summary = push_batch(session, principal, body, ctx.now())
             detail: dict[str, Any] = {"counts": summary.counts(), "applied": summary.applied_ids}
             if summary.set_aside_ids:
                 detail["set_aside"] = summary.set_aside_ids
@@ -91,17 +90,14 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
     """One page of the clinician's scope after the cursor."""
     limit = min(body.limit or ctx.settings.pull_page_size, ctx.settings.pull_page_size)
     try:
-        check_head_of(principal, body)
+        check_head(principal, body.head.seq, body.head.chain_hash)
     except StoreRolledBack as exc:
         raise _rolled_back(ctx, principal, exc, "pull") from None
     with transaction(ctx.engine) as session:
         page = pull_page(
             session, principal.user, body.cursor, limit, ctx.today(), ctx.settings.pull_days_ahead
         )
-        device = session.get(Device, principal.device_id)
-        if device is not None:
-            device.last_seen_at = ctx.now()
-            session.add(device)
+        session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
         audit.append(
             session,
             actor=principal.user,
@@ -123,21 +119,6 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
         more=page.more,
         server_time=ctx.clock(),
     )
-
-
-def check_head_of(principal: Principal, body: PullRequest) -> None:
-    """The pulling device's head against the server's record of it."""
-    device = Device(
-        id=principal.device_id,
-        user_name=principal.user,
-        name="",
-        token_hash="",
-        created_at=0,
-        expires_at=0,
-        head_seq=principal.head_seq,
-        head_hash=principal.head_hash,
-    )
-    check_head(device, body.head.seq, body.head.chain_hash)
 
 
 @router.post("/wiped", status_code=204)
