@@ -61,6 +61,9 @@ class ServerSettings(_Section):
     enroll_code_max_tries: int = Field(
         5, ge=1, le=20, description="Wrong tries before a code dies."
     )
+    threads_per_worker: int = Field(
+        4, ge=1, le=200, description="Requests one worker serves at a time (its thread pool)."
+    )
     accept_push_from_revoked: bool = Field(
         True, description="Let a revoked device hand in its unsynced work before it wipes."
     )

@@ -7,8 +7,11 @@ device's answer also carries `"wipe": true`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -77,9 +80,21 @@ def _too_large(limit: int) -> JSONResponse:
     )
 
 
+def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the worker's thread pool, where every blocking handler and dependency runs."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     """A new server app over the configured database."""
     app = FastAPI(
+        lifespan=_thread_pool(settings.threads_per_worker),
         title="fieldapp clinic server",
         version="1",
         description="Enrollment, two-way sync, dispatch and audit for field clinicians.",

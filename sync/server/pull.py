@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session, col
 
 from sync.server import crud
@@ -35,14 +35,18 @@ from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, V
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
 
+_EPOCH = text("SELECT value FROM server_meta WHERE key = 'epoch'")
+
+
 def database_epoch(session: Session) -> str:
     """This database's cursor epoch (made by the first migration)."""
-    row = session.get(ServerMeta, "epoch")
-    if row is None:  # a database made without migrations (tests of crud alone)
+    epoch = session.execute(_EPOCH).scalar()
+    if epoch is None:  # a database made without migrations (tests of crud alone)
         row = ServerMeta(key="epoch", value=secrets.token_hex(8))
         session.add(row)
         session.flush()
-    return row.value
+        return row.value
+    return str(epoch)
 
 
 @dataclass(frozen=True)

@@ -163,17 +163,28 @@ class _Known:
     hashes: dict[int, str]
 
 
-_RECEIPTS = text(
+# A batch is a run of consecutive seqs, so its receipts are read as one range (a
+# statement prepared once); a batch with wide gaps lists its seqs instead.
+_RECEIPTS_IN_RANGE = text(
+    "SELECT seq, chain_hash, status, reason FROM device_receipt"
+    " WHERE device_id = :device AND seq BETWEEN :low AND :high"
+)
+_RECEIPTS_LISTED = text(
     "SELECT seq, chain_hash, status, reason FROM device_receipt"
     " WHERE device_id = :device AND seq IN :seqs"
 ).bindparams(bindparam("seqs", expanding=True))
 
 
 def _known_chain(session: Session, device: Caller, seqs: list[int]) -> _Known:
-    wanted = [*seqs, seqs[0] - 1]
-    receipts = {
-        r.seq: r for r in session.execute(_RECEIPTS, {"device": device.device_id, "seqs": wanted})
-    }
+    low, high = seqs[0] - 1, seqs[-1]  # and the receipt just before the batch
+    if high - low <= 2 * len(seqs):
+        rows = session.execute(
+            _RECEIPTS_IN_RANGE, {"device": device.device_id, "low": low, "high": high}
+        )
+    else:
+        rows = session.execute(_RECEIPTS_LISTED, {"device": device.device_id, "seqs": [low, *seqs]})
+    wanted = {low, *seqs}
+    receipts = {r.seq: r for r in rows if r.seq in wanted}
     hashes = {seq: r.chain_hash for seq, r in receipts.items()}
     hashes[0] = GENESIS_CHAIN_HASH
     hashes.setdefault(device.head_seq, device.head_hash)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio.to_thread
 import pytest
 
 from sync.server.config import ServerConfigError, default_config_file, load_server_settings
+from sync.server.main import create_app
 
 
 def test_shipped_server_settings_load() -> None:
@@ -37,3 +39,18 @@ def test_bad_server_file_names_file_key_and_problem(
 def test_missing_server_file(tmp_path: Path) -> None:
     with pytest.raises(ServerConfigError, match="file not found"):
         load_server_settings(tmp_path / "nope.toml", environ={})
+
+
+async def test_each_worker_serves_as_many_requests_at_once_as_configured(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text(
+        f"database_url = 'sqlite:///{tmp_path / 'db.sqlite'}'\nthreads_per_worker = 3\n"
+    )
+    app = create_app(load_server_settings(path, environ={}))
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    before = limiter.total_tokens
+    try:
+        async with app.router.lifespan_context(app):
+            assert limiter.total_tokens == 3
+    finally:
+        limiter.total_tokens = before
