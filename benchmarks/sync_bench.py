@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import ssl
 import statistics
@@ -189,6 +190,21 @@ async def _one_device(
         latencies.append((time.perf_counter() - began) * 1000)
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (the server's workers)."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def many_devices(
     kind: str, folder: Path, devices: int, each: int, spread_s: float
 ) -> dict[str, Any]:
@@ -221,9 +237,14 @@ def many_devices(
                 )
                 return sum(isinstance(r, BaseException) for r in results)
 
+            assert server.process is not None
+            server_cpu = process_tree_cpu_s(server.process.pid)
+            client_cpu = time.process_time()
             began = time.perf_counter()
             errors = asyncio.run(go())
             wall = time.perf_counter() - began
+            client_cpu = time.process_time() - client_cpu
+            server_cpu = process_tree_cpu_s(server.process.pid) - server_cpu
         with transaction(engine) as session:
             stored = session.exec(select(col(DeviceRecordRow.id))).all()
         engine.dispose()
@@ -235,6 +256,8 @@ def many_devices(
             "duplicated": len(stored) - len(set(stored)) + len(set(stored) - written),
             "p95_ms": statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else 0.0,
             "wall_s": wall,
+            "server_cpu_s": server_cpu,
+            "devices_cpu_s": client_cpu,
         }
     finally:
         if schema:
@@ -269,7 +292,10 @@ def main() -> None:
         print(
             f"{args.devices} devices x {args.each} records, all in the same instant: "
             f"wall {burst['wall_s']:.1f} s, p95 {burst['p95_ms']:.0f} ms, "
-            f"errors {burst['errors']}, lost {burst['lost']}, duplicated {burst['duplicated']}"
+            f"errors {burst['errors']}, lost {burst['lost']}, duplicated {burst['duplicated']}; "
+            f"CPU: server {burst['server_cpu_s']:.2f} s "
+            f"({burst['server_cpu_s'] / args.devices * 1000:.1f} ms a device), "
+            f"simulated devices {burst['devices_cpu_s']:.2f} s, on {os.cpu_count()} cores"
         )
         load = many_devices("postgres", folder, args.devices, args.each, args.spread)
         print(
@@ -289,6 +315,7 @@ def main() -> None:
                 "lost": load["lost"] + burst["lost"],
                 "duplicated": load["duplicated"] + burst["duplicated"],
                 "p95_ms_spread": round(load["p95_ms"], 1),
+                "server_cpu_ms_per_device": round(burst["server_cpu_s"] / args.devices * 1000, 1),
             }
         )
     )
