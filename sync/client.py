@@ -5,7 +5,11 @@ can act on, with no patient data:
 
     SyncError
     ├── ServerUnreachable      no network, a timeout or a server fault: retried with backoff
-    │   └── RateLimited        the server asked us to slow down (429/503, Retry-After)
+    │   ├── RateLimited        the server asked us to slow down (429/503, Retry-After)
+    │   └── UntrustedCertificate
+    │                          the server's TLS certificate did not verify (no clinic CA in
+    │                          `ca_bundle`, a wrong address, or a network that intercepts):
+    │                          retried too, as the network may change
     ├── InsecureServer         plain http:// to a host that is not this machine
     ├── AuthFailed             the token is unknown or expired, or the user inactive: enrol again
     ├── EnrollmentFailed       the one-time code is wrong, used, expired or out of tries
@@ -61,6 +65,10 @@ class RateLimited(ServerUnreachable):
         super().__init__(
             f"The server is busy: sync will try again in {max(1, round(retry_after_s))} s."
         )
+
+
+class UntrustedCertificate(ServerUnreachable):
+    """The server's certificate did not verify, so nothing was sent."""
 
 
 class InsecureServer(SyncError):
@@ -196,6 +204,18 @@ def make_http_client(settings: ClientSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(settings.timeout_s))
 
 
+def _failed_certificate_check(exc: BaseException) -> bool:
+    """Whether a transport error comes from TLS certificate verification (httpx wraps ssl)."""
+    cause: BaseException | None = exc
+    for _ in range(8):  # a few links suffice: httpx -> httpcore -> ssl
+        if cause is None:
+            return False
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 async def _send(
     http: httpx.AsyncClient, url: str, body: dict[str, Any], token: str | None, timeout: float
 ) -> httpx.Response:
@@ -204,7 +224,14 @@ async def _send(
         return await http.post(url, json=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise ServerUnreachable("The server did not answer in time: sync will try again.") from None
-    except httpx.TransportError:
+    except httpx.TransportError as exc:
+        if _failed_certificate_check(exc):
+            raise UntrustedCertificate(
+                "The server's certificate is not trusted on this laptop, so nothing was sent: "
+                "ask the clinic to check the server address and the sync.ca_bundle setting "
+                "(an unfamiliar network may also be intercepting the connection). "
+                "Sync will try again."
+            ) from None
         raise ServerUnreachable("The server cannot be reached: sync will try again.") from None
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`fieldapp server run` (or a test factory) in a child process."""
+    """`fieldapp server run` (or a test factory) in a child process.
+
+    `extra_args` go at the end of the command line. With `https_ca` the server is expected
+    to serve TLS (give it --certfile/--keyfile in `extra_args`): `url` is https and the
+    readiness probe trusts that CA file only.
+    """
 
     def __init__(
         self,
@@ -32,11 +39,18 @@ class LiveServer:
         workers: int = 1,
         factory: str | None = None,
         env: dict[str, str] | None = None,
+        extra_args: Sequence[str] = (),
+        https_ca: Path | None = None,
     ) -> None:
         self.database_url, self.workers, self.factory = database_url, workers, factory
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if https_ca is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.extra_env = env or {}
+        self.extra_args = list(extra_args)
+        self.probe_verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=str(https_ca)) if https_ca is not None else True
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LiveServer:
@@ -75,13 +89,15 @@ class LiveServer:
                 "--workers",
                 str(self.workers),
             ]
+        command += self.extra_args
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                health = httpx.get(self.url + "/health", timeout=1, verify=self.probe_verify)
+                if health.status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
