@@ -204,7 +204,7 @@ def make_http_client(settings: ClientSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(settings.timeout_s))
 
 
-def _failed_certificate_check(exc: BaseException) -> bool:
+def failed_certificate_check(exc: BaseException) -> bool:
     """Whether a transport error comes from TLS certificate verification (httpx wraps ssl)."""
     cause: BaseException | None = exc
     for _ in range(8):  # a few links suffice: httpx -> httpcore -> ssl
@@ -225,7 +225,7 @@ async def _send(
     except httpx.TimeoutException:
         raise ServerUnreachable("The server did not answer in time: sync will try again.") from None
     except httpx.TransportError as exc:
-        if _failed_certificate_check(exc):
+        if failed_certificate_check(exc):
             raise UntrustedCertificate(
                 "The server's certificate is not trusted on this laptop, so nothing was sent: "
                 "ask the clinic to check the server address and the sync.ca_bundle setting "

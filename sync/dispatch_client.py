@@ -5,7 +5,8 @@ a dispatcher can act on:
 
     SyncError
     ├── ServerUnreachable      no network, a timeout or a server fault: try again
-    │   └── RateLimited        the server asked us to slow down (Retry-After)
+    │   ├── RateLimited        the server asked us to slow down (Retry-After)
+    │   └── UntrustedCertificate  the server's certificate fails verification
     ├── InsecureServer         plain http:// to a host that is not this machine
     ├── AuthFailed             the token is unknown, expired or revoked: enrol again
     └── ServerRejected         refused: not a dispatcher's token, no such plan, a bad plan
@@ -25,7 +26,9 @@ from sync.client import (
     RateLimited,
     ServerRejected,
     ServerUnreachable,
+    UntrustedCertificate,
     check_server_url,
+    failed_certificate_check,
 )
 from sync.server.plan_models import (
     Board,
@@ -96,7 +99,12 @@ class DispatchClient:
             )
         except httpx.TimeoutException:
             raise ServerUnreachable("The server did not answer in time: try again.") from None
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
+            if failed_certificate_check(exc):
+                raise UntrustedCertificate(
+                    "The server's certificate is not trusted on this computer, so nothing was "
+                    "sent: check the server address and the sync.ca_bundle setting."
+                ) from None
             raise ServerUnreachable(
                 "The server cannot be reached: check the network and the address."
             ) from None

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from fieldapp.cli import main
 from sync.client import ServerUnreachable, UntrustedCertificate, make_http_client
+from sync.dispatch_client import DispatchClient
 from sync.server.db import make_engine, transaction
 from sync.server.models import DeviceRecordRow
 from tests.sync.certs import TlsFiles, make_tls_files
@@ -97,6 +98,20 @@ async def test_laptop_not_trusting_the_certificate_is_refused_and_sends_nothing(
     assert _stored(world) == 0
     assert store.pending_count() == READINGS
     assert store.syncs == [False]
+
+
+async def test_dispatcher_not_trusting_the_certificate_is_told_so(
+    world: World, server: LiveServer, tls: TlsFiles
+) -> None:
+    async with make_http_client(Settings(ca_bundle=None)) as http:
+        office = DispatchClient(http, server.url, world.tokens["disp"])
+        with pytest.raises(UntrustedCertificate, match="certificate is not trusted"):
+            await office.board(datetime.now(UTC).date())
+    async with make_http_client(Settings(ca_bundle=tls.ca_cert)) as http:
+        board = await DispatchClient(http, server.url, world.tokens["disp"]).board(
+            datetime.now(UTC).date()
+        )
+    assert board is not None
 
 
 async def test_plain_http_to_the_tls_port_fails_cleanly(
