@@ -1,7 +1,7 @@
 """`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
 
 run | migrate | user add | enroll-code | device list | device revoke | audit verify |
-import-day. Administrative changes made here are audited with the actor `cli`.
+audit head | import-day. Administrative changes made here are audited with the actor `cli`.
 """
 
 from __future__ import annotations
@@ -81,9 +81,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     audit_cmd = sub.add_parser("audit", help="audit log tools").add_subparsers(
         dest="audit_command", required=True
     )
-    audit_cmd.add_parser("verify", help="check the audit hash chain").set_defaults(
-        handler=cmd_audit_verify
+    verify = audit_cmd.add_parser("verify", help="check the audit hash chain")
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="LINE_OR_FILE",
+        help="an anchor line from `audit head`, or a file of them; the chain must still "
+        "reach each one (repeatable)",
     )
+    verify.set_defaults(handler=cmd_audit_verify)
+    head = audit_cmd.add_parser(
+        "head", help="print the chain's head as an anchor line (audited as audit_head)"
+    )
+    head.add_argument(
+        "--append-to",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also append the line to FILE (an anchor log kept off the database host)",
+    )
+    head.set_defaults(handler=cmd_audit_head)
 
     day = sub.add_parser("import-day", help="load clinicians, patients and visits from JSON")
     day.add_argument("file", type=Path)
@@ -221,19 +239,72 @@ def cmd_device_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_anchors(values: list[str]) -> list[audit.AuditAnchor]:
+    """Anchors from `--anchor` values: an anchor line itself, or a file of them."""
+    anchors: list[audit.AuditAnchor] = []
+    for value in values:
+        is_line = value.startswith(audit.ANCHOR_TAG + " ")
+        source = f"--anchor {value!r}" if is_line else value
+        try:
+            text = value if is_line else Path(value).read_text(encoding="utf-8")
+            found = audit.parse_anchors(text)
+        except OSError as exc:
+            raise FieldAppError(f"{value}: cannot read this anchor file ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise FieldAppError(f"{value}: not an anchor log (not UTF-8 text)") from None
+        except audit.AnchorInvalid as exc:
+            raise FieldAppError(f"{source}: {exc}") from None
+        if not found:  # an empty log would silently check nothing
+            raise FieldAppError(f"{value}: holds no anchor lines")
+        anchors += found
+    return anchors
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Verify the audit chain; exit 1 naming the first bad entry."""
+    """Verify the audit chain and any anchors; exit 1 naming the first bad entry."""
+    anchors = _read_anchors(args.anchor)
     settings = settings_from(args)
     engine = make_engine(settings)
     try:
         with transaction(engine) as session:
-            count, problem = audit.verify(session)
+            count, problem = audit.verify(session, anchors)
     finally:
         engine.dispose()
     if problem is not None:
         print(f"audit chain BROKEN: {problem}")
         return 1
     print(f"audit chain ok: {count} entries")
+    if anchors:
+        newest = max(anchor.seq for anchor in anchors)
+        print(f"anchors ok: all {len(anchors)} present, the newest at entry {newest}")
+    return 0
+
+
+def cmd_audit_head(args: argparse.Namespace) -> int:
+    """Print the chain's head as an anchor line, and append it to --append-to.
+
+    Reading the head is itself audited, so the head printed is that `audit_head` event:
+    the anchor then names an entry that records when it was taken.
+    """
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    try:
+        with transaction(engine) as session:
+            event = audit.append(session, actor="cli", action="audit_head", outcome="ok")
+            anchor = audit.AuditAnchor.of(event)
+    finally:
+        engine.dispose()
+    line = str(anchor)
+    print(line)
+    if args.append_to is not None:
+        try:
+            with args.append_to.open("a", encoding="utf-8") as anchor_log:
+                anchor_log.write(line + "\n")
+        except OSError as exc:
+            raise FieldAppError(
+                f"{args.append_to}: cannot append the anchor ({exc.strerror}); "
+                "keep the line printed above instead"
+            ) from None
     return 0
 
 

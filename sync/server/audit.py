@@ -11,12 +11,18 @@ network round trip plus the commit: the lock and an `INSERT ... SELECT` that rea
 chain's head and hashes the new row in SQL are sent together in a pipeline. They remain
 two statements, so the insert's snapshot is taken after the lock is granted and always
 sees the previous writer's committed event.
+
+Deleting the newest rows leaves a shorter chain that is still valid, so the chain alone
+cannot show it. An anchor closes that gap: a line `audit-anchor v1 <seq> <hash> <at>`
+naming the head at some moment, kept where the database admin cannot rewrite it. The
+verifier then also checks that each anchored entry still exists with exactly that hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -155,9 +161,89 @@ class AuditProblem:
         return f"audit entry {self.seq}: {self.problem}"
 
 
-def verify_events(events: Iterable[AuditEvent]) -> tuple[int, AuditProblem | None]:
-    """Walk the chain in stored order; return (entries checked, first problem or None)."""
-    expected_seq, prev, count = 1, GENESIS, 0
+ANCHOR_TAG = "audit-anchor"
+ANCHOR_VERSION = "v1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class AnchorInvalid(ValueError):
+    """A line that is not a well-formed anchor; `str()` names its line number."""
+
+    def __init__(self, line_number: int, reason: str) -> None:
+        self.line_number = line_number
+        self.reason = reason
+        super().__init__(f"line {line_number}: {reason}")
+
+
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The chain's head at one moment: entry `seq` had hash `hash`; `at` is its time.
+
+    Only `seq` and `hash` are checked (the hash covers `at`); `at` tells people which
+    anchor it is.
+    """
+
+    seq: int
+    hash: str
+    at: str
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditAnchor:
+        """The anchor naming this stored event."""
+        return cls(event.seq, event.hash, event.at)
+
+    @property
+    def when(self) -> str:
+        """`at` to the minute in UTC, for messages."""
+        at = datetime.fromisoformat(self.at)
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        return at.strftime("%Y-%m-%dT%H:%MZ")
+
+    def __str__(self) -> str:
+        return f"{ANCHOR_TAG} {ANCHOR_VERSION} {self.seq} {self.hash} {self.at}"
+
+
+def parse_anchor(line: str, line_number: int = 1) -> AuditAnchor:
+    """One anchor line as `str(AuditAnchor)` writes it; `AnchorInvalid` otherwise."""
+    parts = line.split()
+    if len(parts) < 2 or parts[0] != ANCHOR_TAG:
+        raise AnchorInvalid(line_number, f"does not start with '{ANCHOR_TAG} {ANCHOR_VERSION}'")
+    if parts[1] != ANCHOR_VERSION:
+        raise AnchorInvalid(line_number, f"anchor version {parts[1]!r} is not supported")
+    if len(parts) != 5:
+        raise AnchorInvalid(line_number, f"expected 5 fields, found {len(parts)}")
+    _, _, seq, hash_, at = parts
+    if not seq.isascii() or not seq.isdigit() or int(seq) < 1:
+        raise AnchorInvalid(line_number, f"entry number {seq!r} is not a positive integer")
+    if not _HEX64.fullmatch(hash_):
+        raise AnchorInvalid(line_number, "the hash is not 64 lowercase hex digits")
+    try:
+        datetime.fromisoformat(at)
+    except ValueError:
+        raise AnchorInvalid(line_number, f"time {at!r} is not an ISO 8601 time") from None
+    return AuditAnchor(int(seq), hash_, at)
+
+
+def parse_anchors(text: str) -> list[AuditAnchor]:
+    """Every anchor in an anchor log; blank lines and lines starting with '#' are skipped."""
+    return [
+        parse_anchor(line, number)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def verify_events(
+    events: Iterable[AuditEvent], anchors: Iterable[AuditAnchor] = ()
+) -> tuple[int, AuditProblem | None]:
+    """Walk the chain in stored order; return (entries checked, first problem or None).
+
+    Each anchor is checked as the walk reaches its entry, after the chain checks of that
+    entry; anchors beyond the last entry mean the newest entries were deleted.
+    """
+    pending = sorted(anchors, key=lambda anchor: anchor.seq)
+    expected_seq, prev, count, next_anchor = 1, GENESIS, 0, 0
     for event in events:
         count += 1
         if event.seq > expected_seq:
@@ -168,13 +254,30 @@ def verify_events(events: Iterable[AuditEvent]) -> tuple[int, AuditProblem | Non
             return count, AuditProblem(event.seq, "does not follow the entry before it")
         if event.hash != event_hash(prev, _fields(event)):
             return count, AuditProblem(event.seq, "its content was changed")
+        while next_anchor < len(pending) and pending[next_anchor].seq == event.seq:
+            anchor = pending[next_anchor]
+            if anchor.hash != event.hash:
+                # The chain is valid, so it was recomputed: this entry or one before it
+                # was changed, deleted or inserted since the anchor was taken.
+                return count, AuditProblem(
+                    event.seq,
+                    f"does not match the anchor taken {anchor.when}: the log was rewritten "
+                    "at or before this entry",
+                )
+            next_anchor += 1
         prev, expected_seq = event.hash, expected_seq + 1
+    if next_anchor < len(pending):
+        anchor, last = pending[next_anchor], expected_seq - 1
+        cut = f"the log was cut after {last}" if last else "the log is empty"
+        return count, AuditProblem(anchor.seq, f"missing: {cut} (anchor from {anchor.when})")
     return count, None
 
 
-def verify(session: Session) -> tuple[int, AuditProblem | None]:
-    """Verify the whole stored chain, streaming it in `seq` order."""
+def verify(
+    session: Session, anchors: Iterable[AuditAnchor] = ()
+) -> tuple[int, AuditProblem | None]:
+    """Verify the whole stored chain, streaming it in `seq` order, and any anchors."""
     rows = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)  # type: ignore[arg-type]
     ).scalars()
-    return verify_events(rows)
+    return verify_events(rows, anchors)
