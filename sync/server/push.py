@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam, select, text
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
@@ -227,7 +227,10 @@ _REACH = text(
     UNION SELECT 'patient', patient_id FROM visit_exit
         WHERE clinician_id = :who AND patient_id IN :patients
     """
-).bindparams(bindparam("visits", expanding=True), bindparam("patients", expanding=True))
+).bindparams(  # typed, so that an empty list still compares as text
+    bindparam("visits", expanding=True, type_=String),
+    bindparam("patients", expanding=True, type_=String),
+)
 
 
 def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> None:
