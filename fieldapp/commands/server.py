@@ -47,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="allow plain HTTP off loopback (a TLS proxy in front)",
     )
+    run.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="comma-separated addresses of the TLS proxies whose X-Forwarded-For names the "
+        "client (rate limits and audit key on it); default 127.0.0.1",
+    )
     run.set_defaults(handler=cmd_run)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
@@ -151,6 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         ssl_certfile=str(args.certfile) if tls else None,
         ssl_keyfile=str(args.keyfile) if tls else None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="warning",
         access_log=False,  # URLs carry ids only, but keep logs quiet by default
     )
