@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="comma-separated addresses of the TLS proxies whose X-Forwarded-For names the "
-        "client (rate limits and audit key on it); default 127.0.0.1",
+        "client (rate limits key on it); default 127.0.0.1",
     )
     run.set_defaults(handler=cmd_run)
 
