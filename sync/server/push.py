@@ -65,6 +65,11 @@ class Incoming:
     reason: str | None = None
     canonical: str = ""  # the record's canonical JSON: what the device hashed, and stored
 
+    @property
+    def rid(self) -> str:
+        """The record id as stored."""
+        return str(self.item.record_id)
+
     def set_aside(self, reason: str) -> None:
         """Keep this item for review instead of storing it."""
         self.record, self.reason = None, reason
@@ -263,7 +268,7 @@ def _store(
     candidates: dict[str, Incoming] = {}
     for one in fresh:
         if one.record is not None:
-            candidates.setdefault(str(one.item.record_id), one)
+            candidates.setdefault(one.rid, one)
     # Insert first and look up only what was already there (rare: a replay that lost its
     # receipts, a same-id conflict, or another worker storing the same id just now).
     to_insert = [
@@ -304,8 +309,7 @@ def _store(
     claimed: dict[str, str] = {}
     reviews: list[dict] = []  # type: ignore[type-arg]
     for one in fresh:
-        item, reason = one.item, one.reason
-        rid = str(item.record_id)
+        item, reason, rid = one.item, one.reason, one.rid
         if one.record is None:
             status = "rejected"
         elif rid in inserted and rid not in claimed:
@@ -329,7 +333,7 @@ def _store(
         {
             "device_id": device.device_id,
             "seq": one.item.seq,
-            "record_id": str(one.item.record_id),
+            "record_id": one.rid,
             "chain_hash": one.item.chain_hash,
             "status": results[one.item.seq].status,
             "reason": results[one.item.seq].reason,
@@ -377,12 +381,12 @@ def _flag_conflicts(
             str(one.record.visit_id)
             for one in fresh
             if one.record is not None
-            and one.record.visit_id is not None
-            and str(one.item.record_id) in applied
             and (
                 one.item.kind == "dose_admin"
                 or getattr(one.record, "status", None) in crud.STARTED_STATUSES
             )
+            and one.record.visit_id is not None
+            and one.rid in applied
         }
     )
     if not started:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from sync.server import audit
@@ -33,6 +34,12 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 _SEEN = text("UPDATE device SET last_seen_at = :now WHERE id = :device")
 
 
+def _json(answer: BaseModel) -> Response:
+    """The answer as JSON. Built and typed here, so FastAPI need not validate it again
+    (the route's `response_model` still documents it)."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
 def _rolled_back(
     ctx: Ctx, principal: Principal, exc: StoreRolledBack, action: str
 ) -> StoreRolledBack:
@@ -46,7 +53,7 @@ def _rolled_back(
 
 
 @router.post("/push", response_model=PushResponse)
-def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> PushResponse:
+def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> Response:
     """Store a batch of outbox items; a result for each, in seq order."""
     if principal.role != "clinician":
         raise HTTPException(
@@ -82,11 +89,13 @@ def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> PushResponse:
             )
     except StoreRolledBack as exc:
         raise _rolled_back(ctx, principal, exc, "push") from None
-    return PushResponse(results=summary.results, revoked=principal.revoked, server_time=ctx.clock())
+    return _json(
+        PushResponse(results=summary.results, revoked=principal.revoked, server_time=ctx.clock())
+    )
 
 
 @router.post("/pull", response_model=PullResponse)
-def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
+def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> Response:
     """One page of the clinician's scope after the cursor."""
     limit = min(body.limit or ctx.settings.pull_page_size, ctx.settings.pull_page_size)
     try:
@@ -112,12 +121,14 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> PullResponse:
             now=ctx.clock(),
             commit=True,
         )
-    return PullResponse(
-        upserts=[PulledRecord(kind=kind, record=record) for kind, record in page.upserts],
-        removals=[Removal(kind=kind, id=rid) for kind, rid in page.removals],  # type: ignore[arg-type]
-        cursor=page.cursor,
-        more=page.more,
-        server_time=ctx.clock(),
+    return _json(
+        PullResponse(
+            upserts=[PulledRecord(kind=kind, record=record) for kind, record in page.upserts],
+            removals=[Removal(kind=kind, id=rid) for kind, rid in page.removals],  # type: ignore[arg-type]
+            cursor=page.cursor,
+            more=page.more,
+            server_time=ctx.clock(),
+        )
     )
 
 
