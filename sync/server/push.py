@@ -64,11 +64,13 @@ class Incoming:
     record: DeviceRecord | None = None
     reason: str | None = None
     canonical: str = ""  # the record's canonical JSON: what the device hashed, and stored
+    # ids as stored (text), converted once
+    rid: str = ""
+    visit_id: str | None = None
+    patient_id: str | None = None
 
-    @property
-    def rid(self) -> str:
-        """The record id as stored."""
-        return str(self.item.record_id)
+    def __post_init__(self) -> None:
+        self.rid = str(self.item.record_id)
 
     def set_aside(self, reason: str) -> None:
         """Keep this item for review instead of storing it."""
@@ -217,6 +219,8 @@ def _validate(item: PushItem) -> Incoming:
     else:
         assert isinstance(record, DeviceRecord)
         incoming.record, incoming.canonical = record, canonical.decode()
+        incoming.visit_id = str(record.visit_id) if record.visit_id is not None else None
+        incoming.patient_id = str(record.patient_id) if record.patient_id is not None else None
     return incoming
 
 
@@ -240,20 +244,20 @@ _REACH = text(
 
 def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> None:
     """Set aside records about visits or patients the clinician never had (BOLA)."""
-    valid = [(one, one.record) for one in fresh if one.record is not None]
+    valid = [one for one in fresh if one.record is not None]
     if not valid:
         return
-    visit_ids = {str(rec.visit_id) for _, rec in valid if rec.visit_id is not None}
-    patient_ids = {str(rec.patient_id) for _, rec in valid if rec.patient_id is not None}
+    visit_ids = {one.visit_id for one in valid if one.visit_id is not None}
+    patient_ids = {one.patient_id for one in valid if one.patient_id is not None}
     reach = session.execute(
         _REACH, {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)}
     ).all()
     mine_visits = {rid for kind, rid in reach if kind == "visit"}
     mine_patients = {rid for kind, rid in reach if kind == "patient"}
-    for one, rec in valid:
-        if rec.visit_id is not None and str(rec.visit_id) not in mine_visits:
+    for one in valid:
+        if one.visit_id is not None and one.visit_id not in mine_visits:
             one.set_aside(NOT_YOURS_VISIT)
-        elif rec.patient_id is not None and str(rec.patient_id) not in mine_patients:
+        elif one.patient_id is not None and one.patient_id not in mine_patients:
             one.set_aside(NOT_YOURS_PATIENT)
 
 
@@ -277,8 +281,8 @@ def _store(
             "kind": one.item.kind,
             "device_id": device.device_id,
             "user_name": device.user,
-            "patient_id": str(one.record.patient_id) if one.record.patient_id else None,
-            "visit_id": str(one.record.visit_id) if one.record.visit_id else None,
+            "patient_id": one.patient_id,
+            "visit_id": one.visit_id,
             "seq": one.item.seq,
             "content_hash": one.item.content_hash,
             "payload": one.canonical,
@@ -378,14 +382,14 @@ def _flag_conflicts(
     applied = set(summary.applied_ids)
     started = sorted(
         {
-            str(one.record.visit_id)
+            one.visit_id
             for one in fresh
             if one.record is not None
             and (
                 one.item.kind == "dose_admin"
                 or getattr(one.record, "status", None) in crud.STARTED_STATUSES
             )
-            and one.record.visit_id is not None
+            and one.visit_id is not None
             and one.rid in applied
         }
     )
