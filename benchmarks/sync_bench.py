@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import col, select
 
 from sync.client import SyncClient
-from sync.outbox import DeviceIdentity
+from sync.outbox import ChainHead, DeviceIdentity, push_body
 from sync.server import audit
 from sync.server.auth import authenticate
 from sync.server.config import ServerSettings
@@ -95,25 +95,8 @@ def direct_push(url: str, count: int) -> float:
     requests = []
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
-        head = chunk[-1]
-        requests.append(
-            PushRequest.model_validate(
-                {
-                    "head": {"seq": head.seq, "chain_hash": head.chain_hash},
-                    "items": [
-                        {
-                            "seq": i.seq,
-                            "kind": i.kind,
-                            "record_id": str(i.record_id),
-                            "content_hash": i.content_hash,
-                            "chain_hash": i.chain_hash,
-                            "payload": i.payload,
-                        }
-                        for i in chunk
-                    ],
-                }
-            )
-        )
+        head = ChainHead(chunk[-1].seq, chunk[-1].chain_hash)
+        requests.append(PushRequest.model_validate(push_body(head, chunk)))
     with engine.connect() as conn:
         caller = authenticate(conn, world.tokens["a"], time.time())
     began = time.perf_counter()

@@ -43,7 +43,14 @@ from uuid import UUID
 
 import httpx
 
-from sync.outbox import ChainHead, DeviceIdentity, OutboxItem, PushOutcome, SetAsideItem
+from sync.outbox import (
+    ChainHead,
+    DeviceIdentity,
+    OutboxItem,
+    PushOutcome,
+    SetAsideItem,
+    push_body,
+)
 from sync.records import Record, RecordInvalid, parse_record
 
 TOO_LARGE_REASON = "The record is larger than the server accepts; kept on this laptop for review."
@@ -353,20 +360,7 @@ class SyncClient:
             )
 
     async def _push_batch(self, items: list[OutboxItem], report: SyncReport) -> bool:
-        body = {
-            "head": self._head(),
-            "items": [
-                {
-                    "seq": i.seq,
-                    "kind": i.kind,
-                    "record_id": str(i.record_id),
-                    "content_hash": i.content_hash,
-                    "chain_hash": i.chain_hash,
-                    "payload": i.payload,
-                }
-                for i in items
-            ],
-        }
+        body = push_body(self.store.chain_head(), items)
         try:
             answer = await self._post("/sync/push", body)
         except _TooLarge:

@@ -8,6 +8,7 @@ sides depend on one definition without `sync` ever importing `fieldapp`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -40,6 +41,24 @@ class ChainHead:
 
     seq: int = 0
     chain_hash: str = GENESIS_CHAIN_HASH
+
+
+def push_body(head: ChainHead, items: Iterable[OutboxItem]) -> dict[str, Any]:
+    """The body of `POST /sync/push`: the device's chain head and its items, as sent."""
+    return {
+        "head": {"seq": head.seq, "chain_hash": head.chain_hash},
+        "items": [
+            {
+                "seq": item.seq,
+                "kind": item.kind,
+                "record_id": str(item.record_id),
+                "content_hash": item.content_hash,
+                "chain_hash": item.chain_hash,
+                "payload": item.payload,
+            }
+            for item in items
+        ],
+    }
 
 
 @dataclass(frozen=True)

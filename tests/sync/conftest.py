@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from sync.server.config import ServerSettings
+from sync.server.db import make_engine
 from sync.server.main import create_app
 from sync.server.migrate import migrate
 from tests.sync.factories import World, seed
@@ -128,3 +129,12 @@ async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 def auth(world: World, who: str) -> dict[str, str]:
     """The Authorization header of one seeded user's device."""
     return {"Authorization": f"Bearer {world.tokens[who]}"}
+
+
+@pytest.fixture
+def live_world(db_url: str) -> Iterator[World]:
+    """A seeded database for a live server, with today's visits (server clock, UTC)."""
+    settings = test_settings(db_url)
+    engine = make_engine(settings)
+    yield seed(engine, settings, datetime.now(UTC).date())
+    engine.dispose()

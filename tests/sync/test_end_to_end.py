@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -11,22 +10,12 @@ from sqlalchemy import func, select
 
 from sync.client import ServerUnreachable, enroll
 from sync.server.auth import create_enroll_code
-from sync.server.db import make_engine, transaction
+from sync.server.db import transaction
 from sync.server.models import DeviceRecordRow
 from tests.sync.clientkit import client_for, device_store
-from tests.sync.conftest import test_settings
-from tests.sync.factories import World, seed, vitals
+from tests.sync.factories import World, vitals
 from tests.sync.fakes import FakeStore
 from tests.sync.live import LiveServer
-
-
-@pytest.fixture
-def live_world(db_url: str) -> Iterator[World]:
-    """A seeded database for a live server, with today's visits (server clock, UTC)."""
-    settings = test_settings(db_url)
-    engine = make_engine(settings)
-    yield seed(engine, settings, datetime.now(UTC).date())
-    engine.dispose()
 
 
 def _stored(world: World) -> int:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sync.client import StoreRolledBack
+from sync.outbox import push_body
 from sync.server.db import transaction
 from sync.server.main import create_app
 from sync.server.models import DeviceRecordRow, ReviewItem
@@ -84,20 +85,7 @@ async def test_control_characters_and_lone_surrogates_are_set_aside_not_a_500(
     store.write_raw("vitals", uuid.UUID(bad["id"]), bad, "ab" * 32)
     store.write(vitals(p.id, v.id, "a"))
     # sent as escaped JSON, as a hostile client would (httpx itself cannot encode them)
-    body = {
-        "head": {"seq": store.head.seq, "chain_hash": store.head.chain_hash},
-        "items": [
-            {
-                "seq": i.seq,
-                "kind": i.kind,
-                "record_id": str(i.record_id),
-                "content_hash": i.content_hash,
-                "chain_hash": i.chain_hash,
-                "payload": i.payload,
-            }
-            for i in store.items.values()
-        ],
-    }
+    body = push_body(store.head, store.items.values())
     response = await api.post(
         "/sync/push",
         content=json.dumps(body),

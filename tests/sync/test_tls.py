@@ -18,12 +18,11 @@ from sqlalchemy import func, select
 from fieldapp.cli import main
 from sync.client import ServerUnreachable, UntrustedCertificate, make_http_client
 from sync.dispatch_client import DispatchClient
-from sync.server.db import make_engine, transaction
+from sync.server.db import transaction
 from sync.server.models import DeviceRecordRow
 from tests.sync.certs import TlsFiles, make_tls_files
 from tests.sync.clientkit import Settings, client_for, device_store
-from tests.sync.conftest import test_settings
-from tests.sync.factories import World, seed, vitals
+from tests.sync.factories import World, vitals
 from tests.sync.fakes import FakeStore
 from tests.sync.live import LiveServer
 
@@ -37,55 +36,46 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
-    """A seeded database with today's visits (the live server's clock, UTC)."""
-    settings = test_settings(db_url)
-    engine = make_engine(settings)
-    yield seed(engine, settings, datetime.now(UTC).date())
-    engine.dispose()
-
-
-@pytest.fixture
-def server(db_url: str, world: World, tls: TlsFiles) -> Iterator[LiveServer]:
+def server(db_url: str, live_world: World, tls: TlsFiles) -> Iterator[LiveServer]:
     """`fieldapp server run` serving https with the test certificate."""
     certs = ["--certfile", str(tls.server_cert), "--keyfile", str(tls.server_key)]
     with LiveServer(db_url, extra_args=certs, https_ca=tls.ca_cert) as live:
         yield live
 
 
-def _stored(world: World) -> int:
-    with transaction(world.engine) as session:
+def _stored(live_world: World) -> int:
+    with transaction(live_world.engine) as session:
         return int(session.execute(select(func.count()).select_from(DeviceRecordRow)).scalar_one())
 
 
-def _laptop(world: World, server_url: str) -> FakeStore:
+def _laptop(live_world: World, server_url: str) -> FakeStore:
     """Clinician a's enrolled laptop with some readings waiting to go."""
-    store = device_store(world, "a", server_url)
-    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(live_world, "a", server_url)
+    p, v = live_world.patients["a"], live_world.visits["a"]
     for hr in range(60, 60 + READINGS):
         store.write(vitals(p.id, v.id, "a", hr=hr))
     return store
 
 
 async def test_laptop_trusting_the_clinic_ca_syncs_over_https(
-    world: World, server: LiveServer, tls: TlsFiles
+    live_world: World, server: LiveServer, tls: TlsFiles
 ) -> None:
     assert server.url.startswith("https://")
-    store = _laptop(world, server.url)
+    store = _laptop(live_world, server.url)
     async with make_http_client(Settings(ca_bundle=tls.ca_cert)) as http:
         report = await client_for(http, store).sync_once()
     assert report.pushed == {"applied": READINGS}
-    assert _stored(world) == READINGS
+    assert _stored(live_world) == READINGS
     assert store.pending_count() == 0
-    assert world.visits["a"].id in store.of_kind("visit")
+    assert live_world.visits["a"].id in store.of_kind("visit")
 
 
 @pytest.mark.parametrize("trust", ["system only", "another CA"])
 async def test_laptop_not_trusting_the_certificate_is_refused_and_sends_nothing(
-    world: World, server: LiveServer, tmp_path: Path, trust: str
+    live_world: World, server: LiveServer, tmp_path: Path, trust: str
 ) -> None:
     ca_bundle = None if trust == "system only" else make_tls_files(tmp_path, "other CA").ca_cert
-    store = _laptop(world, server.url)
+    store = _laptop(live_world, server.url)
     async with make_http_client(Settings(ca_bundle=ca_bundle)) as http:
         with pytest.raises(UntrustedCertificate) as refused:
             await client_for(http, store).sync_once()
@@ -95,37 +85,37 @@ async def test_laptop_not_trusting_the_certificate_is_refused_and_sends_nothing(
     # still a ServerUnreachable: background sync keeps retrying (a hotel network may be
     # intercepting https), and callers that handle "no server" need no change
     assert isinstance(refused.value, ServerUnreachable)
-    assert _stored(world) == 0
+    assert _stored(live_world) == 0
     assert store.pending_count() == READINGS
     assert store.syncs == [False]
 
 
 async def test_dispatcher_not_trusting_the_certificate_is_told_so(
-    world: World, server: LiveServer, tls: TlsFiles
+    live_world: World, server: LiveServer, tls: TlsFiles
 ) -> None:
     async with make_http_client(Settings(ca_bundle=None)) as http:
-        office = DispatchClient(http, server.url, world.tokens["disp"])
+        office = DispatchClient(http, server.url, live_world.tokens["disp"])
         with pytest.raises(UntrustedCertificate, match="certificate is not trusted"):
             await office.board(datetime.now(UTC).date())
     async with make_http_client(Settings(ca_bundle=tls.ca_cert)) as http:
-        board = await DispatchClient(http, server.url, world.tokens["disp"]).board(
+        board = await DispatchClient(http, server.url, live_world.tokens["disp"]).board(
             datetime.now(UTC).date()
         )
     assert board is not None
 
 
 async def test_plain_http_to_the_tls_port_fails_cleanly(
-    world: World, server: LiveServer, tls: TlsFiles
+    live_world: World, server: LiveServer, tls: TlsFiles
 ) -> None:
     plain_url = server.url.replace("https://", "http://")
-    store = _laptop(world, plain_url)
+    store = _laptop(live_world, plain_url)
     async with make_http_client(Settings(ca_bundle=tls.ca_cert)) as http:
         with pytest.raises(ServerUnreachable) as failed:
             await client_for(http, store).sync_once()
         assert "certificate" not in str(failed.value)  # not a trust problem
-        assert _stored(world) == 0 and store.pending_count() == READINGS
+        assert _stored(live_world) == 0 and store.pending_count() == READINGS
         # the garbage did not hurt the server: the same laptop over https goes through
-        store.identity = device_store(world, "a", server.url).identity
+        store.identity = device_store(live_world, "a", server.url).identity
         report = await client_for(http, store).sync_once()
     assert report.pushed == {"applied": READINGS}
 
