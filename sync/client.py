@@ -53,6 +53,7 @@ from sync.outbox import (
 )
 from sync.records import Record, RecordInvalid, parse_record
 
+INTERVAL_SPREAD = 0.25  # routine syncs come every interval_s, give or take this fraction
 TOO_LARGE_REASON = "The record is larger than the server accepts; kept on this laptop for review."
 
 
@@ -433,6 +434,17 @@ class SyncClient:
         cap = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** max(0, attempt - 1))
         return max(retry_after, cap / 2 + self._rng.uniform(0, cap / 2))
 
+    def next_interval(self) -> float:
+        """The wait before the next routine sync: the interval, give or take a quarter.
+
+        Laptops that came online together (the morning, the end of an outage) would
+        otherwise hit the server in the same instant every interval, for the whole day;
+        the spread lets them drift apart.
+        """
+        return self.settings.interval_s * self._rng.uniform(
+            1 - INTERVAL_SPREAD, 1 + INTERVAL_SPREAD
+        )
+
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Sync now, then every interval; after failures retry with backoff until `stop`.
 
@@ -443,7 +455,7 @@ class SyncClient:
         while not stop.is_set():
             try:
                 await self.sync_once()
-                attempt, delay = 0, self.settings.interval_s
+                attempt, delay = 0, self.next_interval()
             except (ServerUnreachable, ServerRejected) as exc:
                 attempt += 1
                 delay = self.backoff(

@@ -252,9 +252,19 @@ class FieldApp(App[None]):
         if services.sync is None:
             return
         if self._sync_timer is None:
-            interval = self.settings.sync.interval_s
-            self._sync_timer = self.set_interval(interval, self.sync_now)
+            self._schedule_routine_sync()
         self.sync_now()
+
+    def _schedule_routine_sync(self) -> None:
+        """The next routine sync, after the client's interval give or take a quarter, so
+        laptops unlocked together at the start of a shift do not sync in step all day."""
+        sync = self.services.sync
+        delay = sync.next_interval() if sync is not None else self.settings.sync.interval_s
+        self._sync_timer = self.set_timer(delay, self._routine_sync)
+
+    def _routine_sync(self) -> None:
+        self.sync_now()
+        self._schedule_routine_sync()
 
     def sync_now(self, manual: bool = False) -> None:
         """Run one sync round in an async worker (or once more after the running one)."""

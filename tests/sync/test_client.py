@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sync.client import (
     ServerRejected,
     ServerUnreachable,
     StoreRolledBack,
+    SyncClient,
     SyncProgress,
     check_server_url,
     enroll,
@@ -123,3 +125,17 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     delays = [client.backoff(n) for n in range(1, 8)]
     assert 1 <= delays[0] <= 2 and 30 <= delays[-1] <= 60
     assert client.backoff(1, retry_after=45) >= 45
+
+
+def test_routine_syncs_of_a_fleet_drift_apart() -> None:
+    # 200 laptops enrolled the same morning must not hit the server together all day
+    rng = random.Random(7)
+    waits = [
+        SyncClient(
+            httpx.AsyncClient(), FakeStore(), Settings(interval_s=60), rng=rng
+        ).next_interval()
+        for _ in range(200)
+    ]
+    assert all(45 <= wait <= 75 for wait in waits)
+    assert max(waits) - min(waits) > 20
+    assert len({round(wait, 3) for wait in waits}) > 150

@@ -122,3 +122,30 @@ async def test_a_whole_visit_reaches_the_clinic_server(
         kinds = {row.kind for row in session.exec(select(DeviceRecordRow))}
     visit_kinds = {"status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"}
     assert visit_kinds | {"substance"} <= kinds
+
+
+async def test_routine_syncs_come_at_the_interval_give_or_take_a_quarter(
+    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    asgi, code = server
+    store.unlock(PASSPHRASE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
+        await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
+        app = FieldApp(
+            store,
+            settings,
+            sync=lambda progress: SyncClient(http, store, settings.sync, progress=progress),
+            clock=clock,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            waits = []
+            for _ in range(5):
+                timer = app._sync_timer
+                assert timer is not None
+                waits.append(timer._interval)
+                app._routine_sync()  # as if the timer fired: it syncs and sets the next one
+                await settle(pilot)
+    interval = settings.sync.interval_s
+    assert all(0.75 * interval <= wait <= 1.25 * interval for wait in waits)
+    assert len(set(waits)) == len(waits)  # not in step with every other laptop
