@@ -290,7 +290,6 @@ def _store(
             "after_revocation": device.revoked,
         }
         for rid, one in candidates.items()
-        if one.record is not None
     ]
     inserted = (
         set(_insert_ignore(conn, DeviceRecordRow, to_insert, DeviceRecordRow.id))

@@ -103,6 +103,34 @@ async def test_control_characters_and_lone_surrogates_are_set_aside_not_a_500(
     assert json.loads(reviews[0].payload) == junk
 
 
+async def test_a_replay_with_gaps_in_its_seqs_gets_the_first_answers(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    # Receipts are read as a range for a run of seqs and by list for a sparse batch.
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    for i in range(50):
+        store.write(vitals(p.id, v.id, "a", hr=60 + i))
+    assert (await client_for(api, store).sync_once()).pushed == {"applied": 50}
+    sparse = [store.items[1], store.items[25], store.items[50]]
+    response = await api.post(
+        "/sync/push",
+        json=push_body(store.head, sparse),
+        headers={"Authorization": f"Bearer {world.tokens['a']}"},
+    )
+    assert response.status_code == 200, response.text
+    answers = [(r["seq"], r["status"]) for r in response.json()["results"]]
+    assert answers == [(1, "duplicate"), (25, "duplicate"), (50, "duplicate")]
+    # the receipts really were found: a seq sent again with another chain is a rollback
+    forked = push_body(store.head, sparse)
+    forked["items"][1]["chain_hash"] = "cd" * 32
+    response = await api.post(
+        "/sync/push", json=forked, headers={"Authorization": f"Bearer {world.tokens['a']}"}
+    )
+    assert response.status_code == 409 and response.json()["error"] == "store_rolled_back"
+    assert len(_rows(app, DeviceRecordRow)) == 50
+
+
 async def test_oversize_batch_is_split(db_url: str, clock: Clock) -> None:
     app = create_app(test_settings(db_url, max_body_bytes=20_000), clock=clock)
     world = seed(app.state.ctx.engine, app.state.ctx.settings, TODAY)
