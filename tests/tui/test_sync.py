@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,80 +45,90 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     application.state.ctx.engine.dispose()
 
 
-async def test_sync_screen_sends_and_explains_what_was_set_aside(
-    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
-) -> None:
+@asynccontextmanager
+async def enrolled_app(
+    server: tuple[Any, str],
+    store: Store,
+    settings: Settings,
+    clock: ManualClock,
+    locked: bool = False,
+) -> AsyncIterator[FieldApp]:
+    """The app on a laptop enrolled with the in-process server (locked: as after a restart)."""
     asgi, code = server
     store.unlock(PASSPHRASE)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
         await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
+        if locked:
+            store.lock()
 
         def factory(progress: Any) -> SyncClient:
             return SyncClient(http, store, settings.sync, progress=progress)
 
-        app = FieldApp(store, settings, sync=factory, clock=clock)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            assert app.services.sync_state.configured  # enrolled: the client was built
-            await open_first_visit(pilot)
-            await check_in(pilot)
-            # A visit re-planned to another clinician at the office: the server sets it aside.
-            other = next(v for v in demo_day(DAY).visits if v.clinician_id != CLINICIAN)
-            now = clock.now()
-            store.save(
-                StatusEvent(
-                    id=uuid.uuid4(),
-                    patient_id=other.patient_id,
-                    visit_id=other.id,
-                    recorded_at=now,
-                    recorded_by=CLINICIAN,
-                    status="en_route",
-                    at=now,
-                )
+        yield FieldApp(store, settings, sync=factory, clock=clock)
+
+
+async def test_sync_screen_sends_and_explains_what_was_set_aside(
+    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    async with (
+        enrolled_app(server, store, settings, clock) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        assert app.services.sync_state.configured  # enrolled: the client was built
+        await open_first_visit(pilot)
+        await check_in(pilot)
+        # A visit re-planned to another clinician at the office: the server sets it aside.
+        other = next(v for v in demo_day(DAY).visits if v.clinician_id != CLINICIAN)
+        now = clock.now()
+        store.save(
+            StatusEvent(
+                id=uuid.uuid4(),
+                patient_id=other.patient_id,
+                visit_id=other.id,
+                recorded_at=now,
+                recorded_by=CLINICIAN,
+                status="en_route",
+                at=now,
             )
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, SyncScreen)
-            await pilot.press("s")
-            await settle(pilot)
-            state = app.services.sync_state
-            assert state.error is None, state.error
-            assert state.sent.get("applied", 0) >= 2  # en route and the arrival
-            assert state.sent.get("rejected") == 1
-            assert store.pending_count() == 0
-            bar = screen.query_one("#sync-progress", ProgressBar)
-            assert bar.total and bar.progress == bar.total
-            assert "Sent:" in str(screen.query_one("#sync-sent", Static).render())
-            table = screen.query_one("#set-aside", DataTable)
-            assert table.row_count == 1
-            why = str(screen.query_one("#set-aside-why", Static).render())
-            assert "no longer assigned to you" in why
-            line = str(screen.query_one("#status-line", Static).render())
-            assert "1 set aside" in line and "last sync" in line
+        )
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        await pilot.press("s")
+        await settle(pilot)
+        state = app.services.sync_state
+        assert state.error is None, state.error
+        assert state.sent.get("applied", 0) >= 2  # en route and the arrival
+        assert state.sent.get("rejected") == 1
+        assert store.pending_count() == 0
+        bar = screen.query_one("#sync-progress", ProgressBar)
+        assert bar.total and bar.progress == bar.total
+        assert "Sent:" in str(screen.query_one("#sync-sent", Static).render())
+        table = screen.query_one("#set-aside", DataTable)
+        assert table.row_count == 1
+        why = str(screen.query_one("#set-aside-why", Static).render())
+        assert "no longer assigned to you" in why
+        line = str(screen.query_one("#status-line", Static).render())
+        assert "1 set aside" in line and "last sync" in line
 
 
 async def test_a_whole_visit_reaches_the_clinic_server(
     server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
 ) -> None:
-    asgi, code = server
-    store.unlock(PASSPHRASE)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
-        await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
-        store.lock()
-
-        def factory(progress: Any) -> SyncClient:
-            return SyncClient(http, store, settings.sync, progress=progress)
-
-        app = FieldApp(store, settings, sync=factory, clock=clock)
-        async with app.run_test(size=SIZE) as pilot:
-            await whole_visit(pilot, app, clock)
-            await pilot.press("f4")
-            await settle(pilot)
-            await pilot.press("s")
-            await settle(pilot)
-            assert app.services.sync_state.error is None, app.services.sync_state.error
-            assert store.pending_count() == 0
+    asgi, _ = server
+    async with (
+        enrolled_app(server, store, settings, clock, locked=True) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await whole_visit(pilot, app, clock)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.services.sync_state.error is None, app.services.sync_state.error
+        assert store.pending_count() == 0
     with Session(asgi.state.ctx.engine) as session:
         kinds = {row.kind for row in session.exec(select(DeviceRecordRow))}
     visit_kinds = {"status", "checklist", "dose_order", "vitals", "dose_admin", "recovery", "note"}
@@ -127,25 +138,18 @@ async def test_a_whole_visit_reaches_the_clinic_server(
 async def test_routine_syncs_come_at_the_interval_give_or_take_a_quarter(
     server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
 ) -> None:
-    asgi, code = server
-    store.unlock(PASSPHRASE)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
-        await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
-        app = FieldApp(
-            store,
-            settings,
-            sync=lambda progress: SyncClient(http, store, settings.sync, progress=progress),
-            clock=clock,
-        )
-        async with app.run_test(size=SIZE) as pilot:
+    async with (
+        enrolled_app(server, store, settings, clock) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        waits = []
+        for _ in range(5):
+            timer = app._sync_timer
+            assert timer is not None
+            waits.append(timer._interval)
+            app._routine_sync()  # as if the timer fired: it syncs and sets the next one
             await settle(pilot)
-            waits = []
-            for _ in range(5):
-                timer = app._sync_timer
-                assert timer is not None
-                waits.append(timer._interval)
-                app._routine_sync()  # as if the timer fired: it syncs and sets the next one
-                await settle(pilot)
     interval = settings.sync.interval_s
     assert all(0.75 * interval <= wait <= 1.25 * interval for wait in waits)
     assert len(set(waits)) == len(waits)  # not in step with every other laptop
