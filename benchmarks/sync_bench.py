@@ -6,7 +6,9 @@
 2. 200 simulated devices at once (PostgreSQL, two workers), each pushing 100 records and
    pulling its day: request latency p95, errors, records lost or duplicated. "p95_ms" is
    this burst (all devices in the same instant, as the issue words it); "p95_ms_spread" is
-   the same load with the devices starting within --spread seconds.
+   the same load with the devices starting within --spread seconds. The burst also
+   reports the CPU the server's workers and the simulated devices used: on a 2-core
+   machine they, and PostgreSQL, share the cores, and their sum sets the burst's length.
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
 The last line is JSON with the figures the issue names.
