@@ -416,6 +416,9 @@ class SubstanceEvent(DeviceRecord):
     mg: float = Field(ge=0, le=10_000)
     ml: float = Field(ge=0, le=100)
     witness: ShortText | None = None
+    # Whether every witness named holds a professional licence, as the clinician attests
+    # (the protocol may require it: ledger.waste_witness_must_be_licensed); None: not said.
+    witness_licensed: bool | None = None
     method: str | None = Field(None, max_length=200)
     note: str | None = Field(None, max_length=2000)
     # A loss, or a supervisor's resolution of a discrepancy: is it a significant loss

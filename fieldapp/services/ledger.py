@@ -75,7 +75,10 @@ def to_engine(record: SubstanceEvent) -> LedgerEvent:
         data["reason"] = record.note
     if record.witness:
         method = record.method or "in_person"
-        data["witnesses"] = [Witness(name=n, method=method) for n in witnesses_of(record.witness)]
+        licensed = record.witness_licensed is True  # a licence nobody attested to is none
+        data["witnesses"] = [
+            Witness(name=n, method=method, licensed=licensed) for n in witnesses_of(record.witness)
+        ]
     return LedgerEvent.model_validate(data)
 
 
@@ -257,11 +260,23 @@ class LedgerBook:
             "administration", vial, found.mg_per_ml, mg, _ml(mg, found.mg_per_ml), session
         )
 
-    def waste(self, vial: str, ml: Decimal, witness: str, method: str = "in_person") -> None:
-        """Witnessed waste of drawn or leftover drug."""
+    def waste(
+        self, vial: str, ml: Decimal, witness: str, licensed: bool, method: str = "in_person"
+    ) -> None:
+        """Witnessed waste of drawn or leftover drug; `licensed`: the witness holds a licence.
+
+        Refused before anything is destroyed when the protocol wants a licensed witness and
+        this one is not: the drug stays secured until one is present.
+        """
         found = self._usable(vial)
         if not witnesses_of(witness):
             raise LedgerRefused("Waste needs a witness: name the licensed witness present.")
+        if not licensed and engine.protocol().ledger.waste_witness_must_be_licensed:
+            raise LedgerRefused(
+                "The protocol asks for a licensed witness to waste "
+                "(ledger.waste_witness_must_be_licensed): keep the drug secured and waste it "
+                "when one is present, or return it."
+            )
         self._positive(ml)
         session = self.services.current_visit
         self._entry(
@@ -272,16 +287,30 @@ class LedgerBook:
             ml,
             session,
             witness=witness.strip(),
+            witness_licensed=licensed,
             method=method,
         )
         self.open_incidents()
 
-    def breakage(self, vial: str, ml: Decimal, witnesses: str) -> None:
-        """A broken or spilled vial, with the witnesses the protocol asks for."""
+    def breakage(self, vial: str, ml: Decimal, witnesses: str, licensed: bool) -> None:
+        """A broken or spilled vial, with the witnesses the protocol asks for.
+
+        Without them it is not a witnessed breakage but a loss the ledger cannot explain:
+        the clinician counts the vial, the short count opens a discrepancy, and a
+        supervisor's review records what happened.
+        """
         found = self.vial(vial)
-        need = engine.protocol().ledger.breakage_witnesses
+        rules = engine.protocol().ledger
+        need = rules.breakage_witnesses
         if len(set(witnesses_of(witnesses))) < need:
             raise LedgerRefused(f"Breakage needs {need} witnesses: name them separated by ';'.")
+        if not licensed and rules.waste_witness_must_be_licensed:
+            raise LedgerRefused(
+                f"The protocol asks for {need} licensed witnesses to a breakage "
+                "(ledger.waste_witness_must_be_licensed). Without them, count the vial: the "
+                "short count opens a discrepancy, and a supervisor's review records what "
+                "happened."
+            )
         self._positive(ml)
         self._entry(
             "breakage",
@@ -290,6 +319,7 @@ class LedgerBook:
             ml * found.mg_per_ml,
             ml,
             witness=witnesses.strip(),
+            witness_licensed=licensed,
             method="in_person",
         )
         self.open_incidents()

@@ -51,14 +51,14 @@ def test_waste_needs_a_witness_and_a_locked_vial_takes_nothing() -> None:
     svc, store, _ = services()
     svc.ledger.carry("V1", Decimal(10), Decimal(20), "L1")
     with pytest.raises(LedgerRefused, match="witness"):
-        svc.ledger.waste("V1", Decimal(1), "  ")
+        svc.ledger.waste("V1", Decimal(1), "  ", licensed=True)
     with pytest.raises(LedgerRefused, match="2 witnesses"):
-        svc.ledger.breakage("V1", Decimal(1), "only one")
+        svc.ledger.breakage("V1", Decimal(1), "only one", licensed=True)
     opened = svc.ledger.count("V1", Decimal("19.5"))  # 0.5 mL short: beyond 0.4 mL
     assert [i.vial_id for i in opened] == ["V1"]
     assert svc.ledger.count("V1", Decimal("19.5")) == []  # one incident per vial
     with pytest.raises(LedgerRefused, match="locked"):
-        svc.ledger.waste("V1", Decimal(1), "RN Witness")
+        svc.ledger.waste("V1", Decimal(1), "RN Witness", licensed=True)
     assert sum(isinstance(r, Incident) for r in store.records) == 1
 
 
@@ -82,7 +82,7 @@ def test_the_day_closes_only_when_the_count_matches(wastes: list[int], short_ten
     book.carry("V1", Decimal(10), Decimal(20), None)
     for tenths in wastes:
         clock.advance(minutes=5)
-        book.waste("V1", Decimal(tenths) / 10, "RN Witness")
+        book.waste("V1", Decimal(tenths) / 10, "RN Witness", licensed=True)
     left = Decimal(20) - sum((Decimal(t) / 10 for t in wastes), Decimal(0))
     clock.advance(minutes=5)
     book.count("V1", left - Decimal(short_tenths) / 10)
@@ -122,3 +122,55 @@ def test_a_supervisors_resolution_lets_a_day_with_a_discrepancy_close(significan
     assert resolution.event == "resolution" and resolution.significant_loss is significant
     # The day still shows the discrepancy that was resolved: nothing is hidden.
     assert day.vials["V1"].status == "discrepancy"
+
+
+def test_an_unlicensed_waste_witness_is_refused_before_anything_is_destroyed() -> None:
+    svc, store, _ = services()
+    svc.ledger.carry("V1", Decimal(10), Decimal(20), None)
+    before = len(store.records)
+    with pytest.raises(LedgerRefused, match="waste_witness_must_be_licensed"):
+        svc.ledger.waste("V1", Decimal(1), "A neighbour", licensed=False)
+    assert len(store.records) == before  # nothing recorded, nothing to reconcile
+    svc.ledger.waste("V1", Decimal(1), "RN Witness", licensed=True)
+    [waste] = [r for r in store.records if isinstance(r, SubstanceEvent) and r.event == "waste"]
+    assert waste.witness_licensed is True
+
+
+def test_a_breakage_without_licensed_witnesses_goes_through_a_discrepancy() -> None:
+    svc, store, clock = services()
+    book = svc.ledger
+    book.carry("V1", Decimal(10), Decimal(20), None)
+    clock.advance(minutes=10)
+    with pytest.raises(LedgerRefused, match="count the vial"):
+        book.breakage("V1", Decimal(5), "Family member; Neighbour", licensed=False)
+    assert not any(isinstance(r, SubstanceEvent) and r.event == "breakage" for r in store.records)
+    # what the clinician is told to do: the short count opens a discrepancy for review
+    [incident] = book.count("V1", Decimal(15))
+    assert incident.category == "ledger_discrepancy"
+    book.give_back("V1")
+    book.resolve("V1", "Dr. Supervisor", "vial dropped on the porch, 5 mL lost", False)
+    assert book.close_day().may_close
+
+
+def test_a_clinic_that_allows_unlicensed_witnesses_records_them_as_such(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fieldapp.services import engine
+
+    shipped = engine.protocol()
+    relaxed = shipped.model_copy(
+        update={
+            "ledger": shipped.ledger.model_copy(update={"waste_witness_must_be_licensed": False})
+        }
+    )
+    monkeypatch.setattr(engine, "protocol", lambda path=None: relaxed)
+    svc, store, clock = services()
+    book = svc.ledger
+    book.carry("V1", Decimal(10), Decimal(20), None)
+    clock.advance(minutes=10)
+    book.waste("V1", Decimal(20), "A neighbour", licensed=False)
+    book.count("V1", Decimal(0))
+    book.give_back("V1")
+    [waste] = [r for r in store.records if isinstance(r, SubstanceEvent) and r.event == "waste"]
+    assert waste.witness_licensed is False
+    assert book.close_day().may_close

@@ -66,7 +66,7 @@ async def test_a_ledger_day_that_will_not_close(app: FieldApp) -> None:
         # A locked vial takes no more waste.
         await pilot.press("w")
         await settle(pilot)
-        await type_into(pilot, {"ml": "1", "witness": "RN Witness"})
+        await type_into(pilot, {"ml": "1", "witness": "RN Witness", "licensed": "yes"})
         assert [r.event for r in app.services.ledger.entries()][-1] == "return"
 
 

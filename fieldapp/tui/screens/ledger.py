@@ -49,6 +49,10 @@ def _yes_no(text: str) -> str | None:
     return None if text.strip().lower() in ("yes", "no") else "Answer yes or no."
 
 
+def _said_yes(text: str) -> bool:
+    return text.strip().lower() == "yes"
+
+
 def _required(label: str) -> Callable[[str], str | None]:
     return lambda text: None if text.strip() else f"{label} is required"
 
@@ -188,9 +192,12 @@ class LedgerScreen(FieldScreen):
             [
                 Ask("vial", "Vial id", _required("Vial id"), self.selected()),
                 Ask("ml", "Wasted (mL)", _ml),
-                Ask("witness", "Licensed witness", _required("A witness")),
+                Ask("witness", "Witness", _required("A witness")),
+                Ask("licensed", "Witness licensed? (yes/no)", _yes_no),
             ],
-            lambda a: self.services.ledger.waste(a["vial"], Decimal(a["ml"]), a["witness"]),
+            lambda a: self.services.ledger.waste(
+                a["vial"], Decimal(a["ml"]), a["witness"], _said_yes(a["licensed"])
+            ),
             "The witness watches the waste in person and is named here.",
         )
 
@@ -202,8 +209,11 @@ class LedgerScreen(FieldScreen):
                 Ask("vial", "Vial id", _required("Vial id"), self.selected()),
                 Ask("ml", "Lost (mL)", _ml),
                 Ask("witness", "Witnesses (A; B)", _required("The witnesses")),
+                Ask("licensed", "All licensed? (yes/no)", _yes_no),
             ],
-            lambda a: self.services.ledger.breakage(a["vial"], Decimal(a["ml"]), a["witness"]),
+            lambda a: self.services.ledger.breakage(
+                a["vial"], Decimal(a["ml"]), a["witness"], _said_yes(a["licensed"])
+            ),
             "Name both witnesses, separated by ';'.",
         )
 
