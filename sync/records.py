@@ -426,6 +426,37 @@ class SubstanceEvent(DeviceRecord):
     significant_loss: bool | None = None
 
 
+class ClosedVial(Strict):
+    """One vial as the day closed, by the ledger."""
+
+    vial_id: ShortText
+    # "discrepancy" here means one a supervisor has decided on: an open one stops the close
+    status: Literal["balanced", "overage", "incomplete", "discrepancy"]
+
+
+class DutyDue(Strict):
+    """A reporting duty the day's ledger raised (a significant loss), with its due date."""
+
+    kind: ShortText
+    due: date
+
+
+class DayClosure(DeviceRecord):
+    """The clinician's close of the day's controlled-substance ledger: every vial reconciled.
+
+    The clinic sees when each day was closed, how each vial stood and which DEA duties
+    remain, without rebuilding the ledger from its entries.
+    """
+
+    KIND: ClassVar[str] = "day_close"
+
+    patient_id: UUID | None = None  # type: ignore[assignment]
+    day: date
+    closed_at: datetime
+    vials: list[ClosedVial] = Field(default_factory=list, max_length=100)
+    duties: list[DutyDue] = Field(default_factory=list, max_length=20)
+
+
 class RecoveryRecord(DeviceRecord):
     """Recovery scores and the departure decision."""
 
@@ -507,6 +538,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         DoseOrder,
         DoseAdministration,
         SubstanceEvent,
+        DayClosure,
         RecoveryRecord,
         SessionNote,
         Addendum,

@@ -20,7 +20,7 @@ from fieldapp.clinical.ledger import DayLedger, LedgerEvent, VialStatus, Witness
 from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
 from fieldapp.services.clock import today
-from sync.records import Incident, SubstanceEvent
+from sync.records import ClosedVial, DayClosure, DutyDue, Incident, SubstanceEvent
 
 if TYPE_CHECKING:
     from fieldapp.services.context import AppServices
@@ -396,12 +396,28 @@ class LedgerBook:
         )
 
     def close_day(self) -> DayLedger:
-        """Close the day if every vial reconciles; otherwise refuse and say what is missing."""
+        """Close the day if every vial reconciles, and record the close for the clinic;
+        otherwise refuse and say what is missing."""
         ledger = self.day()
         self.open_incidents()
         if not ledger.may_close:
             reasons = [r.message for r in ledger.reasons if r.outcome != "balanced"]
             raise LedgerRefused("The day cannot close: " + "; ".join(reasons[:4]) + ".")
+        now = self.services.clock.now()
+        self.services.store.save(
+            DayClosure(
+                id=uuid.uuid4(),
+                recorded_at=now,
+                recorded_by=self.services.user,
+                day=ledger.day,
+                closed_at=now,
+                vials=[
+                    ClosedVial(vial_id=name, status=vial.status)
+                    for name, vial in sorted(ledger.vials.items())
+                ],
+                duties=[DutyDue(kind=duty.kind, due=duty.due) for duty in ledger.obligations],
+            )
+        )
         return ledger
 
 

@@ -25,6 +25,7 @@ KIND_WORDS = {
     "dose_order": "dose order",
     "dose_admin": "dose given",
     "substance": "ledger entry",
+    "day_close": "closed ledger day",
     "recovery": "recovery assessment",
     "note": "signed note",
     "addendum": "addendum",

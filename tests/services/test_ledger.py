@@ -15,7 +15,7 @@ from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.ledger import LedgerRefused
 from fieldapp.settings import Settings
-from sync.records import Incident, Record, SubstanceEvent
+from sync.records import DayClosure, Incident, Record, SubstanceEvent
 
 
 class ListStore:
@@ -95,7 +95,8 @@ def test_the_day_closes_only_when_the_count_matches(wastes: list[int], short_ten
     else:
         assert book.close_day().may_close
         assert not any(isinstance(r, Incident) for r in store.records)
-    assert all(isinstance(r, SubstanceEvent | Incident) for r in store.records)
+        assert sum(isinstance(r, DayClosure) for r in store.records) == 1
+    assert all(isinstance(r, SubstanceEvent | Incident | DayClosure) for r in store.records)
 
 
 @pytest.mark.parametrize("significant", [False, True])
@@ -174,3 +175,27 @@ def test_a_clinic_that_allows_unlicensed_witnesses_records_them_as_such(
     [waste] = [r for r in store.records if isinstance(r, SubstanceEvent) and r.event == "waste"]
     assert waste.witness_licensed is False
     assert book.close_day().may_close
+
+
+def test_closing_the_day_records_it_for_the_clinic_and_a_refused_close_records_nothing() -> None:
+    svc, store, clock = services()
+    book = svc.ledger
+    book.carry("V1", Decimal(10), Decimal(20), None)
+    clock.advance(minutes=30)
+    book.count("V1", Decimal(15))  # 5 mL short: the day may not close yet
+    with pytest.raises(LedgerRefused):
+        book.close_day()
+    assert not any(isinstance(r, DayClosure) for r in store.records)
+    book.give_back("V1")
+    book.resolve("V1", "Dr. Supervisor", "spilled while drawing, seen by the patient", True)
+    clock.advance(minutes=5)
+    book.close_day()
+    [closure] = [r for r in store.records if isinstance(r, DayClosure)]
+    assert closure.day == clock.now().date() and closure.closed_at == clock.now()
+    assert closure.patient_id is None and closure.recorded_by == svc.user
+    assert [(v.vial_id, v.status) for v in closure.vials] == [("V1", "discrepancy")]
+    assert (
+        {duty.kind for duty in closure.duties}
+        == {duty.kind for duty in book.day().obligations}
+        != set()
+    )  # a significant loss: the DEA duties go with the close

@@ -12,10 +12,13 @@ from sync.records import (
     Address,
     Approval,
     ChecklistSubmission,
+    ClosedVial,
     CoursePosition,
+    DayClosure,
     Diagnosis,
     DoseAdministration,
     DoseOrder,
+    DutyDue,
     Incident,
     PastSession,
     PatientSummary,
@@ -274,6 +277,19 @@ substances = _device(
     witness=opt(short),
     note=opt(st.text(max_size=200)),
 )
+day_closures = _device(
+    DayClosure,
+    day=days,
+    closed_at=moments,
+    vials=small_list(
+        st.builds(
+            ClosedVial,
+            vial_id=short,
+            status=st.sampled_from(["balanced", "overage", "incomplete", "discrepancy"]),
+        )
+    ),
+    duties=small_list(st.builds(DutyDue, kind=short, due=days)),
+)
 recoveries = _device(
     RecoveryRecord,
     assessed_at=moments,
@@ -323,6 +339,7 @@ BY_KIND: dict[str, st.SearchStrategy[Any]] = {
     "dose_order": dose_orders,
     "dose_admin": dose_admins,
     "substance": substances,
+    "day_close": day_closures,
     "recovery": recoveries,
     "note": signed_notes,
     "addendum": addenda,

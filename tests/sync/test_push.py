@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from sync.client import StoreRolledBack
 from sync.outbox import push_body
+from sync.records import ClosedVial, DayClosure
 from sync.server.db import transaction
 from sync.server.main import create_app
 from sync.server.models import DeviceRecordRow, ReviewItem
@@ -129,6 +130,26 @@ async def test_a_replay_with_gaps_in_its_seqs_gets_the_first_answers(
     )
     assert response.status_code == 409 and response.json()["error"] == "store_rolled_back"
     assert len(_rows(app, DeviceRecordRow)) == 50
+
+
+async def test_a_days_close_concerning_no_patient_reaches_the_clinic(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    store = device_store(world, "a")
+    now = datetime.now(UTC)
+    store.write(
+        DayClosure(
+            id=uuid.uuid4(),
+            recorded_at=now,
+            recorded_by="a",
+            day=now.date(),
+            closed_at=now,
+            vials=[ClosedVial(vial_id="V-1", status="balanced")],
+        )
+    )
+    assert (await client_for(api, store).sync_once()).pushed == {"applied": 1}
+    [row] = _rows(app, DeviceRecordRow)
+    assert row.kind == "day_close" and row.patient_id is None
 
 
 async def test_oversize_batch_is_split(db_url: str, clock: Clock) -> None:

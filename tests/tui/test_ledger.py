@@ -7,7 +7,7 @@ from textual.widgets import DataTable, Static
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens.entry import EntryDialog
 from fieldapp.tui.screens.ledger import LedgerScreen
-from sync.records import Incident, SubstanceEvent
+from sync.records import DayClosure, Incident, SubstanceEvent
 from tests.tui.helpers import settle, unlock
 
 SIZE = (100, 32)
@@ -87,3 +87,5 @@ async def test_a_day_reconciles_once_counted_and_returned(app: FieldApp) -> None
         await settle(pilot)
         assert app.services.ledger.day().may_close
         assert "DAY RECONCILES" in str(app.screen.query_one("#ledger-reasons", Static).render())
+        closes = [r for r in app.services.store.load_all() if isinstance(r, DayClosure)]
+        assert [[v.vial_id for v in c.vials] for c in closes] == [["V-8"]]

@@ -278,7 +278,10 @@ class LedgerScreen(FieldScreen):
         except FieldAppError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=15)
         else:
-            self.notify("The day is closed: every vial reconciles.")
+            self.notify(
+                "The day is closed: every vial reconciles. "
+                "The clinic gets the close at the next sync."
+            )
         self.load_ledger()
 
     def action_leave(self) -> None:
