@@ -125,14 +125,10 @@ def _append_pg(session: Session, event: AuditEvent, commit: bool) -> AuditEvent:
     session.flush()  # the transaction's own writes go first, outside the locked part
     body = json.dumps({**_fields(event), "seq": 0}, sort_keys=True, separators=(",", ":"))
     assert body.endswith(',"seq":0}'), body  # "seq" must sort last for the SQL hash
+    # the event's own fields (its seq is the database's to give), the lock and the hash input
     params = {
+        **_fields(event),
         "key": AUDIT_LOCK_KEY,
-        "at": event.at,
-        "actor": event.actor,
-        "device_id": event.device_id,
-        "action": event.action,
-        "outcome": event.outcome,
-        "detail": event.detail,
         "prefix": body[: -len("0}")],
         "genesis": GENESIS,
     }

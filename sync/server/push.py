@@ -65,7 +65,7 @@ class Incoming:
     reason: str | None = None
     canonical: str = ""  # the record's canonical JSON: what the device hashed, and stored
     # ids as stored (text), converted once
-    rid: str = ""
+    rid: str = field(init=False)
     visit_id: str | None = None
     patient_id: str | None = None
 
