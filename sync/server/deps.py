@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from sync.server import audit, ratelimit
 from sync.server.auth import Caller, authenticate
@@ -111,12 +112,15 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AnyPrincipal = Annotated[Principal, Depends(principal_even_revoked)]
 
 
-def require_role(*roles: str) -> Callable[..., Principal]:
+def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency letting only these roles through (403 for the rest, audited)."""
 
-    def check(principal: CurrentPrincipal, ctx: Ctx, request: Request) -> Principal:
+    # Async: letting a caller through is a comparison, not worth a hop to the thread pool
+    # (where each request would queue once more under load); a refusal is audited there.
+    async def check(principal: CurrentPrincipal, ctx: Ctx, request: Request) -> Principal:
         if principal.role not in roles:
-            ctx.audit(
+            await run_in_threadpool(
+                ctx.audit,
                 actor=principal.user,
                 device_id=principal.device_id,
                 action="forbidden",

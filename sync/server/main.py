@@ -7,6 +7,7 @@ device's answer also carries `"wipe": true`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -15,6 +16,8 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +27,8 @@ from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
 from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
 from sync.server.schemas import ErrorBody
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     errors.NotFound: 404,
@@ -80,28 +85,41 @@ def _too_large(limit: int) -> JSONResponse:
     )
 
 
-def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Size the worker's thread pool, where every blocking handler and dependency runs."""
+def _lifespan(
+    threads: int, engine: Engine
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the worker's thread pool, where every blocking handler and dependency runs, and
+    open a first database connection, so the first requests after a start do not wait for
+    the driver's setup (a database that does not answer yet is left to /health to report).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        try:
+            await anyio.to_thread.run_sync(_connect_once, engine)
+        except SQLAlchemyError:
+            log.warning("the database does not answer yet; serving anyway")
         yield
 
     return lifespan
 
 
+def _connect_once(engine: Engine) -> None:
+    with engine.connect():
+        pass
+
+
 def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     """A new server app over the configured database."""
+    engine = make_engine(settings)
     app = FastAPI(
-        lifespan=_thread_pool(settings.threads_per_worker),
+        lifespan=_lifespan(settings.threads_per_worker, engine),
         title="fieldapp clinic server",
         version="1",
         description="Enrollment, two-way sync, dispatch and audit for field clinicians.",
     )
-    app.state.ctx = AppContext(
-        settings=settings, engine=make_engine(settings), clock=clock or utc_now
-    )
+    app.state.ctx = AppContext(settings=settings, engine=engine, clock=clock or utc_now)
     for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 

@@ -24,7 +24,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from sync.outbox import GENESIS_CHAIN_HASH, next_chain_hash
-from sync.records import DEVICE_KINDS, SERVER_KINDS, DeviceRecord, RecordInvalid, parse_record
+from sync.records import (
+    DEVICE_KINDS,
+    SERVER_KINDS,
+    DeviceRecord,
+    RecordInvalid,
+    StatusEvent,
+    parse_record,
+)
 from sync.server import crud
 from sync.server.auth import Caller
 from sync.server.errors import Invalid, StoreRolledBack
@@ -371,6 +378,13 @@ def _review_row(device: Caller, item: PushItem, status: str, reason: str, now: f
     }
 
 
+def _starts_infusion(one: Incoming) -> bool:
+    """A dose given, or a status saying the infusion began (or ended)."""
+    if one.item.kind == "dose_admin":
+        return one.record is not None
+    return isinstance(one.record, StatusEvent) and one.record.status in crud.STARTED_STATUSES
+
+
 def _flag_conflicts(
     session: Session,
     fresh: Iterable[Incoming],
@@ -383,13 +397,7 @@ def _flag_conflicts(
         {
             one.visit_id
             for one in fresh
-            if one.record is not None
-            and (
-                one.item.kind == "dose_admin"
-                or getattr(one.record, "status", None) in crud.STARTED_STATUSES
-            )
-            and one.visit_id is not None
-            and one.rid in applied
+            if one.visit_id is not None and _starts_infusion(one) and one.rid in applied
         }
     )
     if not started:
