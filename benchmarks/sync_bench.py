@@ -7,8 +7,8 @@
    pulling its day: request latency p95, errors, records lost or duplicated. "p95_ms" is
    this burst (all devices in the same instant, as the issue words it); "p95_ms_spread" is
    the same load with the devices starting within --spread seconds. The burst also
-   reports the CPU the server's workers and the simulated devices used: on a 2-core
-   machine they, and PostgreSQL, share the cores, and their sum sets the burst's length.
+   reports the CPU the server's workers, PostgreSQL and the simulated devices used: on a
+   2-core machine they share the cores, and their sum sets the burst's length.
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
 The last line is JSON with the figures the issue names.
@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -175,19 +176,30 @@ async def _one_device(
         latencies.append((time.perf_counter() - began) * 1000)
 
 
-def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (the server's workers)."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+def _processes() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, parent pid, CPU seconds used) of every process now running."""
+    ticks = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
         except OSError:
             continue  # it ended meanwhile
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        fields = tail.split()
+        name = head.split("(", 1)[1]
+        yield int(entry.name), name, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (the server's workers)."""
+    return sum(cpu for p, _, parent, cpu in _processes() if pid in (p, parent))
+
+
+def database_cpu_s() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (its backends live
+    as long as the pools that opened them, so a burst's share is the difference)."""
+    return sum(cpu for _, name, _, cpu in _processes() if name == "postgres")
 
 
 def many_devices(
@@ -224,12 +236,14 @@ def many_devices(
 
             assert server.process is not None
             server_cpu = process_tree_cpu_s(server.process.pid)
+            db_cpu = database_cpu_s()
             client_cpu = time.process_time()
             began = time.perf_counter()
             errors = asyncio.run(go())
             wall = time.perf_counter() - began
             client_cpu = time.process_time() - client_cpu
             server_cpu = process_tree_cpu_s(server.process.pid) - server_cpu
+            db_cpu = database_cpu_s() - db_cpu
         with transaction(engine) as session:
             stored = session.exec(select(col(DeviceRecordRow.id))).all()
         engine.dispose()
@@ -243,6 +257,7 @@ def many_devices(
             "wall_s": wall,
             "server_cpu_s": server_cpu,
             "devices_cpu_s": client_cpu,
+            "database_cpu_s": db_cpu,
         }
     finally:
         if schema:
@@ -280,6 +295,7 @@ def main() -> None:
             f"errors {burst['errors']}, lost {burst['lost']}, duplicated {burst['duplicated']}; "
             f"CPU: server {burst['server_cpu_s']:.2f} s "
             f"({burst['server_cpu_s'] / args.devices * 1000:.1f} ms a device), "
+            f"PostgreSQL {burst['database_cpu_s']:.2f} s, "
             f"simulated devices {burst['devices_cpu_s']:.2f} s, on {os.cpu_count()} cores"
         )
         load = many_devices("postgres", folder, args.devices, args.each, args.spread)
@@ -301,6 +317,9 @@ def main() -> None:
                 "duplicated": load["duplicated"] + burst["duplicated"],
                 "p95_ms_spread": round(load["p95_ms"], 1),
                 "server_cpu_ms_per_device": round(burst["server_cpu_s"] / args.devices * 1000, 1),
+                "database_cpu_ms_per_device": round(
+                    burst["database_cpu_s"] / args.devices * 1000, 1
+                ),
             }
         )
     )
