@@ -9,7 +9,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from sync.records import Address, CoursePosition, PatientSummary, StatusEvent, Visit, VitalsReading
+from sync.records import (
+    Address,
+    CoursePosition,
+    DoseAdministration,
+    PatientSummary,
+    StatusEvent,
+    Visit,
+    VitalsReading,
+)
 from sync.server import crud
 from sync.server.auth import create_enroll_code, redeem_code
 from sync.server.config import ServerSettings
@@ -88,6 +96,23 @@ def status(patient_id: uuid.UUID, visit_id: uuid.UUID, by: str, what: str) -> St
         recorded_by=by,
         status=what,
         at=at,  # type: ignore[arg-type]
+    )
+
+
+def dose(patient_id: uuid.UUID, visit_id: uuid.UUID, by: str) -> DoseAdministration:
+    """A synthetic dose given on the road (the order and vial are invented)."""
+    at = datetime(2030, 3, 4, 10, 5, tzinfo=UTC)
+    return DoseAdministration(
+        id=uuid.uuid4(),
+        patient_id=patient_id,
+        visit_id=visit_id,
+        recorded_at=at,
+        recorded_by=by,
+        order_id=uuid.uuid4(),
+        vial_id="V-TEST-1",
+        started_at=at,
+        dose_mg=20.0,
+        volume_ml=20.0,
     )
 
 

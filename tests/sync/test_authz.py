@@ -173,6 +173,25 @@ async def test_roles_admin_routes_403_and_dispatch_sees_no_clinical_field(
     assert "planned_dose_mg" not in visit and visit["review_flags"] == []
 
 
+async def test_a_role_refusal_is_audited_with_the_route(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    pull = await api.post(
+        "/sync/pull", json={"cursor": None, "head": HEAD0}, headers=auth(world, "disp")
+    )
+    assert pull.status_code == 403 and pull.json()["error"] == "forbidden"
+    users = await api.get("/admin/users", headers=auth(world, "a"))
+    assert users.status_code == 403
+    with transaction(world.engine) as session:
+        refused = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "forbidden").order_by(AuditEvent.seq)
+        ).all()
+    assert [(e.actor, e.outcome, json.loads(e.detail)) for e in refused] == [
+        ("disp", "role", {"path": "/sync/pull", "method": "POST"}),
+        ("a", "role", {"path": "/admin/users", "method": "GET"}),
+    ]
+
+
 async def test_rate_limit_429_with_retry_after_and_body_limit_413(
     db_url: str, clock: Clock
 ) -> None:

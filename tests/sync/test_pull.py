@@ -17,7 +17,7 @@ from sync.server.models import Device, DeviceRecordRow, VisitRow
 from sync.server.schemas import VisitUpdate
 from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, auth, test_settings
-from tests.sync.factories import T0, World, seed, status, visit, vitals
+from tests.sync.factories import T0, World, dose, seed, status, visit, vitals
 from tests.sync.fakes import SimulatedCrash
 
 
@@ -115,13 +115,18 @@ async def test_expired_cursor_starts_again_and_keeps_the_outbox(
 
 
 @pytest.mark.parametrize("office_first", [False, True])
+@pytest.mark.parametrize("road_event", ["infusion_started", "dose_given"])
 async def test_office_cancellation_vs_road_infusion_both_kept_and_flagged(
-    app: Any, world: World, api: httpx.AsyncClient, office_first: bool
+    app: Any, world: World, api: httpx.AsyncClient, office_first: bool, road_event: str
 ) -> None:
     v = world.visits["a"]
     store = device_store(world, "a")
     await client_for(api, store).sync_once()
-    store.write(status(v.patient_id, v.id, "a", "infusion_started"))  # offline, on the road
+    store.write(  # offline, on the road
+        dose(v.patient_id, v.id, "a")
+        if road_event == "dose_given"
+        else status(v.patient_id, v.id, "a", road_event)
+    )
 
     async def cancel() -> None:
         r = await api.post(f"/dispatch/visits/{v.id}/cancel", headers=auth(world, "disp"))

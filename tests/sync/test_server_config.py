@@ -54,3 +54,18 @@ async def test_each_worker_serves_as_many_requests_at_once_as_configured(tmp_pat
             assert limiter.total_tokens == 3
     finally:
         limiter.total_tokens = before
+
+
+async def test_a_worker_connects_at_start_and_still_starts_when_the_database_is_down(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text(f"database_url = 'sqlite:///{tmp_path / 'db.sqlite'}'\n")
+    app = create_app(load_server_settings(path, environ={}))
+    engine = app.state.ctx.engine
+    async with app.router.lifespan_context(app):
+        assert engine.pool.checkedin() == 1  # the driver set up before the first request
+    path.write_text("database_url = 'postgresql+psycopg://nobody@127.0.0.1:1/none'\n")
+    down = create_app(load_server_settings(path, environ={}))
+    async with down.router.lifespan_context(down):
+        assert "does not answer" in caplog.text  # /health says the rest
