@@ -5,7 +5,8 @@
    (same transactions and audit, no HTTP) in the same run: the ratio is the HTTP cost.
 2. 200 simulated devices at once (PostgreSQL, two workers), each pushing 100 records and
    pulling its day: request latency p95, errors, records lost or duplicated. "p95_ms" is
-   this burst (all devices in the same instant, as the issue words it); "p95_ms_spread" is
+   this burst (all devices in the same instant, as the issue words it; the median of
+   --bursts runs, each listed in "p95_ms_bursts"); "p95_ms_spread" is
    the same load with the devices starting within --spread seconds. The burst also
    reports the CPU the server's workers, PostgreSQL and the simulated devices used: on a
    2-core machine they share the cores, and their sum sets the burst's length.
@@ -273,6 +274,7 @@ def main() -> None:
     parser.add_argument(
         "--spread", type=float, default=20.0, help="devices start within this many seconds"
     )
+    parser.add_argument("--bursts", type=int, default=3, help="runs of the burst (median)")
     args = parser.parse_args()
     if not pg_available():
         sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (needed for this benchmark)")
@@ -288,16 +290,24 @@ def main() -> None:
             f"postgres: {pg_http:6.0f} rec/s over HTTP, {pg_direct:8.0f} rec/s direct, "
             f"ratio {pg_http / pg_direct:.2f}"
         )
-        burst = many_devices("postgres", folder, args.devices, args.each, 0.0)
-        print(
-            f"{args.devices} devices x {args.each} records, all in the same instant: "
-            f"wall {burst['wall_s']:.1f} s, p95 {burst['p95_ms']:.0f} ms, "
-            f"errors {burst['errors']}, lost {burst['lost']}, duplicated {burst['duplicated']}; "
-            f"CPU: server {burst['server_cpu_s']:.2f} s "
-            f"({burst['server_cpu_s'] / args.devices * 1000:.1f} ms a device), "
-            f"PostgreSQL {burst['database_cpu_s']:.2f} s, "
-            f"simulated devices {burst['devices_cpu_s']:.2f} s, on {os.cpu_count()} cores"
-        )
+        bursts = []
+        for _ in range(args.bursts):
+            one = many_devices("postgres", folder, args.devices, args.each, 0.0)
+            print(
+                f"{args.devices} devices x {args.each} records, all in the same instant: "
+                f"wall {one['wall_s']:.1f} s, p95 {one['p95_ms']:.0f} ms, "
+                f"errors {one['errors']}, lost {one['lost']}, duplicated {one['duplicated']}; "
+                f"CPU: server {one['server_cpu_s']:.2f} s "
+                f"({one['server_cpu_s'] / args.devices * 1000:.1f} ms a device), "
+                f"PostgreSQL {one['database_cpu_s']:.2f} s, "
+                f"simulated devices {one['devices_cpu_s']:.2f} s, on {os.cpu_count()} cores"
+            )
+            bursts.append(one)
+        # The burst's p95 swings by a quarter from run to run (which requests happen to
+        # share the cores): the median run is reported, and every run's faults count.
+        burst = sorted(bursts, key=lambda run: run["p95_ms"])[len(bursts) // 2]
+        for key in ("errors", "lost", "duplicated"):
+            burst[key] = sum(run[key] for run in bursts)
         load = many_devices("postgres", folder, args.devices, args.each, args.spread)
         print(
             f"{args.devices} devices x {args.each} records starting within {args.spread:.0f} s "
@@ -316,6 +326,7 @@ def main() -> None:
                 "lost": load["lost"] + burst["lost"],
                 "duplicated": load["duplicated"] + burst["duplicated"],
                 "p95_ms_spread": round(load["p95_ms"], 1),
+                "p95_ms_bursts": [round(run["p95_ms"], 1) for run in bursts],
                 "server_cpu_ms_per_device": round(burst["server_cpu_s"] / args.devices * 1000, 1),
                 "database_cpu_ms_per_device": round(
                     burst["database_cpu_s"] / args.devices * 1000, 1
