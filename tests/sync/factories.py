@@ -62,6 +62,22 @@ def visit(patient_id: uuid.UUID, clinician: str, on: date, **extra: Any) -> Visi
     )
 
 
+ON_THE_ROAD = datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
+
+
+def _written(
+    patient_id: uuid.UUID, visit_id: uuid.UUID | None, by: str, at: datetime
+) -> dict[str, Any]:
+    """The fields every device record carries: a new id, whom and what visit, who, when."""
+    return {
+        "id": uuid.uuid4(),
+        "patient_id": patient_id,
+        "visit_id": visit_id,
+        "recorded_at": at,
+        "recorded_by": by,
+    }
+
+
 def vitals(
     patient_id: uuid.UUID,
     visit_id: uuid.UUID | None,
@@ -70,13 +86,9 @@ def vitals(
     at: datetime | None = None,
 ) -> VitalsReading:
     """A synthetic vitals reading."""
-    at = at or datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
+    at = at or ON_THE_ROAD
     return VitalsReading(
-        id=uuid.uuid4(),
-        patient_id=patient_id,
-        visit_id=visit_id,
-        recorded_at=at,
-        recorded_by=by,
+        **_written(patient_id, visit_id, by, at),
         phase="pre",
         taken_at=at,
         systolic_mmhg=120,
@@ -87,30 +99,18 @@ def vitals(
 
 def status(patient_id: uuid.UUID, visit_id: uuid.UUID, by: str, what: str) -> StatusEvent:
     """A synthetic status event (not arrival or check-out, which need EVV fields)."""
-    at = datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
     return StatusEvent(
-        id=uuid.uuid4(),
-        patient_id=patient_id,
-        visit_id=visit_id,
-        recorded_at=at,
-        recorded_by=by,
-        status=what,
-        at=at,  # type: ignore[arg-type]
+        **_written(patient_id, visit_id, by, ON_THE_ROAD), status=what, at=ON_THE_ROAD
     )
 
 
 def dose(patient_id: uuid.UUID, visit_id: uuid.UUID, by: str) -> DoseAdministration:
     """A synthetic dose given on the road (the order and vial are invented)."""
-    at = datetime(2030, 3, 4, 10, 5, tzinfo=UTC)
     return DoseAdministration(
-        id=uuid.uuid4(),
-        patient_id=patient_id,
-        visit_id=visit_id,
-        recorded_at=at,
-        recorded_by=by,
+        **_written(patient_id, visit_id, by, ON_THE_ROAD),
         order_id=uuid.uuid4(),
         vial_id="V-TEST-1",
-        started_at=at,
+        started_at=ON_THE_ROAD,
         dose_mg=20.0,
         volume_ml=20.0,
     )
