@@ -4,30 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from fieldapp.commands.demo import print_day
-from fieldapp.demo.stack import DemoStack
+from fieldapp.demo.stack import DemoStack, days_to
+from fieldapp.services.clock import SystemClock
 from fieldapp.settings import Settings, StoreSettings
 from sync.client import SyncClient, make_http_client
 from sync.records import StatusEvent
 
-DAY = date(2026, 11, 22)
 FAST_KDF = StoreSettings(kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1)
+# A day long past and one weeks ahead: the demo of any day works, whatever today is (the
+# server's clock is moved to it; the enrolment code must not expire by the moved clock).
+DAYS = [date(2026, 11, 22), date.today() + timedelta(days=40)]
+
+
+@pytest.fixture(params=DAYS, ids=["past", "ahead"])
+def day(request) -> date:  # type: ignore[no-untyped-def]
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
-    running = DemoStack.start(tmp_path / "demo", Settings(store=FAST_KDF), DAY)
+def stack(tmp_path: Path, day: date):  # type: ignore[no-untyped-def]
+    running = DemoStack.start(tmp_path / "demo", Settings(store=FAST_KDF), day)
     yield running
     running.stop()
 
 
-def test_demo_laptop_receives_its_day_and_pushes_a_check_in(stack: DemoStack, capsys) -> None:  # type: ignore[no-untyped-def]
-    visits = stack.store.visits_for_day(DAY)
+def test_demo_laptop_receives_its_day_and_pushes_a_check_in(  # type: ignore[no-untyped-def]
+    stack: DemoStack, day: date, capsys
+) -> None:
+    visits = stack.store.visits_for_day(day)
     assert [v.route_order for v in visits] == [1, 2, 3, 4]
     assert all(v.clinician_id == "c01" for v in visits)
     assert stack.report.pulled >= 8  # 4 patients + 4 visits (+ protocol documents)
@@ -53,6 +63,12 @@ def test_demo_laptop_receives_its_day_and_pushes_a_check_in(stack: DemoStack, ca
     assert report.pushed == {"applied": 1}
     assert stack.store.pending_count() == 0
 
-    print_day(stack.store, DAY)
+    print_day(stack.store, day)
     out = capsys.readouterr().out
-    assert "4 visits on 2026-11-22" in out
+    assert f"4 visits on {day}" in out
+
+
+def test_the_demo_app_clock_is_on_the_demo_day() -> None:
+    ahead = date.today() + timedelta(days=3)
+    assert SystemClock(offset=days_to(ahead)).now().date() == ahead
+    assert SystemClock(offset=days_to(date.today())).now().date() == date.today()

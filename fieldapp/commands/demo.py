@@ -9,7 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from fieldapp.demo.stack import DEMO_CLINICIAN, DEMO_PASSPHRASE, DemoStack
+from fieldapp.demo.stack import DEMO_CLINICIAN, DEMO_PASSPHRASE, DemoStack, days_to
+from fieldapp.services.clock import SystemClock
 from fieldapp.settings import load_settings
 from fieldapp.store import Store
 
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         from fieldapp.commands.app import sync_factory
         from fieldapp.tui.app import FieldApp
 
-        FieldApp(stack.store, settings, sync=sync_factory(stack.store, settings)).run()
+        # the laptop's clock on the demo day too, at the real time of day
+        clock = SystemClock(offset=days_to(day))
+        FieldApp(stack.store, settings, sync=sync_factory(stack.store, settings), clock=clock).run()
         return 0
     finally:
         stack.stop()

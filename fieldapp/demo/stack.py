@@ -4,6 +4,10 @@
 synthetic day and the clinic's protocol documents, add the demo clinician, serve the API
 with uvicorn on loopback in a background thread, create the clinician's encrypted store,
 enrol it with a one-time code over real HTTP, and sync once. `stop()` shuts the server.
+
+The server hands out "today" in the clinic's timezone, so a demo of another day (or a
+machine whose own zone is already on tomorrow) runs the server on a clock moved by whole
+days to put the clinic's today on the demo day.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import uvicorn
 
@@ -30,6 +35,7 @@ from sync.server import audit, crud
 from sync.server.auth import create_enroll_code
 from sync.server.config import ServerSettings, load_server_settings
 from sync.server.db import make_engine, transaction
+from sync.server.deps import Clock, utc_now
 from sync.server.main import create_app
 from sync.server.migrate import migrate
 
@@ -60,10 +66,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def load_server(settings: ServerSettings, day: DemoDay, clinician: str) -> str:
-    """Put the day into the server database; return a one-time enrolment code."""
+def load_server(
+    settings: ServerSettings, day: DemoDay, clinician: str, now: float | None = None
+) -> str:
+    """Put the day into the server database; return a one-time enrolment code.
+
+    `now` is the server's time (its clock, when that is moved: the code must not have
+    expired by it)."""
     engine = make_engine(settings)
-    now = time.time()
+    now = time.time() if now is None else now
     try:
         with transaction(engine) as session:
             for person in day.clinicians:
@@ -82,12 +93,17 @@ def load_server(settings: ServerSettings, day: DemoDay, clinician: str) -> str:
         engine.dispose()
 
 
+def days_to(day: date, zone: ZoneInfo | None = None) -> timedelta:
+    """The whole days from today in `zone` (None: this machine's own) to `day`."""
+    return timedelta(days=(day - datetime.now(zone).date()).days)
+
+
 class _ServerThread:
     """uvicorn serving the app on loopback from a daemon thread."""
 
-    def __init__(self, settings: ServerSettings, port: int) -> None:
+    def __init__(self, settings: ServerSettings, port: int, clock: Clock) -> None:
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, clock), host="127.0.0.1", port=port, log_level="warning"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="demo-server", daemon=True)
@@ -125,8 +141,13 @@ class DemoStack:
         folder.mkdir(parents=True)
         server_settings = load_server_settings(database_url=f"sqlite:///{folder / 'server.db'}")
         migrate(server_settings.database_url)
-        code = load_server(server_settings, demo_day(day), clinician)
-        server = _ServerThread(server_settings, _free_port())
+        shift = days_to(day, ZoneInfo(server_settings.clinic_timezone))
+
+        def clock() -> datetime:
+            return utc_now() + shift
+
+        code = load_server(server_settings, demo_day(day), clinician, clock().timestamp())
+        server = _ServerThread(server_settings, _free_port(), clock)
         server.start()
         url = f"http://127.0.0.1:{server.server.config.port}"
         store = Store.create(folder / f"{clinician}.store", DEMO_PASSPHRASE, settings.store)

@@ -16,14 +16,18 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock, in the laptop's local timezone (or a given one)."""
+    """The real clock, in the laptop's local timezone (or a given one).
 
-    def __init__(self, tz: ZoneInfo | None = None) -> None:
+    `offset` moves it by a fixed amount: the demo of another day runs on real time of day.
+    """
+
+    def __init__(self, tz: ZoneInfo | None = None, offset: timedelta = timedelta(0)) -> None:
         self._tz = tz
+        self._offset = offset
 
     def now(self) -> datetime:
         """The current time."""
-        return datetime.now(self._tz or UTC).astimezone(self._tz)
+        return (datetime.now(self._tz or UTC) + self._offset).astimezone(self._tz)
 
 
 class ManualClock:
