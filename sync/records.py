@@ -16,7 +16,6 @@ in `config/protocol.toml`. Unknown fields are refused everywhere (`extra="forbid
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -30,6 +29,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from sync.canonical import canonical_json
 
 SCHEMA_VERSION = 1
 
@@ -72,8 +73,7 @@ class Record(Strict):
 
     def canonical_json(self) -> bytes:
         """Deterministic JSON bytes of this record: the input of its content hash."""
-        payload = self.model_dump(mode="json")
-        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(self.model_dump(mode="json"))
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON, hex: the same id with another hash is a conflict."""

@@ -21,7 +21,6 @@ verifier then also checks that each anchored entry still exists with exactly tha
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from sqlmodel import Session, col
 if TYPE_CHECKING:
     import psycopg
 
+from sync.canonical import canonical_text
 from sync.server.db import is_postgres
 from sync.server.models import AuditEvent
 
@@ -43,7 +43,7 @@ AUDIT_LOCK_KEY = 0x6661_7564  # "faud": one advisory lock for the audit chain
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON."""
-    body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    body = canonical_text(fields)
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
@@ -83,7 +83,7 @@ def append(
         device_id=device_id,
         action=action,
         outcome=outcome,
-        detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+        detail=canonical_text(detail or {}),
         prev_hash="",
         hash="",
     )
@@ -123,7 +123,7 @@ RETURNING seq, prev_hash, hash
 
 def _append_pg(session: Session, event: AuditEvent, commit: bool) -> AuditEvent:
     session.flush()  # the transaction's own writes go first, outside the locked part
-    body = json.dumps({**_fields(event), "seq": 0}, sort_keys=True, separators=(",", ":"))
+    body = canonical_text({**_fields(event), "seq": 0})
     assert body.endswith(',"seq":0}'), body  # "seq" must sort last for the SQL hash
     # the event's own fields (its seq is the database's to give), the lock and the hash input
     params = {

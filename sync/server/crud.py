@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from sync.canonical import canonical_text
 from sync.records import PatientSummary, ProtocolDocument, Visit
 from sync.server.changes import take_change_numbers
 from sync.server.errors import Invalid, NotFound
@@ -34,10 +35,6 @@ from sync.server.schemas import CONTACT_FIELDS, PatientContact, VisitCreate, Vis
 # A visit cancelled at the office although the road says the infusion began.
 FLAG_CANCELLED_AFTER_START = "cancelled_at_office_after_infusion_started"
 STARTED_STATUSES = frozenset({"infusion_started", "infusion_ended"})
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 # -- people and devices --------------------------------------------------------------------
@@ -100,8 +97,8 @@ def patient_contact(row: Patient) -> dict[str, Any]:
 def put_patient_summary(session: Session, summary: PatientSummary, now: float) -> Patient:
     """Store a whole patient summary (import), as a new version if it changed."""
     data = summary.model_dump(mode="json", exclude={"id", "version", "schema_version"})
-    contact = _dumps({k: v for k, v in data.items() if k in CONTACT_FIELDS})
-    clinical = _dumps({k: v for k, v in data.items() if k not in CONTACT_FIELDS})
+    contact = canonical_text({k: v for k, v in data.items() if k in CONTACT_FIELDS})
+    clinical = canonical_text({k: v for k, v in data.items() if k not in CONTACT_FIELDS})
     return _put_patient(session, str(summary.id), contact, clinical, now)
 
 
@@ -112,7 +109,7 @@ def put_patient_contact(
     existing = session.get(Patient, str(patient_id))
     clinical = existing.clinical if existing else None
     return _put_patient(
-        session, str(patient_id), _dumps(contact.model_dump(mode="json")), clinical, now
+        session, str(patient_id), canonical_text(contact.model_dump(mode="json")), clinical, now
     )
 
 

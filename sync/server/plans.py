@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from sync.canonical import canonical_text
 from sync.records import Address, Visit
 from sync.server import crud
 from sync.server.errors import Invalid, NotFound
@@ -45,10 +46,6 @@ from sync.server.plan_models import (
 from sync.server.schemas import VisitUpdate
 
 DUTY_STATUSES = frozenset({"duress", "check_in"})
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def _epoch(moment: float | None) -> datetime | None:
@@ -181,8 +178,8 @@ def store_plan(session: Session, data: PlanCreate, who: str, now: float) -> Disp
         id=str(uuid.uuid4()),
         scheduled_on=data.scheduled_on,
         status="draft",
-        plan=_dumps(plan.dump()),
-        roster=_dumps([c.model_dump(mode="json") for c in data.roster]),
+        plan=canonical_text(plan.dump()),
+        roster=canonical_text([c.model_dump(mode="json") for c in data.roster]),
         created_by=who,
         created_at=created,
     )

@@ -1,0 +1,60 @@
+"""Canonical JSON: sorted keys, no spaces, ASCII only; the bytes every content hash covers.
+
+The form is the standard library's `json.dumps(value, sort_keys=True, separators=(",", ":"))`
+(so hashes made by any earlier build still match). orjson writes those same bytes about
+ten times faster, except in three places, where the standard library is used instead:
+
+- text outside printable ASCII: orjson writes UTF-8 (and DEL) as is, not as `\\uXXXX`;
+- floats that `repr` writes with an exponent (0 < |x| < 1e-4, |x| >= 1e16) and NaN or
+  infinity: orjson spells them differently (`1e-7` for `1e-07`, `null` for `NaN`);
+- what orjson cannot write at all (integers past 64 bits, keys that are not text).
+
+`tests/sync/test_canonical.py` checks the two agree on arbitrary JSON values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+
+_EXPONENT_BELOW, _EXPONENT_FROM = 1e-4, 1e16  # where float.__repr__ switches to 1e-05, 1e+16
+
+
+def canonical_json(value: Any) -> bytes:
+    """`value` (JSON types only: dict, list, str, int, float, bool, None) as canonical bytes."""
+    try:
+        fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return _standard(value)
+    if not fast.isascii() or b"\x7f" in fast or _has_odd_float(value):
+        return _standard(value)
+    return fast
+
+
+def canonical_text(value: Any) -> str:
+    """`canonical_json` as text (it is ASCII)."""
+    return canonical_json(value).decode("ascii")
+
+
+def _standard(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _has_odd_float(value: Any) -> bool:
+    """Whether any float inside `value` is written differently by orjson and `repr`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item) or (
+                item and not _EXPONENT_BELOW <= abs(item) < _EXPONENT_FROM
+            ):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
