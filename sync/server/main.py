@@ -7,6 +7,7 @@ device's answer also carries `"wipe": true`.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -91,6 +92,7 @@ def _lifespan(
     """Size the worker's thread pool, where every blocking handler and dependency runs, and
     open a first database connection, so the first requests after a start do not wait for
     the driver's setup (a database that does not answer yet is left to /health to report).
+    Then set aside what the start made from the garbage collector's walks.
     """
 
     @asynccontextmanager
@@ -100,6 +102,9 @@ def _lifespan(
             await anyio.to_thread.run_sync(_connect_once, engine)
         except SQLAlchemyError:
             log.warning("the database does not answer yet; serving anyway")
+        # Everything made so far lives as long as the worker: the collector need not walk
+        # it again on every full collection (a request makes thousands of short-lived objects).
+        gc.freeze()
         yield
 
     return lifespan

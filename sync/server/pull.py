@@ -17,15 +17,14 @@ patient when no other visit in scope needs them.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlmodel import Session, col
+from sqlalchemy import Connection, bindparam, select, text
+from sqlmodel import Session
 
 from sync.server import crud
 from sync.server.changes import high_water
@@ -35,18 +34,22 @@ from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, V
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
 
-_EPOCH = text("SELECT value FROM server_meta WHERE key = 'epoch'")
+# The epoch and the high-water mark, read together (both change rarely, both every pull).
+_EPOCH_AND_HIGH_WATER = text(
+    "SELECT (SELECT value FROM server_meta WHERE key = 'epoch') AS epoch,"
+    " (SELECT value FROM change_counter WHERE id = 1) AS high_water"
+)
 
 
-def database_epoch(session: Session) -> str:
-    """This database's cursor epoch (made by the first migration)."""
-    epoch = session.execute(_EPOCH).scalar()
-    if epoch is None:  # a database made without migrations (tests of crud alone)
-        row = ServerMeta(key="epoch", value=secrets.token_hex(8))
-        session.add(row)
+def _epoch_and_high_water(session: Session) -> tuple[str, int]:
+    """This database's cursor epoch (made by the first migration) and `changes.high_water`."""
+    row = session.execute(_EPOCH_AND_HIGH_WATER).one()
+    if row.epoch is None:  # a database made without migrations (tests of crud alone)
+        meta = ServerMeta(key="epoch", value=secrets.token_hex(8))
+        session.add(meta)
         session.flush()
-        return row.value
-    return str(epoch)
+        return meta.value, high_water(session)
+    return str(row.epoch), int(row.high_water)
 
 
 @dataclass(frozen=True)
@@ -76,26 +79,28 @@ class Cursor:
 
 @dataclass
 class Page:
-    """One pull page."""
+    """One pull page. Each upsert is (kind, id, the record's JSON as stored): it goes into
+    the answer as it is, never parsed and written again."""
 
-    upserts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    upserts: list[tuple[str, str, str]] = field(default_factory=list)
     removals: list[tuple[str, str]] = field(default_factory=list)
     cursor: str = ""
     more: bool = False
 
     def ids(self, kind: str) -> list[str]:
         """Ids of upserted records of one kind (for the audit event)."""
-        return [str(record["id"]) for k, record in self.upserts if k == kind]
+        return [rid for k, rid, _ in self.upserts if k == kind]
 
 
 def pull(
     session: Session, clinician: str, cursor_text: str | None, limit: int, today: date, days: int
 ) -> Page:
     """One page of the clinician's changes after the cursor."""
-    epoch, hw = database_epoch(session), high_water(session)
+    epoch, hw = _epoch_and_high_water(session)
+    conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
-    scope = _scope_patients(session, clinician, window)
+    scope = _scope_patients(conn, clinician, window)
     if cursor_text is not None:
         cursor = Cursor.decode(cursor_text)
         if cursor.epoch != epoch or cursor.seq > hw:
@@ -103,39 +108,87 @@ def pull(
         if cursor.window_from == today:
             start = cursor.seq
         elif cursor.window_from < today:
-            _left_window(session, clinician, cursor.window_from, today, scope, page)
-    items = _changed(session, clinician, start, hw, limit, window, scope)
+            _left_window(conn, clinician, cursor.window_from, today, scope, page)
+    items = _changed(conn, clinician, start, hw, limit, window, scope)
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
     seen: set[tuple[str, str]] = set()
+    patients = _visits_patients(conn, items, window)
     for _, kind, row in items:
-        _emit(session, clinician, kind, row, window, scope, page, seen)
+        _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
     page.cursor = Cursor(epoch, last, today).encode()
     return page
 
 
-def _scope_patients(session: Session, clinician: str, window: tuple[date, date]) -> set[str]:
-    return set(
-        session.execute(
-            select(col(VisitRow.patient_id)).where(
-                col(VisitRow.clinician_id) == clinician,
-                col(VisitRow.scheduled_on).between(*window),
-            )
-        ).scalars()
+# The statements of a pull, built once (a pull runs them all, many times a minute).
+_VISIT = VisitRow.__table__.c  # type: ignore[attr-defined]
+_EXIT = VisitExit.__table__.c  # type: ignore[attr-defined]
+_PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
+_DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
+_PATIENT_COLUMNS = (_PATIENT.id, _PATIENT.version, _PATIENT.contact, _PATIENT.clinical)
+_VISIT_COLUMNS = (
+    _VISIT.id,
+    _VISIT.patient_id,
+    _VISIT.clinician_id,
+    _VISIT.scheduled_on,
+    _VISIT.payload,
+    _VISIT.change_seq,
+)
+
+
+def _in_window(column: Any) -> Any:
+    return column.between(bindparam("first"), bindparam("last"))
+
+
+def _after(column: Any, statement: Any) -> Any:
+    """`statement` limited to changes in (start, hw], in change order, at most `limit`."""
+    return (
+        statement.where(column > bindparam("start"), column <= bindparam("hw"))
+        .order_by(column)
+        .limit(bindparam("limit"))
     )
 
 
+_SCOPE = select(_VISIT.patient_id).where(
+    _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
+)
+_LEFT_WINDOW = select(_VISIT.id, _VISIT.patient_id).where(
+    _VISIT.clinician_id == bindparam("who"),
+    _VISIT.scheduled_on >= bindparam("old"),
+    _VISIT.scheduled_on < bindparam("today"),
+)
+_VISITS_CHANGED = _after(
+    _VISIT.change_seq, select(*_VISIT_COLUMNS).where(_VISIT.clinician_id == bindparam("who"))
+)
+# a fresh start has nothing to remove: only what is in the window
+_VISITS_CHANGED_IN_WINDOW = _VISITS_CHANGED.where(_in_window(_VISIT.scheduled_on))
+_EXITS_CHANGED = _after(
+    _EXIT.seq,
+    select(_EXIT.seq, _EXIT.visit_id, _EXIT.patient_id).where(
+        _EXIT.clinician_id == bindparam("who")
+    ),
+)
+_PATIENTS_CHANGED = _after(
+    _PATIENT.change_seq,
+    select(*_PATIENT_COLUMNS, _PATIENT.change_seq).where(
+        _PATIENT.id.in_(bindparam("ids", expanding=True))
+    ),
+)
+_DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
+_PATIENTS_BY_ID = select(*_PATIENT_COLUMNS).where(_PATIENT.id.in_(bindparam("ids", expanding=True)))
+_VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
+
+
+def _scope_patients(conn: Connection, clinician: str, window: tuple[date, date]) -> set[str]:
+    rows = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
+    return set(rows.scalars())
+
+
 def _left_window(
-    session: Session, clinician: str, old: date, today: date, scope: set[str], page: Page
+    conn: Connection, clinician: str, old: date, today: date, scope: set[str], page: Page
 ) -> None:
-    gone = session.execute(
-        select(col(VisitRow.id), col(VisitRow.patient_id)).where(
-            col(VisitRow.clinician_id) == clinician,
-            col(VisitRow.scheduled_on) >= old,
-            col(VisitRow.scheduled_on) < today,
-        )
-    ).all()
+    gone = conn.execute(_LEFT_WINDOW, {"who": clinician, "old": old, "today": today}).all()
     for visit_id, patient_id in gone:
         page.removals.append(("visit", visit_id))
         if patient_id not in scope and ("patient", patient_id) not in page.removals:
@@ -143,7 +196,7 @@ def _left_window(
 
 
 def _changed(
-    session: Session,
+    conn: Connection,
     clinician: str,
     start: int,
     hw: int,
@@ -152,58 +205,46 @@ def _changed(
     scope: set[str],
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind, in change order."""
-    visits = select(VisitRow).where(
-        col(VisitRow.clinician_id) == clinician,
-        col(VisitRow.change_seq) > start,
-        col(VisitRow.change_seq) <= hw,
-    )
-    if start == 0:  # a fresh start has nothing to remove: only what is in the window
-        visits = visits.where(col(VisitRow.scheduled_on).between(*window))
+    bounds = {"start": start, "hw": hw, "limit": limit + 1}
+    visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
     found: list[tuple[int, str, Any]] = [
         (row.change_seq, "visit", row)
-        for row in session.execute(
-            visits.order_by(col(VisitRow.change_seq)).limit(limit + 1)
-        ).scalars()
+        for row in conn.execute(
+            visits, {**bounds, "who": clinician, "first": window[0], "last": window[1]}
+        )
     ]
     if start > 0:
-        exits = select(VisitExit).where(
-            col(VisitExit.clinician_id) == clinician,
-            col(VisitExit.seq) > start,
-            col(VisitExit.seq) <= hw,
-        )
         found += [
             (row.seq, "exit", row)
-            for row in session.execute(
-                exits.order_by(col(VisitExit.seq)).limit(limit + 1)
-            ).scalars()
+            for row in conn.execute(_EXITS_CHANGED, {**bounds, "who": clinician})
         ]
     if scope:
-        patients = select(Patient).where(
-            col(Patient.id).in_(sorted(scope)),
-            col(Patient.change_seq) > start,
-            col(Patient.change_seq) <= hw,
-        )
         found += [
             (row.change_seq, "patient", row)
-            for row in session.execute(
-                patients.order_by(col(Patient.change_seq)).limit(limit + 1)
-            ).scalars()
+            for row in conn.execute(_PATIENTS_CHANGED, {**bounds, "ids": sorted(scope)})
         ]
-    docs = select(ProtocolDocRow).where(
-        col(ProtocolDocRow.change_seq) > start, col(ProtocolDocRow.change_seq) <= hw
-    )
-    found += [
-        (row.change_seq, "protocol_doc", row)
-        for row in session.execute(
-            docs.order_by(col(ProtocolDocRow.change_seq)).limit(limit + 1)
-        ).scalars()
-    ]
+    found += [(row.change_seq, "protocol_doc", row) for row in conn.execute(_DOCS_CHANGED, bounds)]
     found.sort(key=lambda entry: entry[0])
     return found[: limit + 1]
 
 
+def _visits_patients(
+    conn: Connection, items: list[tuple[int, str, Any]], window: tuple[date, date]
+) -> dict[str, Any]:
+    """The patient of every visit upserted on this page, by id (one statement)."""
+    rows = {row.id: row for _, kind, row in items if kind == "patient"}
+    wanted = {
+        row.patient_id
+        for _, kind, row in items
+        if kind == "visit" and window[0] <= row.scheduled_on <= window[1]
+    } - set(rows)
+    if wanted:
+        rows.update((row.id, row) for row in conn.execute(_PATIENTS_BY_ID, {"ids": sorted(wanted)}))
+    return rows
+
+
 def _emit(
-    session: Session,
+    conn: Connection,
     clinician: str,
     kind: str,
     row: Any,
@@ -211,19 +252,19 @@ def _emit(
     scope: set[str],
     page: Page,
     seen: set[tuple[str, str]],
+    patients: dict[str, Any],
 ) -> None:
     if kind == "protocol_doc":
-        page.upserts.append(("protocol_doc", json.loads(row.payload)))
+        page.upserts.append(("protocol_doc", row.id, row.payload))
     elif kind == "patient":
         _emit_patient(row, page, seen)
     elif kind == "visit" and window[0] <= row.scheduled_on <= window[1]:
-        page.upserts.append(("visit", json.loads(row.payload)))
-        patient = session.get(Patient, row.patient_id)
-        if patient is not None:
-            _emit_patient(patient, page, seen)
+        page.upserts.append(("visit", row.id, row.payload))
+        if row.patient_id in patients:
+            _emit_patient(patients[row.patient_id], page, seen)
     else:
         visit_id = row.id if kind == "visit" else row.visit_id
-        current = session.get(VisitRow, visit_id) if kind == "exit" else row
+        current = conn.execute(_VISIT_BY_ID, {"id": visit_id}).first() if kind == "exit" else row
         if (
             current is not None
             and current.clinician_id == clinician
@@ -236,10 +277,10 @@ def _emit(
             page.removals.append(("patient", row.patient_id))
 
 
-def _emit_patient(row: Patient, page: Page, seen: set[tuple[str, str]]) -> None:
+def _emit_patient(row: Any, page: Page, seen: set[tuple[str, str]]) -> None:
     if ("patient", row.id) in seen:
         return
     seen.add(("patient", row.id))
     summary = crud.patient_summary(row)
     if summary is not None:
-        page.upserts.append(("patient", summary.model_dump(mode="json")))
+        page.upserts.append(("patient", row.id, summary.model_dump_json()))

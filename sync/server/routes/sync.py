@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -21,14 +22,7 @@ from sync.server.models import Device
 from sync.server.pull import pull as pull_page
 from sync.server.push import check_head
 from sync.server.push import push as push_batch
-from sync.server.schemas import (
-    PulledRecord,
-    PullRequest,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-    Removal,
-)
+from sync.server.schemas import PullRequest, PullResponse, PushRequest, PushResponse
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 _SEEN = text("UPDATE device SET last_seen_at = :now WHERE id = :device")
@@ -121,15 +115,17 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> Response:
             now=ctx.clock(),
             commit=True,
         )
-    return _json(
-        PullResponse(
-            upserts=[PulledRecord(kind=kind, record=record) for kind, record in page.upserts],
-            removals=[Removal(kind=kind, id=rid) for kind, rid in page.removals],  # type: ignore[arg-type]
-            cursor=page.cursor,
-            more=page.more,
-            server_time=ctx.clock(),
-        )
-    )
+    # Stored records go into the answer as the JSON they are stored as (never parsed here).
+    answer = {
+        "upserts": [
+            {"kind": kind, "record": orjson.Fragment(record)} for kind, _, record in page.upserts
+        ],
+        "removals": [{"kind": kind, "id": rid} for kind, rid in page.removals],
+        "cursor": page.cursor,
+        "more": page.more,
+        "server_time": ctx.clock(),
+    }
+    return Response(orjson.dumps(answer, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 @router.post("/wiped", status_code=204)
