@@ -10,6 +10,10 @@
    the same load with the devices starting within --spread seconds. The burst also
    reports the CPU the server's workers, PostgreSQL and the simulated devices used: on a
    2-core machine they share the cores, and their sum sets the burst's length.
+   Its baseline, measured in the same run: "solo_device_ms", the median time one more
+   device takes to push its 100 records and pull its day with the server to itself;
+   "p95_over_solo" is the burst's p95 over that (how long the queue of the others makes
+   a request wait, in solo syncs; the machine's speed, which swings, cancels out).
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
 The last line is JSON with the figures the issue names.
@@ -161,7 +165,7 @@ def throughput(kind: str, folder: Path, count: int) -> tuple[float, float]:
 
 async def _one_device(
     store: FakeStore, latencies: list[float], start_s: float, tls: ssl.SSLContext
-) -> None:
+) -> float:
     # Each device has its own HTTP client, as a real laptop does: one shared pool for all
     # 200 scans its connections on every request (httpcore), and that quadratic client
     # cost, not the server, was most of the measured latency. They share one TLS context
@@ -171,10 +175,11 @@ async def _one_device(
         client = SyncClient(http, store, Quick())
         began = time.perf_counter()
         await client.push()
-        latencies.append((time.perf_counter() - began) * 1000)
-        began = time.perf_counter()
+        pushed = time.perf_counter()
+        latencies.append((pushed - began) * 1000)
         await client.pull()
-        latencies.append((time.perf_counter() - began) * 1000)
+        latencies.append((time.perf_counter() - pushed) * 1000)
+        return (time.perf_counter() - began) * 1000
 
 
 def _processes() -> Iterator[tuple[int, str, int, float]]:
@@ -203,27 +208,37 @@ def database_cpu_s() -> float:
     return sum(cpu for _, name, _, cpu in _processes() if name == "postgres")
 
 
+SOLO_DEVICES = 15  # synced one at a time before the load: the same-run baseline
+
+
 def many_devices(
     kind: str, folder: Path, devices: int, each: int, spread_s: float
 ) -> dict[str, Any]:
     """`devices` devices at once, each pushing `each` records and pulling its day.
 
     Each device starts at a random moment within `spread_s` seconds (0: all in the same
-    instant, when latency is just the queue of 400 requests on two cores).
+    instant, when latency is just the queue of 400 requests on two cores). First, as the
+    baseline, `SOLO_DEVICES` more devices sync one after another, each alone.
     """
     url, schema = fresh_db(kind, folder, "load")
     try:
         settings = ServerSettings(database_url=url, clinic_timezone="UTC")
         engine = make_engine(settings)
-        world = seed(engine, settings, datetime.now(UTC).date(), clinicians=devices)
+        world = seed(engine, settings, datetime.now(UTC).date(), clinicians=devices + SOLO_DEVICES)
         workers = 2 if kind == "postgres" else 1
         latencies: list[float] = []
         errors = 0
         rng = random.Random(200)
         with LiveServer(url, workers=workers) as server:
             stores = {who: filled_store(world, who, each, server.url) for who in world.patients}
-
+            solo = dict(list(stores.items())[:SOLO_DEVICES])
+            stores = {who: store for who, store in stores.items() if who not in solo}
             tls = ssl.create_default_context()
+
+            async def alone() -> list[float]:
+                return [await _one_device(store, [], 0.0, tls) for store in solo.values()]
+
+            solo_ms = statistics.median(asyncio.run(alone()))
 
             async def go() -> int:
                 results = await asyncio.gather(
@@ -248,7 +263,9 @@ def many_devices(
         with transaction(engine) as session:
             stored = session.exec(select(col(DeviceRecordRow.id))).all()
         engine.dispose()
-        written = {str(i.record_id) for s in stores.values() for i in s.items.values()}
+        written = {
+            str(i.record_id) for s in (*stores.values(), *solo.values()) for i in s.items.values()
+        }
         got_day = sum(1 for who, s in stores.items() if world.visits[who].id in s.of_kind("visit"))
         return {
             "errors": errors + (devices - got_day),
@@ -256,6 +273,7 @@ def many_devices(
             "duplicated": len(stored) - len(set(stored)) + len(set(stored) - written),
             "p95_ms": statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else 0.0,
             "wall_s": wall,
+            "solo_device_ms": solo_ms,
             "server_cpu_s": server_cpu,
             "devices_cpu_s": client_cpu,
             "database_cpu_s": db_cpu,
@@ -295,7 +313,8 @@ def main() -> None:
             one = many_devices("postgres", folder, args.devices, args.each, 0.0)
             print(
                 f"{args.devices} devices x {args.each} records, all in the same instant: "
-                f"wall {one['wall_s']:.1f} s, p95 {one['p95_ms']:.0f} ms, "
+                f"wall {one['wall_s']:.1f} s, p95 {one['p95_ms']:.0f} ms "
+                f"(one device alone: {one['solo_device_ms']:.0f} ms), "
                 f"errors {one['errors']}, lost {one['lost']}, duplicated {one['duplicated']}; "
                 f"CPU: server {one['server_cpu_s']:.2f} s "
                 f"({one['server_cpu_s'] / args.devices * 1000:.1f} ms a device), "
@@ -326,6 +345,8 @@ def main() -> None:
                 "lost": load["lost"] + burst["lost"],
                 "duplicated": load["duplicated"] + burst["duplicated"],
                 "p95_ms_spread": round(load["p95_ms"], 1),
+                "solo_device_ms": round(burst["solo_device_ms"], 1),
+                "p95_over_solo": round(burst["p95_ms"] / burst["solo_device_ms"], 1),
                 "p95_ms_bursts": [round(run["p95_ms"], 1) for run in bursts],
                 "server_cpu_ms_per_device": round(burst["server_cpu_s"] / args.devices * 1000, 1),
                 "database_cpu_ms_per_device": round(

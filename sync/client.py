@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
+import orjson
 
 from sync.outbox import (
     ChainHead,
@@ -227,9 +228,12 @@ def failed_certificate_check(exc: BaseException) -> bool:
 async def _send(
     http: httpx.AsyncClient, url: str, body: dict[str, Any], token: str | None, timeout: float
 ) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     try:
-        return await http.post(url, json=body, headers=headers, timeout=timeout)
+        # orjson: a hundred records a batch, and a laptop on battery
+        return await http.post(url, content=orjson.dumps(body), headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise ServerUnreachable("The server did not answer in time: sync will try again.") from None
     except httpx.TransportError as exc:
@@ -251,10 +255,10 @@ def _raise_for(response: httpx.Response) -> dict[str, Any]:
     """The JSON of a 2xx answer, or our error for any other."""
     status = response.status_code
     if 200 <= status < 300:
-        return response.json() if response.content else {}
+        return orjson.loads(response.content) if response.content else {}
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         body = {}
     code = body.get("error") if isinstance(body, dict) else None
     if status == 401 and code == "device_revoked":

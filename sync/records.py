@@ -56,10 +56,11 @@ class Owner(StrEnum):
 
 
 class Strict(BaseModel):
-    """A frozen model that refuses unknown fields."""
+    """A frozen model that refuses unknown fields, and NaN or infinity in any number (no
+    measurement or answer is one; JSON cannot say them)."""
 
     # Built on first use: the app starts faster when most kinds are not touched at launch.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class Record(Strict):

@@ -134,9 +134,12 @@ def _parse(item: Item, raw: str) -> Any:
         return int(raw)
     if item.kind == "number":
         try:
-            return float(Decimal(raw))
+            number = Decimal(raw)
         except ArithmeticError:
             raise ValueError("must be a number") from None
+        if not number.is_finite():  # Decimal reads "nan" and "inf" as numbers
+            raise ValueError("must be a number")
+        return float(number)
     if item.kind == "bool":
         if raw.lower() in ("y", "yes"):
             return True

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from sync.server import audit, ratelimit
@@ -70,32 +72,98 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """A request's bearer token and what its refusal would be audited and limited by."""
+
+    token: str | None
+    client: str
+    path: str
+    method: str
+
+
+async def credentials(request: Request) -> Credentials:
+    """The token, not yet checked (async: reading a header needs no thread)."""
+    return Credentials(_bearer(request), client_key(request), request.url.path, request.method)
+
+
+Token = Annotated[Credentials, Depends(credentials)]
+
+
+@contextmanager
+def caller_transaction(
+    ctx: AppContext,
+    creds: Credentials,
+    *,
+    allow_revoked: bool = False,
+    roles: Collection[str] = (),
+) -> Iterator[tuple[Session, Principal]]:
+    """One transaction for a whole request, its caller authenticated first inside it.
+
+    The busiest routes (push, pull) so take one connection, not one to authenticate and
+    another to work. A refusal (`refused`, `forbidden_role`) is counted and audited once
+    this transaction has ended: on SQLite it holds the only write lock.
+    """
+    failure: AuthError | None = None
+    with transaction(ctx.engine) as session:
+        try:
+            principal = authenticate(session.connection(), creds.token, ctx.now(), allow_revoked)
+        except AuthError as exc:
+            failure = exc
+        else:
+            if not roles or principal.role in roles:
+                yield session, principal
+                return
+    if failure is not None:
+        raise refused(ctx, creds, failure) from None
+    raise forbidden_role(ctx, principal, creds.path, creds.method)
+
+
+def refused(ctx: AppContext, creds: Credentials, exc: AuthError) -> Exception:
+    """A failed authentication, counted against the client and audited (each in a
+    transaction of its own): the exception to raise, 429 once the client is over its limit."""
+    limits = ctx.settings.rate_limits
+    wait = ratelimit.take(
+        ctx.engine,
+        f"authfail:{creds.client}",
+        limits.auth_failures_per_minute,
+        limits.auth_failures_burst,
+        ctx.now(),
+    )
+    ctx.audit(
+        actor="-",
+        action="auth_failed",
+        outcome=exc.code,
+        detail={"path": creds.path, "method": creds.method},
+    )
+    if wait is not None:
+        return HTTPException(
+            429,
+            {"error": "rate_limited", "detail": "Too many failed attempts: wait and retry."},
+            headers={"Retry-After": str(int(wait))},
+        )
+    return exc
+
+
+def forbidden_role(ctx: AppContext, principal: Principal, path: str, method: str) -> HTTPException:
+    """A caller whose role may not use this route, audited: the 403 to raise."""
+    ctx.audit(
+        actor=principal.user,
+        device_id=principal.device_id,
+        action="forbidden",
+        outcome="role",
+        detail={"path": path, "method": method},
+    )
+    return HTTPException(403, {"error": "forbidden", "detail": "Your role may not do this."})
+
+
 def _authenticate(request: Request, ctx: AppContext, allow_revoked: bool) -> Principal:
+    creds = Credentials(_bearer(request), client_key(request), request.url.path, request.method)
     try:
         with ctx.engine.connect() as conn:
-            return authenticate(conn, _bearer(request), ctx.now(), allow_revoked)
+            return authenticate(conn, creds.token, ctx.now(), allow_revoked)
     except AuthError as exc:
-        limits = ctx.settings.rate_limits
-        wait = ratelimit.take(
-            ctx.engine,
-            f"authfail:{client_key(request)}",
-            limits.auth_failures_per_minute,
-            limits.auth_failures_burst,
-            ctx.now(),
-        )
-        ctx.audit(
-            actor="-",
-            action="auth_failed",
-            outcome=exc.code,
-            detail={"path": request.url.path, "method": request.method},
-        )
-        if wait is not None:
-            raise HTTPException(
-                429,
-                {"error": "rate_limited", "detail": "Too many failed attempts: wait and retry."},
-                headers={"Retry-After": str(int(wait))},
-            ) from None
-        raise
+        raise refused(ctx, creds, exc) from None
 
 
 def current_principal(request: Request, ctx: Ctx) -> Principal:
@@ -119,15 +187,9 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     # (where each request would queue once more under load); a refusal is audited there.
     async def check(principal: CurrentPrincipal, ctx: Ctx, request: Request) -> Principal:
         if principal.role not in roles:
-            await run_in_threadpool(
-                ctx.audit,
-                actor=principal.user,
-                device_id=principal.device_id,
-                action="forbidden",
-                outcome="role",
-                detail={"path": request.url.path, "method": request.method},
+            raise await run_in_threadpool(
+                forbidden_role, ctx, principal, request.url.path, request.method
             )
-            raise HTTPException(403, {"error": "forbidden", "detail": "Your role may not do this."})
         return principal
 
     return check

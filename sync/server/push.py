@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from psycopg.types.json import Json
@@ -24,7 +24,11 @@ from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from sync.canonical import canonical_text
+from sync.canonical import canonical_json, canonical_text
+
+if TYPE_CHECKING:
+    import psycopg
+
 from sync.outbox import GENESIS_CHAIN_HASH, next_chain_hash
 from sync.records import (
     DEVICE_KINDS,
@@ -43,17 +47,26 @@ from sync.server.models import (
     ReviewItem,
     VisitRow,
 )
-from sync.server.schemas import PushItem, PushRequest, PushResult
+from sync.server.schemas import PushItem, PushRequest
 
 NOT_YOURS_VISIT = "visit_id: not among your assignments"
 NOT_YOURS_PATIENT = "patient_id: not among your patients"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one pushed item: `schemas.PushResult` (orjson writes it as is)."""
+
+    seq: int
+    status: str  # applied, duplicate, conflict or rejected
+    reason: str | None = None
 
 
 @dataclass
 class PushSummary:
     """The per-item results and what the audit event needs (ids only)."""
 
-    results: list[PushResult]
+    results: list[Outcome]
     applied_ids: list[str] = field(default_factory=list)
     set_aside_ids: list[str] = field(default_factory=list)
 
@@ -73,13 +86,10 @@ class Incoming:
     record: DeviceRecord | None = None
     reason: str | None = None
     canonical: str = ""  # the record's canonical JSON: what the device hashed, and stored
-    # ids as stored (text), converted once
-    rid: str = field(init=False)
+    # ids as stored (text), taken from the record's JSON form where there is one
+    rid: str = ""
     visit_id: str | None = None
     patient_id: str | None = None
-
-    def __post_init__(self) -> None:
-        self.rid = str(self.item.record_id)
 
     def set_aside(self, reason: str) -> None:
         """Keep this item for review instead of storing it."""
@@ -97,24 +107,25 @@ def _insert_ignore(conn: Connection, table: type, rows: list[dict], returning=No
 
 
 def _pg_insert_ignore(conn: Connection, table: type, rows: list[dict], returning=None):  # type: ignore[no-untyped-def,type-arg]
-    """One short statement whose rows arrive as a single JSON parameter.
+    """One short statement whose rows arrive as a single JSON parameter, run on the driver.
 
     The statement text is the same on every batch, so it is prepared once; and one JSON
     document (written by orjson, handed to the driver as bytes) costs a fraction of what
-    per-column arrays do, which the driver escapes element by element in Python.
+    per-column arrays do, which the driver escapes element by element in Python. The
+    driver's own cursor returns the inserted ids without the ORM's result machinery.
     """
     name = table.__tablename__  # type: ignore[attr-defined]
     columns = ", ".join(rows[0])
     sql = (
         f"INSERT INTO {name} ({columns}) "
-        f"SELECT {columns} FROM json_populate_recordset(NULL::{name}, CAST(:rows AS json)) "
+        f"SELECT {columns} FROM json_populate_recordset(NULL::{name}, %s) "
         "ON CONFLICT DO NOTHING"
     )
-    params = {"rows": Json(rows, dumps=orjson.dumps)}
-    if returning is None:
-        conn.execute(text(sql), params)
-        return []
-    return conn.execute(text(f"{sql} RETURNING {returning.key}"), params).scalars().all()
+    if returning is not None:
+        sql += f" RETURNING {returning.key}"
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    cursor = raw.execute(sql, (Json(rows, dumps=orjson.dumps),))  # type: ignore[arg-type]
+    return [row[0] for row in cursor.fetchall()] if returning is not None else []
 
 
 def _among(column, values: list, conn: Connection):  # type: ignore[no-untyped-def,type-arg]
@@ -142,7 +153,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
     if not items:
         return PushSummary(results=[])
     known = _known_chain(session, device, seqs)
-    results: dict[int, PushResult] = {}
+    results: dict[int, Outcome] = {}
     fresh: list[Incoming] = []
     for item in items:
         receipt = known.receipts.get(item.seq)
@@ -150,7 +161,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
             if receipt.chain_hash != item.chain_hash:
                 raise StoreRolledBack(f"device seq {item.seq} differs from what it sent before")
             status = "duplicate" if receipt.status in ("applied", "duplicate") else receipt.status
-            results[item.seq] = PushResult(seq=item.seq, status=status, reason=receipt.reason)  # type: ignore[arg-type]
+            results[item.seq] = Outcome(item.seq, status, receipt.reason)
             continue
         prev = known.hashes.get(item.seq - 1)
         if prev is not None and next_chain_hash(prev, item.content_hash) != item.chain_hash:
@@ -208,7 +219,7 @@ def _known_chain(session: Session, device: Caller, seqs: list[int]) -> _Known:
 
 
 def _validate(item: PushItem) -> Incoming:
-    incoming = Incoming(item)
+    incoming = Incoming(item, rid=str(item.record_id))
     if item.kind in SERVER_KINDS:
         incoming.reason = f"kind: {item.kind} records belong to the clinic and cannot be pushed"
         return incoming
@@ -220,7 +231,8 @@ def _validate(item: PushItem) -> Incoming:
     except RecordInvalid as exc:
         incoming.reason = str(exc)[:1000]
         return incoming
-    canonical = record.canonical_json()
+    as_json = record.model_dump(mode="json")  # what Record.canonical_json hashes; its ids
+    canonical = canonical_json(as_json)
     if record.id != item.record_id:
         incoming.reason = "record_id: does not match the record's id"
     elif hashlib.sha256(canonical).hexdigest() != item.content_hash:
@@ -228,8 +240,7 @@ def _validate(item: PushItem) -> Incoming:
     else:
         assert isinstance(record, DeviceRecord)
         incoming.record, incoming.canonical = record, canonical.decode()
-        incoming.visit_id = str(record.visit_id) if record.visit_id is not None else None
-        incoming.patient_id = str(record.patient_id) if record.patient_id is not None else None
+        incoming.visit_id, incoming.patient_id = as_json["visit_id"], as_json["patient_id"]
     return incoming
 
 
@@ -274,7 +285,7 @@ def _store(
     session: Session,
     device: Caller,
     fresh: list[Incoming],
-    results: dict[int, PushResult],
+    results: dict[int, Outcome],
     now: float,
 ) -> PushSummary:
     conn = session.connection()
@@ -338,7 +349,7 @@ def _store(
         if status in ("rejected", "conflict"):
             summary.set_aside_ids.append(rid)
             reviews.append(_review_row(device, item, status, reason or "", now))
-        results[item.seq] = PushResult(seq=item.seq, status=status, reason=reason)  # type: ignore[arg-type]
+        results[item.seq] = Outcome(item.seq, status, reason)
     if reviews:
         _insert_ignore(conn, ReviewItem, reviews)
     receipts = [

@@ -11,12 +11,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from sync.server import audit
 from sync.server.db import transaction
-from sync.server.deps import AnyPrincipal, Clinician, Ctx, Principal
+from sync.server.deps import AnyPrincipal, AppContext, Ctx, Principal, Token, caller_transaction
 from sync.server.errors import AuthError, StoreRolledBack
 from sync.server.models import Device
 from sync.server.pull import pull as pull_page
@@ -28,10 +27,11 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 _SEEN = text("UPDATE device SET last_seen_at = :now WHERE id = :device")
 
 
-def _json(answer: BaseModel) -> Response:
-    """The answer as JSON. Built and typed here, so FastAPI need not validate it again
-    (the route's `response_model` still documents it)."""
-    return Response(answer.model_dump_json(), media_type="application/json")
+def _orjson(answer: dict[str, Any]) -> Response:
+    """The answer as JSON, written by orjson (dataclasses, UTC times with a Z). Built here in
+    the shape of the route's `response_model`, which documents it: FastAPI need not
+    validate it again."""
+    return Response(orjson.dumps(answer, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 def _rolled_back(
@@ -47,26 +47,11 @@ def _rolled_back(
 
 
 @router.post("/push", response_model=PushResponse)
-def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> Response:
+def push(body: PushRequest, creds: Token, ctx: Ctx) -> Response:
     """Store a batch of outbox items; a result for each, in seq order."""
-    if principal.role != "clinician":
-        raise HTTPException(
-            403, {"error": "forbidden", "detail": "Only clinicians' devices push records."}
-        )
-    if principal.revoked and not ctx.settings.accept_push_from_revoked:
-        raise AuthError(
-            "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
-        )
-    if len(body.items) > ctx.settings.max_push_items:
-        raise HTTPException(
-            413,
-            {
-                "error": "body_too_large",
-                "detail": f"At most {ctx.settings.max_push_items} records a push.",
-            },
-        )
     try:
-        with transaction(ctx.engine) as session:
+        with caller_transaction(ctx, creds, allow_revoked=True) as (session, principal):
+            _may_push(ctx, principal, body)
             summary = push_batch(session, principal, body, ctx.now())
             detail: dict[str, Any] = {"counts": summary.counts(), "applied": summary.applied_ids}
             if summary.set_aside_ids:
@@ -83,38 +68,62 @@ def push(body: PushRequest, principal: AnyPrincipal, ctx: Ctx) -> Response:
             )
     except StoreRolledBack as exc:
         raise _rolled_back(ctx, principal, exc, "push") from None
-    return _json(
-        PushResponse(results=summary.results, revoked=principal.revoked, server_time=ctx.clock())
-    )
+    answer = {"results": summary.results, "revoked": principal.revoked, "server_time": ctx.clock()}
+    return _orjson(answer)
+
+
+def _may_push(ctx: AppContext, principal: Principal, body: PushRequest) -> None:
+    """Refuse a push from anyone but a clinician's device, or one too large."""
+    if principal.role != "clinician":
+        raise HTTPException(
+            403, {"error": "forbidden", "detail": "Only clinicians' devices push records."}
+        )
+    if principal.revoked and not ctx.settings.accept_push_from_revoked:
+        raise AuthError(
+            "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
+        )
+    if len(body.items) > ctx.settings.max_push_items:
+        raise HTTPException(
+            413,
+            {
+                "error": "body_too_large",
+                "detail": f"At most {ctx.settings.max_push_items} records a push.",
+            },
+        )
 
 
 @router.post("/pull", response_model=PullResponse)
-def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> Response:
+def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
     """One page of the clinician's scope after the cursor."""
     limit = min(body.limit or ctx.settings.pull_page_size, ctx.settings.pull_page_size)
     try:
-        check_head(principal, body.head.seq, body.head.chain_hash)
+        with caller_transaction(ctx, creds, roles=("clinician",)) as (session, principal):
+            check_head(principal, body.head.seq, body.head.chain_hash)
+            page = pull_page(
+                session,
+                principal.user,
+                body.cursor,
+                limit,
+                ctx.today(),
+                ctx.settings.pull_days_ahead,
+            )
+            session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
+            audit.append(
+                session,
+                actor=principal.user,
+                device_id=principal.device_id,
+                action="pull",
+                outcome="ok",
+                detail={
+                    "visits": page.ids("visit"),
+                    "patients": page.ids("patient"),
+                    "removals": len(page.removals),
+                },
+                now=ctx.clock(),
+                commit=True,
+            )
     except StoreRolledBack as exc:
         raise _rolled_back(ctx, principal, exc, "pull") from None
-    with transaction(ctx.engine) as session:
-        page = pull_page(
-            session, principal.user, body.cursor, limit, ctx.today(), ctx.settings.pull_days_ahead
-        )
-        session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
-        audit.append(
-            session,
-            actor=principal.user,
-            device_id=principal.device_id,
-            action="pull",
-            outcome="ok",
-            detail={
-                "visits": page.ids("visit"),
-                "patients": page.ids("patient"),
-                "removals": len(page.removals),
-            },
-            now=ctx.clock(),
-            commit=True,
-        )
     # Stored records go into the answer as the JSON they are stored as (never parsed here).
     answer = {
         "upserts": [
@@ -125,7 +134,7 @@ def pull(body: PullRequest, principal: Clinician, ctx: Ctx) -> Response:
         "more": page.more,
         "server_time": ctx.clock(),
     }
-    return Response(orjson.dumps(answer, option=orjson.OPT_UTC_Z), media_type="application/json")
+    return _orjson(answer)
 
 
 @router.post("/wiped", status_code=204)
