@@ -39,6 +39,10 @@ class AppContext:
         """The clinic's today, by the server's clock in the clinic's zone."""
         return self.clock().astimezone(ZoneInfo(self.settings.clinic_timezone)).date()
 
+    def wait_for_token(self, bucket: str, per_minute: float, burst: int) -> float | None:
+        """Take one token from a rate-limit bucket: None if allowed, else seconds to wait."""
+        return ratelimit.take(self.engine, bucket, per_minute, burst, self.now())
+
     def audit(self, **fields: Any) -> None:
         """Write one audit event in its own transaction (failures, refusals)."""
         with transaction(self.engine) as session:
@@ -82,9 +86,14 @@ class Credentials:
     method: str
 
 
-async def credentials(request: Request) -> Credentials:
-    """The token, not yet checked (async: reading a header needs no thread)."""
+def credentials_of(request: Request) -> Credentials:
+    """The request's token, not yet checked."""
     return Credentials(_bearer(request), client_key(request), request.url.path, request.method)
+
+
+async def credentials(request: Request) -> Credentials:
+    """The token as a dependency (async: reading a header needs no thread)."""
+    return credentials_of(request)
 
 
 Token = Annotated[Credentials, Depends(credentials)]
@@ -123,12 +132,8 @@ def refused(ctx: AppContext, creds: Credentials, exc: AuthError) -> Exception:
     """A failed authentication, counted against the client and audited (each in a
     transaction of its own): the exception to raise, 429 once the client is over its limit."""
     limits = ctx.settings.rate_limits
-    wait = ratelimit.take(
-        ctx.engine,
-        f"authfail:{creds.client}",
-        limits.auth_failures_per_minute,
-        limits.auth_failures_burst,
-        ctx.now(),
+    wait = ctx.wait_for_token(
+        f"authfail:{creds.client}", limits.auth_failures_per_minute, limits.auth_failures_burst
     )
     ctx.audit(
         actor="-",
@@ -158,7 +163,7 @@ def forbidden_role(ctx: AppContext, principal: Principal, path: str, method: str
 
 
 def _authenticate(request: Request, ctx: AppContext, allow_revoked: bool) -> Principal:
-    creds = Credentials(_bearer(request), client_key(request), request.url.path, request.method)
+    creds = credentials_of(request)
     try:
         with ctx.engine.connect() as conn:
             return authenticate(conn, creds.token, ctx.now(), allow_revoked)

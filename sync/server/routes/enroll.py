@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 
-from sync.server import audit, ratelimit
+from sync.server import audit
 from sync.server.auth import redeem_code
 from sync.server.db import transaction
 from sync.server.deps import Ctx, CurrentPrincipal, client_key
@@ -20,12 +20,8 @@ router = APIRouter(tags=["enrollment"])
 def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
     """Redeem a one-time code; the token is shown once and stored only as a hash."""
     limits = ctx.settings.rate_limits
-    wait = ratelimit.take(
-        ctx.engine,
-        f"enroll:{client_key(request)}",
-        limits.enroll_per_minute,
-        limits.enroll_burst,
-        ctx.now(),
+    wait = ctx.wait_for_token(
+        f"enroll:{client_key(request)}", limits.enroll_per_minute, limits.enroll_burst
     )
     if wait is not None:
         ctx.audit(actor="-", action="enroll", outcome="rate_limited")
