@@ -74,7 +74,13 @@ class Record(Strict):
 
     def canonical_json(self) -> bytes:
         """Deterministic JSON bytes of this record: the input of its content hash."""
-        return canonical_json(self.model_dump(mode="json"))
+        return self.json_and_canonical()[1]
+
+    def json_and_canonical(self) -> tuple[dict[str, Any], bytes]:
+        """This record's JSON form and its canonical bytes, made from it (for a caller that
+        needs both, such as the server reading a pushed record's ids)."""
+        as_json = self.model_dump(mode="json")
+        return as_json, canonical_json(as_json)
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON, hex: the same id with another hash is a conflict."""

@@ -24,7 +24,7 @@ from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from sync.canonical import canonical_json, canonical_text
+from sync.canonical import canonical_text
 
 if TYPE_CHECKING:
     import psycopg
@@ -231,8 +231,7 @@ def _validate(item: PushItem) -> Incoming:
     except RecordInvalid as exc:
         incoming.reason = str(exc)[:1000]
         return incoming
-    as_json = record.model_dump(mode="json")  # what Record.canonical_json hashes; its ids
-    canonical = canonical_json(as_json)
+    as_json, canonical = record.json_and_canonical()
     if record.id != item.record_id:
         incoming.reason = "record_id: does not match the record's id"
     elif hashlib.sha256(canonical).hexdigest() != item.content_hash:

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -65,8 +66,6 @@ def test_every_text_is_written_as_the_standard_library_escapes_it(text: str) -> 
 )
 def test_everyday_records_take_the_fast_path_and_agree(value: Any) -> None:
     # Values like these are nearly every record: orjson writes them (no fallback needed).
-    import orjson
-
     assert orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == standard(value)
     assert canonical_json(value) == standard(value)
 
