@@ -22,6 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,13 +30,25 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from sync.canonical import canonical_json
 
 SCHEMA_VERSION = 1
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+def _storable(value: str) -> str:
+    # PostgreSQL stores no NUL in text or JSON; a lone surrogate (which has no UTF-8 form)
+    # pydantic refuses already. A record that cannot be stored is refused when it is made.
+    if "\x00" in value:
+        raise PydanticCustomError("unstorable_text", "must not contain a NUL character")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+"""Any text in a record: every string field uses it (or a type built on it)."""
+ShortText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[Text, StringConstraints(max_length=20_000)]
 TemplateRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*@[0-9]+$")]
 
 
@@ -113,7 +126,7 @@ class Address(Strict):
     """A street address with the coordinates used for routing and check-in."""
 
     street: ShortText
-    unit: str | None = Field(None, max_length=50)
+    unit: Text | None = Field(None, max_length=50)
     city: ShortText
     state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}(-[0-9]{4})?$")]
@@ -149,10 +162,10 @@ class Reason(Strict):
 
     rule_id: ShortText
     outcome: ShortText
-    message: Annotated[str, StringConstraints(max_length=1000)]
-    measured: str | None = None
-    threshold: str | None = None
-    setting: str | None = None
+    message: Annotated[Text, StringConstraints(max_length=1000)]
+    measured: Text | None = None
+    threshold: Text | None = None
+    setting: Text | None = None
 
 
 class Diagnosis(Strict):
@@ -276,7 +289,7 @@ class StatusEvent(DeviceRecord):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     location_attested: bool = False
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _location_known(self) -> StatusEvent:
@@ -289,7 +302,7 @@ class StatusEvent(DeviceRecord):
         return self
 
 
-Answer = bool | int | float | str | None
+Answer = bool | int | float | Text | None
 Decision = Literal["proceed", "proceed_with_flags", "hold", "hard_stop", "emergency"]
 
 
@@ -297,7 +310,7 @@ class Approval(Strict):
     """A named prescriber's approval that lets a held visit go on."""
 
     prescriber: ShortText
-    note: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    note: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
     approved_at: datetime
 
 
@@ -307,7 +320,9 @@ class ChecklistSubmission(DeviceRecord):
     KIND: ClassVar[str] = "checklist"
 
     template: TemplateRef
-    answers: dict[Annotated[str, StringConstraints(max_length=100)], Answer] = Field(max_length=500)
+    answers: dict[Annotated[Text, StringConstraints(max_length=100)], Answer] = Field(
+        max_length=500
+    )
     decision: Decision
     reasons: list[Reason] = Field(default_factory=list, max_length=200)
     approval: Approval | None = None
@@ -388,7 +403,7 @@ class DoseAdministration(DeviceRecord):
     dose_mg: float = Field(ge=0, le=2000)
     volume_ml: float = Field(ge=0, le=200)
     stopped_early: bool = False
-    stop_reason: str | None = Field(None, max_length=2000)
+    stop_reason: Text | None = Field(None, max_length=2000)
 
 
 SubstanceEventType = Literal[
@@ -419,15 +434,15 @@ class SubstanceEvent(DeviceRecord):
     substance: ShortText = "ketamine HCl"
     concentration_mg_per_ml: float = Field(gt=0, le=100)
     fill_ml: float | None = Field(None, gt=0, le=100)
-    lot: str | None = Field(None, max_length=50)
+    lot: Text | None = Field(None, max_length=50)
     mg: float = Field(ge=0, le=10_000)
     ml: float = Field(ge=0, le=100)
     witness: ShortText | None = None
     # Whether every witness named holds a professional licence, as the clinician attests
     # (the protocol may require it: ledger.waste_witness_must_be_licensed); None: not said.
     witness_licensed: bool | None = None
-    method: str | None = Field(None, max_length=200)
-    note: str | None = Field(None, max_length=2000)
+    method: Text | None = Field(None, max_length=200)
+    note: Text | None = Field(None, max_length=2000)
     # A loss, or a supervisor's resolution of a discrepancy: is it a significant loss
     # (21 CFR 1301.76(b)), which starts the DEA reporting clock?
     significant_loss: bool | None = None
@@ -507,7 +522,7 @@ class Addendum(DeviceRecord):
     KIND: ClassVar[str] = "addendum"
 
     note_id: UUID
-    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    text: Annotated[Text, StringConstraints(min_length=1, max_length=20_000)]
 
 
 class Incident(DeviceRecord):
@@ -520,8 +535,8 @@ class Incident(DeviceRecord):
     category: Literal["ledger_discrepancy", "adverse_event", "safety", "duress", "other"]
     severity: Literal["low", "moderate", "high", "critical"]
     occurred_at: datetime
-    description: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    vial_id: str | None = Field(None, max_length=200)
+    description: Annotated[Text, StringConstraints(min_length=1, max_length=20_000)]
+    vial_id: Text | None = Field(None, max_length=200)
 
 
 class ProtocolDocument(ServerRecord):
@@ -531,7 +546,7 @@ class ProtocolDocument(ServerRecord):
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
     doc_version: int = Field(ge=1)
-    content_toml: Annotated[str, StringConstraints(max_length=500_000)]
+    content_toml: Annotated[Text, StringConstraints(max_length=500_000)]
 
 
 RECORD_TYPES: dict[str, type[Record]] = {

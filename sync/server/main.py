@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -28,6 +28,7 @@ from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
 from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
 from sync.server.schemas import ErrorBody
+from sync.server.textcheck import refuse_unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,9 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         title="fieldapp clinic server",
         version="1",
         description="Enrollment, two-way sync, dispatch and audit for field clinicians.",
+        # Before any route's own dependencies (authentication included): text that no
+        # database can store is refused before it reaches one.
+        dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.ctx = AppContext(settings=settings, engine=engine, clock=clock or utc_now)
     for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
