@@ -7,21 +7,50 @@ row locks and transaction-scoped advisory locks (see `changes.py` and `audit.py`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlmodel import Session
 
 from sync.server.config import ServerSettings
+from sync.server.faults import strip_values
+
+
+def new_engine(url: str, **options: Any) -> Engine:
+    """An engine whose errors and logs never hold a statement's parameters or a row's
+    values (PostgreSQL's DETAIL line quotes them: see `faults.strip_values`)."""
+    engine = create_engine(url, hide_parameters=True, **options)
+    event.listen(engine, "handle_error", _strip_values)
+    sql_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(one, _NoRows) for one in sql_log.filters):
+        sql_log.addFilter(_NoRows())
+    return engine
+
+
+class _NoRows(logging.Filter):
+    """SQLAlchemy logs every row it fetches at DEBUG: rows hold patient data, so its DEBUG
+    lines are dropped (statements, logged at INFO, hold no values)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _strip_values(context: ExceptionContext) -> None:
+    orig, wrapped = context.original_exception, context.sqlalchemy_exception
+    if strip_values(orig) and wrapped is not None and len(wrapped.args) == 1:
+        # SQLAlchemy wrote the driver's text into its own message before this event.
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {orig}",)
 
 
 def make_engine(settings: ServerSettings) -> Engine:
     """A new engine for the configured database (never created at import time)."""
     url = settings.database_url
     if url.startswith("sqlite"):
-        engine = create_engine(
+        engine = new_engine(
             url,
             connect_args={
                 "check_same_thread": False,
@@ -30,7 +59,7 @@ def make_engine(settings: ServerSettings) -> Engine:
         )
         _sqlite_pragmas(engine, settings.database.sqlite_busy_timeout_s)
         return engine
-    return create_engine(
+    return new_engine(
         url,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,

@@ -26,6 +26,7 @@ from sync.server import errors
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
+from sync.server.faults import UnexpectedErrors
 from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
 from sync.server.schemas import ErrorBody
 from sync.server.textcheck import refuse_unstorable_text
@@ -169,4 +170,5 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         return JSONResponse({"detail": detail}, status_code=422)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)  # outside the rest: whatever escapes, logged bare
     return app

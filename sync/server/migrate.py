@@ -12,7 +12,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
+
+from sync.server.db import new_engine
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 _ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -28,7 +30,7 @@ def alembic_config(connection: Connection) -> Config:
 
 def migrate(database_url: str, app_role: str | None = None) -> str:
     """Upgrade to the newest revision; returns it. Optionally grant the app role."""
-    engine = create_engine(database_url)
+    engine = new_engine(database_url)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
