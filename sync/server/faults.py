@@ -42,7 +42,7 @@ def strip_values(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """One line naming an exception and where it came from, without its text."""
-    kinds = []
+    kinds: list[str] = []
     current: BaseException | None = exc
     while current is not None and len(kinds) < 5:
         sqlstate = getattr(current, "sqlstate", None) or getattr(
