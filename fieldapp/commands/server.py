@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from sync.records import PatientSummary, ProtocolDocument, RecordInvalid, Visit,
 from sync.server import audit, crud
 from sync.server.auth import create_enroll_code
 from sync.server.config import ServerConfigError, ServerSettings, load_server_settings
-from sync.server.db import make_engine, transaction
+from sync.server.db import folder_open_to_others, make_engine, transaction
 from sync.server.errors import ServerError
 
 ROLES = ("clinician", "dispatcher", "admin")
@@ -175,6 +176,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise FieldAppError(str(exc)) from None
     print(f"database at revision {revision}")
+    folder = folder_open_to_others(settings.database_url)
+    if folder is not None:
+        print(
+            f"warning: other users of this host may enter {folder}: give the database a "
+            f"folder of its own, or `chmod 700 {folder}`",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -138,7 +138,8 @@ class DemoStack:
         """Build the whole demo afresh in `folder` (anything there before is removed)."""
         if folder.exists():
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700)  # the clinic's database and the laptop's store: ours alone
         server_settings = load_server_settings(database_url=f"sqlite:///{folder / 'server.db'}")
         migrate(server_settings.database_url)
         shift = days_to(day, ZoneInfo(server_settings.clinic_timezone))

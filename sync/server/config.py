@@ -48,7 +48,7 @@ class ServerSettings(_Section):
     """Every clinic server setting."""
 
     database_url: str = Field(
-        "sqlite:///fieldapp-server.db",
+        "sqlite:///fieldapp-server/server.db",
         description="SQLAlchemy URL: sqlite:///file or postgresql+psycopg://user@host/db.",
     )
     clinic_timezone: str = Field("UTC", description="The zone that decides the clinic's today.")

@@ -8,12 +8,14 @@ row locks and transaction-scoped advisory locks (see `changes.py` and `audit.py`
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlmodel import Session
 
 from sync.server.config import ServerSettings
@@ -23,6 +25,8 @@ from sync.server.faults import strip_values
 def new_engine(url: str, **options: Any) -> Engine:
     """An engine whose errors and logs never hold a statement's parameters or a row's
     values (PostgreSQL's DETAIL line quotes them: see `faults.strip_values`)."""
+    if url.startswith("sqlite"):
+        keep_private(url)
     engine = create_engine(url, hide_parameters=True, **options)
     event.listen(engine, "handle_error", _strip_values)
     sql_log = logging.getLogger("sqlalchemy.engine.Engine")
@@ -37,6 +41,41 @@ class _NoRows(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno > logging.DEBUG
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for an in-memory database)."""
+    database = make_url(url).database
+    return None if not database or database == ":memory:" else Path(database)
+
+
+def keep_private(url: str) -> None:
+    """Make an SQLite database readable by its owner only: missing folders are created 0700,
+    the file is created 0600 before SQLite opens it (its -wal and -shm then take the same
+    mode), and files an earlier version left open to others are closed to them."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, *(Path(f"{path}{side}") for side in SQLITE_SIDE_FILES)):
+        with suppress(FileNotFoundError, PermissionError):  # not ours: leave it to its owner
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+
+
+def folder_open_to_others(url: str) -> Path | None:
+    """The SQLite database's folder if other users may enter or list it, else None."""
+    path = sqlite_path(url)
+    if path is None or not path.parent.exists():
+        return None
+    return path.parent if path.parent.stat().st_mode & 0o077 else None
 
 
 def _strip_values(context: ExceptionContext) -> None:
