@@ -133,6 +133,7 @@ _CALLER = (
         col(Device.id),
         col(Device.user_name),
         col(Device.revoked_at),
+        col(Device.wiped_at),
         col(Device.expires_at),
         col(Device.head_seq),
         col(Device.head_hash),
@@ -155,7 +156,9 @@ def authenticate(
     row = conn.execute(_CALLER, {"token_hash": sha256_hex(token)}).first()
     if row is None:
         raise AuthError("invalid_token", "The device token is not valid.")
-    if row.revoked_at is not None and not allow_revoked:
+    # A revoked device may still hand in its outbox and report its wipe (`allow_revoked`);
+    # once it has reported the wipe, its token is dead for every route.
+    if row.revoked_at is not None and (not allow_revoked or row.wiped_at is not None):
         raise AuthError(
             "device_revoked", "This device was revoked: it must wipe its store.", wipe=True
         )

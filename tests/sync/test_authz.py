@@ -10,15 +10,18 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from sync.client import DeviceRevoked
+from sync.outbox import push_body
 from sync.records import PatientSummary
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
 from sync.server.main import create_app
-from sync.server.models import AuditEvent, Device, VisitRow
+from sync.server.models import AuditEvent, Device, DeviceRecordRow, VisitRow
 from sync.server.schemas import CONTACT_FIELDS
 from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, auth, test_settings
 from tests.sync.factories import T0, World, seed, vitals
+from tests.sync.fakes import FakeStore
 
 HEAD0 = {"seq": 0, "chain_hash": "0" * 64}
 
@@ -77,15 +80,20 @@ async def test_bola_other_clinicians_ids_answer_404(
     assert len(refused) == 4  # each refusal audited
 
 
-@pytest.mark.parametrize("token", [None, "garbage", "fa1_" + "A" * 43, "expired", "revoked"])
+@pytest.mark.parametrize(
+    "token", [None, "garbage", "fa1_" + "A" * 43, "expired", "revoked", "wiped"]
+)
 async def test_bad_tokens_get_401_everywhere(
     app: Any, world: World, api: httpx.AsyncClient, clock: Clock, token: str | None
 ) -> None:
-    if token == "revoked":
+    handing_in = token == "revoked"
+    if token in ("revoked", "wiped"):
         with transaction(world.engine) as session:
             device = session.get(Device, world.device_ids["a"])
             assert device is not None
             device.revoked_at = T0
+            # once it has reported its wipe the token is dead everywhere, push included
+            device.wiped_at = T0 + 60 if token == "wiped" else None
             session.add(device)
         token = world.tokens["a"]
     elif token == "expired":
@@ -93,15 +101,13 @@ async def test_bad_tokens_get_401_everywhere(
         token = world.tokens["a"]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for method, path, body in _all_routes(world):
-        if (
-            path in ("/sync/push", "/sync/wiped")
-            and token == world.tokens["a"]
-            and clock().date() == TODAY
-        ):
+        if path in ("/sync/push", "/sync/wiped") and handing_in:
             continue  # a revoked device may still hand in its work and report its wipe (test 20)
         r = await api.request(method, path, json=body, headers=headers)
         assert r.status_code in (401, 429), (method, path, r.status_code)
         assert "Retry-After" in r.headers if r.status_code == 429 else r.json()["error"]
+        if token == world.tokens["a"] and r.status_code == 401 and not handing_in:
+            assert r.json()["error"] in ("device_revoked", "token_expired")
 
 
 async def test_unknown_or_server_owned_fields_are_refused(
@@ -240,3 +246,26 @@ async def test_enrollment_code_single_use_expiry_and_five_tries(
         ).all()
     assert [e.outcome for e in events] == ["ok", "failed", "failed"] + ["failed"] * 5 + ["failed"]
     assert all(code not in e.detail and tried not in e.detail for e in events)
+
+
+async def test_a_wiped_device_cannot_push_again(world: World, api: httpx.AsyncClient) -> None:
+    # Found by probing: after reporting its wipe a device went on pushing new records.
+    v = world.visits["a"]
+    store = device_store(world, "a")
+    store.write(vitals(v.patient_id, v.id, "a"))
+    revoke = f"/admin/devices/{world.device_ids['a']}/revoke"
+    assert (await api.post(revoke, headers=auth(world, "root"))).status_code == 200
+    with pytest.raises(DeviceRevoked):
+        await client_for(api, store).sync_once()  # hands in, wipes, reports the wipe
+    later = FakeStore()
+    later.write(vitals(v.patient_id, v.id, "a"))
+    pushed = await api.post(
+        "/sync/push", json=push_body(later.head, later.items.values()), headers=auth(world, "a")
+    )
+    assert pushed.status_code == 401 and pushed.json() == {
+        "error": "device_revoked",
+        "detail": "This device was revoked: it must wipe its store.",
+        "wipe": True,
+    }
+    with transaction(world.engine) as session:
+        assert len(session.execute(select(DeviceRecordRow)).all()) == 1
