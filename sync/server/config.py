@@ -34,6 +34,13 @@ class RateLimits(_Section):
         20, gt=0, description="Failed token checks refilled a minute before 429."
     )
     auth_failures_burst: int = Field(30, ge=1, description="Failed token checks allowed at once.")
+    refusal_audit_window_s: float = Field(
+        60,
+        gt=0,
+        le=86400,
+        description="Refusals from one address in this window are audited as the first one "
+        "and one summary of the rest.",
+    )
 
 
 class DatabaseSettings(_Section):

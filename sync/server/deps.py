@@ -14,11 +14,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from sync.server import audit, ratelimit
+from sync.server import audit, ratelimit, refusals
 from sync.server.auth import Caller, authenticate
 from sync.server.config import ServerSettings
 from sync.server.db import transaction
 from sync.server.errors import AuthError
+from sync.server.refusals import Limit, Refusal
 
 Clock = Callable[[], datetime]
 
@@ -42,6 +43,13 @@ class AppContext:
     def wait_for_token(self, bucket: str, per_minute: float, burst: int) -> float | None:
         """Take one token from a rate-limit bucket: None if allowed, else seconds to wait."""
         return ratelimit.take(self.engine, bucket, per_minute, burst, self.now())
+
+    def refuse(self, refusal: Refusal) -> float | None:
+        """Count a refused request (audited once a window per source): None while the
+        source is within its rate limit, else seconds it must wait."""
+        return refusals.record(
+            self.engine, refusal, self.clock(), self.settings.rate_limits.refusal_audit_window_s
+        )
 
     def audit(self, **fields: Any) -> None:
         """Write one audit event in its own transaction (failures, refusals)."""
@@ -129,17 +137,22 @@ def caller_transaction(
 
 
 def refused(ctx: AppContext, creds: Credentials, exc: AuthError) -> Exception:
-    """A failed authentication, counted against the client and audited (each in a
-    transaction of its own): the exception to raise, 429 once the client is over its limit."""
+    """A failed authentication, counted against the client (audited at once if it is the
+    first from that client in the window, else in the window's summary): the exception to
+    raise, 429 once the client is over its limit."""
     limits = ctx.settings.rate_limits
-    wait = ctx.wait_for_token(
-        f"authfail:{creds.client}", limits.auth_failures_per_minute, limits.auth_failures_burst
-    )
-    ctx.audit(
-        actor="-",
-        action="auth_failed",
-        outcome=exc.code,
-        detail={"path": creds.path, "method": creds.method},
+    wait = ctx.refuse(
+        Refusal(
+            action="auth_failed",
+            outcome=exc.code,
+            client=creds.client,
+            limit=Limit(
+                f"authfail:{creds.client}",
+                limits.auth_failures_per_minute,
+                limits.auth_failures_burst,
+            ),
+            detail={"path": creds.path, "method": creds.method},
+        )
     )
     if wait is not None:
         return HTTPException(

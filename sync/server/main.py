@@ -7,6 +7,8 @@ device's answer also carries `"wipe": true`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync.server import errors
+from sync.server import errors, refusals
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
@@ -88,28 +90,47 @@ def _too_large(limit: int) -> JSONResponse:
     )
 
 
-def _lifespan(
-    threads: int, engine: Engine
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Size the worker's thread pool, where every blocking handler and dependency runs, and
     open a first database connection, so the first requests after a start do not wait for
     the driver's setup (a database that does not answer yet is left to /health to report).
-    Then set aside what the start made from the garbage collector's walks.
+    Then set aside what the start made from the garbage collector's walks, and summarise
+    closed refusal windows once a window while the worker runs.
     """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        total = ctx.settings.threads_per_worker
+        anyio.to_thread.current_default_thread_limiter().total_tokens = total
         try:
-            await anyio.to_thread.run_sync(_connect_once, engine)
+            await anyio.to_thread.run_sync(_connect_once, ctx.engine)
         except SQLAlchemyError:
             log.warning("the database does not answer yet; serving anyway")
         # Everything made so far lives as long as the worker: the collector need not walk
         # it again on every full collection (a request makes thousands of short-lived objects).
         gc.freeze()
-        yield
+        sweeper = asyncio.create_task(_summarise_refusals(ctx))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
     return lifespan
+
+
+async def _summarise_refusals(ctx: AppContext) -> None:
+    """Once a window, audit the summaries of refusal windows that have closed."""
+    window = ctx.settings.rate_limits.refusal_audit_window_s
+    while True:
+        await asyncio.sleep(window)
+        try:
+            await anyio.to_thread.run_sync(
+                refusals.summarise_closed, ctx.engine, ctx.clock(), window
+            )
+        except SQLAlchemyError:
+            log.warning("refusal summaries not written (the database did not answer)")
 
 
 def _connect_once(engine: Engine) -> None:
@@ -119,9 +140,9 @@ def _connect_once(engine: Engine) -> None:
 
 def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
     """A new server app over the configured database."""
-    engine = make_engine(settings)
+    ctx = AppContext(settings=settings, engine=make_engine(settings), clock=clock or utc_now)
     app = FastAPI(
-        lifespan=_lifespan(settings.threads_per_worker, engine),
+        lifespan=_lifespan(ctx),
         title="fieldapp clinic server",
         version="1",
         description="Enrollment, two-way sync, dispatch and audit for field clinicians.",
@@ -129,7 +150,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         # database can store is refused before it reaches one.
         dependencies=[Depends(refuse_unstorable_text)],
     )
-    app.state.ctx = AppContext(settings=settings, engine=engine, clock=clock or utc_now)
+    app.state.ctx = ctx
     for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 

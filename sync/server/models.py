@@ -202,3 +202,16 @@ class RateBucket(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     tokens: float
     updated: float
+
+
+class RefusalWindow(SQLModel, table=True):
+    """Refusals from one source (a kind and a client address) in the current window: the
+    first was audited at once; `count` more wait for the window's summarising event."""
+
+    __tablename__ = "refusal_window"
+
+    key: str = Field(primary_key=True, max_length=120)
+    opened_at: float
+    last_at: float
+    count: int = 0
+    outcomes: str = "{}"  # JSON: outcome code -> how many of `count`

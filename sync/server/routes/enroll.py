@@ -11,6 +11,7 @@ from sync.server.auth import redeem_code
 from sync.server.db import transaction
 from sync.server.deps import Ctx, CurrentPrincipal, client_key
 from sync.server.errors import EnrollFailed
+from sync.server.refusals import Refusal
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
 
 router = APIRouter(tags=["enrollment"])
@@ -20,11 +21,11 @@ router = APIRouter(tags=["enrollment"])
 def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
     """Redeem a one-time code; the token is shown once and stored only as a hash."""
     limits = ctx.settings.rate_limits
-    wait = ctx.wait_for_token(
-        f"enroll:{client_key(request)}", limits.enroll_per_minute, limits.enroll_burst
-    )
+    client = client_key(request)
+    wait = ctx.wait_for_token(f"enroll:{client}", limits.enroll_per_minute, limits.enroll_burst)
     if wait is not None:
-        ctx.audit(actor="-", action="enroll", outcome="rate_limited")
+        # Counted, not audited one by one: the first of a window is, the rest in a summary.
+        ctx.refuse(Refusal(action="enroll", outcome="rate_limited", client=client))
         raise HTTPException(
             429,
             {"error": "rate_limited", "detail": "Too many enrollment attempts: wait and retry."},
