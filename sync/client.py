@@ -6,10 +6,12 @@ can act on, with no patient data:
     SyncError
     ├── ServerUnreachable      no network, a timeout or a server fault: retried with backoff
     │   ├── RateLimited        the server asked us to slow down (429/503, Retry-After)
-    │   └── UntrustedCertificate
-    │                          the server's TLS certificate did not verify (no clinic CA in
-    │                          `ca_bundle`, a wrong address, or a network that intercepts):
-    │                          retried too, as the network may change
+    │   ├── UntrustedCertificate
+    │   │                      the server's TLS certificate did not verify (no clinic CA in
+    │   │                      `ca_bundle`, a wrong address, or a network that intercepts):
+    │   │                      retried too, as the network may change
+    │   └── UnexpectedAnswer   a web page (a captive portal), a redirect, or JSON that is not
+    │                          the API's: retried, as logging in to the network fixes it
     ├── InsecureServer         plain http:// to a host that is not this machine
     ├── AuthFailed             the token is unknown or expired, or the user inactive: enrol again
     ├── EnrollmentFailed       the one-time code is wrong, used, expired or out of tries
@@ -44,6 +46,7 @@ from uuid import UUID
 import httpx
 import orjson
 
+from sync.answers import has_expected_shape, looks_like_a_web_page
 from sync.outbox import (
     ChainHead,
     DeviceIdentity,
@@ -78,6 +81,20 @@ class RateLimited(ServerUnreachable):
 
 class UntrustedCertificate(ServerUnreachable):
     """The server's certificate did not verify, so nothing was sent."""
+
+
+class UnexpectedAnswer(ServerUnreachable):
+    """The answer was not the clinic server's API: a captive portal's page, or another service."""
+
+
+WEB_PAGE = (
+    "The server answered with a web page: are you behind a captive portal? Log in to the "
+    "network in a browser; sync will try again."
+)
+NOT_UNDERSTOOD = (
+    "The server's answer is not one this app understands: check the server address "
+    "(ask the clinic); sync will try again."
+)
 
 
 class InsecureServer(SyncError):
@@ -251,11 +268,28 @@ class _TooLarge(Exception):
     pass
 
 
-def _raise_for(response: httpx.Response) -> dict[str, Any]:
-    """The JSON of a 2xx answer, or our error for any other."""
+def _is_web_page(response: httpx.Response) -> bool:
+    """A page or a redirect where the API answers JSON: what a captive portal sends."""
     status = response.status_code
+    if status >= 500 or status == 429:  # a proxy's error page: the server's trouble, not ours
+        return False
+    content_type = response.headers.get("content-type", "")
+    return 300 <= status < 400 or looks_like_a_web_page(content_type, response.content)
+
+
+def _raise_for(response: httpx.Response, path: str = "") -> dict[str, Any]:
+    """The JSON of a 2xx answer in the shape `path` answers, or our error for any other."""
+    status = response.status_code
+    if _is_web_page(response):
+        raise UnexpectedAnswer(WEB_PAGE)
     if 200 <= status < 300:
-        return orjson.loads(response.content) if response.content else {}
+        try:
+            answer = orjson.loads(response.content) if response.content else {}
+        except orjson.JSONDecodeError:
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+        if not has_expected_shape(path, answer):
+            raise UnexpectedAnswer(NOT_UNDERSTOOD)
+        return answer  # type: ignore[no-any-return]
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -324,7 +358,7 @@ class SyncClient:
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         base, token = self._identity()
         response = await _send(self.http, base + path, body, token, self.settings.timeout_s)
-        return _raise_for(response)
+        return _raise_for(response, path)
 
     def _head(self) -> dict[str, Any]:
         head = self.store.chain_head()
@@ -489,12 +523,12 @@ async def enroll(
     response = await _send(
         http, base + "/enroll", {"code": code, "device_name": name}, None, timeout_s
     )
-    if response.status_code == 400:
+    if response.status_code == 400 and not _is_web_page(response):
         raise EnrollmentFailed(
             "The clinic did not accept that code (wrong, used, expired or out of tries): "
             "ask for a new one."
         )
-    answer = _raise_for(response)
+    answer = _raise_for(response, "/enroll")
     identity = DeviceIdentity(server_url=base, device_id=answer["device_id"], token=answer["token"])
     store.save_device_identity(identity)
     return identity
