@@ -51,6 +51,8 @@ from sync.server.schemas import PushItem, PushRequest
 
 NOT_YOURS_VISIT = "visit_id: not among your assignments"
 NOT_YOURS_PATIENT = "patient_id: not among your patients"
+OTHER_PATIENTS_VISIT = "visit_id: that visit is another patient's"
+NOT_YOUR_NAME = "recorded_by: must be the clinician this laptop is enrolled to"
 
 
 @dataclass(slots=True)
@@ -247,12 +249,12 @@ def _validate(item: PushItem) -> Incoming:
 # them (reassigned, moved), so work done before a change still lands. One statement.
 _REACH = text(
     """
-    SELECT 'visit', id FROM visit WHERE clinician_id = :who AND id IN :visits
-    UNION SELECT 'visit', visit_id FROM visit_exit
+    SELECT 'visit', id, patient_id FROM visit WHERE clinician_id = :who AND id IN :visits
+    UNION SELECT 'visit', visit_id, patient_id FROM visit_exit
         WHERE clinician_id = :who AND visit_id IN :visits
-    UNION SELECT 'patient', patient_id FROM visit
+    UNION SELECT 'patient', patient_id, patient_id FROM visit
         WHERE clinician_id = :who AND patient_id IN :patients
-    UNION SELECT 'patient', patient_id FROM visit_exit
+    UNION SELECT 'patient', patient_id, patient_id FROM visit_exit
         WHERE clinician_id = :who AND patient_id IN :patients
     """
 ).bindparams(  # typed, so that an empty list still compares as text
@@ -262,7 +264,12 @@ _REACH = text(
 
 
 def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> None:
-    """Set aside records about visits or patients the clinician never had (BOLA)."""
+    """Set aside records about visits or patients the clinician never had (BOLA), about a
+    visit of another patient, or claiming another author than the token's clinician.
+
+    A wrong `recorded_by` is refused, not overwritten: the device's content hash and chain
+    cover the record as written, so a corrected copy would no longer match them; the
+    record stays for review as it came."""
     valid = [one for one in fresh if one.record is not None]
     if not valid:
         return
@@ -271,11 +278,16 @@ def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> Non
     reach = session.execute(
         _REACH, {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)}
     ).all()
-    mine_visits = {rid for kind, rid in reach if kind == "visit"}
-    mine_patients = {rid for kind, rid in reach if kind == "patient"}
+    patient_of_visit = {rid: patient for kind, rid, patient in reach if kind == "visit"}
+    mine_patients = {rid for kind, rid, _ in reach if kind == "patient"}
     for one in valid:
-        if one.visit_id is not None and one.visit_id not in mine_visits:
+        assert one.record is not None
+        if one.record.recorded_by != clinician:
+            one.set_aside(NOT_YOUR_NAME)
+        elif one.visit_id is not None and one.visit_id not in patient_of_visit:
             one.set_aside(NOT_YOURS_VISIT)
+        elif one.visit_id is not None and patient_of_visit[one.visit_id] != one.patient_id:
+            one.set_aside(OTHER_PATIENTS_VISIT)
         elif one.patient_id is not None and one.patient_id not in mine_patients:
             one.set_aside(NOT_YOURS_PATIENT)
 
