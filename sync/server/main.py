@@ -70,7 +70,7 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.limit:
-                raise _BodyTooLarge
+                raise _BodyTooLarge(self.limit)
             return message
 
         try:
@@ -79,15 +79,20 @@ class BodyLimit:
             await _too_large(self.limit)(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised while a body without Content-Length is read (chunked): FastAPI turns any
+    other failure of reading the body into 400, but lets an HTTP exception through."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_body(limit))
+
+
+def _too_large_body(limit: int) -> dict[str, str]:
+    return {"error": "body_too_large", "detail": f"The request is over {limit} bytes: send less."}
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        {"error": "body_too_large", "detail": f"The request is over {limit} bytes: send less."},
-        status_code=413,
-    )
+    return JSONResponse(_too_large_body(limit), status_code=413)
 
 
 def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, auth, test_settings
 from tests.sync.factories import T0, World, seed, vitals
 from tests.sync.fakes import FakeStore
+from tests.sync.live import LiveServer
 
 HEAD0 = {"seq": 0, "chain_hash": "0" * 64}
 
@@ -219,7 +221,31 @@ async def test_rate_limit_429_with_retry_after_and_body_limit_413(
         big = {"head": HEAD0, "items": [], "pad": "x" * 5000}
         r = await api.post("/sync/push", json=big, headers=auth(world, "a"))
         assert r.status_code == 413 and r.json()["error"] == "body_too_large"
+        for route, who in [("/sync/push", "a"), ("/enroll", None), ("/admin/users", "root")]:
+            # sent chunked, without Content-Length: the limit is found while reading
+            headers = {"Content-Type": "application/json"} | (auth(world, who) if who else {})
+            r = await api.post(route, content=_chunks(json.dumps(big).encode()), headers=headers)
+            assert "content-length" not in r.request.headers
+            assert r.status_code == 413 and r.json()["error"] == "body_too_large", route
     app.state.ctx.engine.dispose()
+
+
+async def _chunks(body: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def test_a_chunked_oversized_body_gets_413_from_uvicorn(db_url: str) -> None:
+    env = {"FIELDAPP_SERVER__MAX_BODY_BYTES": "4096"}
+    with LiveServer(db_url, env=env) as server, httpx.Client(base_url=server.url) as http:
+        body = json.dumps({"head": HEAD0, "items": [], "pad": "x" * 20_000}).encode()
+        chunks = (body[i : i + 1000] for i in range(0, len(body), 1000))
+        r = http.post(
+            "/sync/push",
+            content=chunks,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+        )
+        assert r.status_code == 413 and r.json()["error"] == "body_too_large"
 
 
 async def test_enrollment_code_single_use_expiry_and_five_tries(
