@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -79,7 +79,7 @@ class BodyLimit:
             await _too_large(self.limit)(scope, receive, send)
 
 
-class _BodyTooLarge(StarletteHTTPException):
+class _BodyTooLarge(HTTPException):
     """Raised while a body without Content-Length is read (chunked): FastAPI turns any
     other failure of reading the body into 400, but lets an HTTP exception through."""
 
