@@ -4,6 +4,7 @@
     ├── ConfigError            a config file is missing, unreadable or holds a bad value
     ├── StoreError
     │   ├── NotAStore          the file is not a fieldapp store (or from a newer version)
+    │   ├── StoreDamaged       the file is a fieldapp store, cut short or corrupted
     │   ├── WrongPassphrase    every way an unlock can fail looks the same (like Fernet)
     │   ├── UnlockBackoff      too many wrong passphrases: wait before trying again
     │   ├── Locked             the store is locked (idle, 12-hour re-entry, or never unlocked)
@@ -33,6 +34,11 @@ class StoreError(FieldAppError):
 
 class NotAStore(StoreError):
     """The file at the store path is not a fieldapp store this version can open."""
+
+
+class StoreDamaged(StoreError):
+    """The file is a fieldapp store that SQLite can no longer read whole: cut short or
+    corrupted (a failing disk, a copy interrupted, a sync tool gone wrong)."""
 
 
 class WrongPassphrase(StoreError):

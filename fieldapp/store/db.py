@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from fieldapp.errors import NotAStore, StoreError, StoreFull, StoreWiped
+from fieldapp.errors import NotAStore, StoreDamaged, StoreError, StoreFull, StoreWiped
 
 SCHEMA_VERSION = 1
 MAGIC = "fieldapp-store"
@@ -93,7 +93,7 @@ def translate(exc: BaseException) -> StoreError:
     if "locked" in message or "busy" in message:
         return StoreError("The store is busy in another program: close it and try again.")
     if "malformed" in message or "not a database" in message:
-        return StoreError("The store file is damaged: SQLite cannot read it.")
+        return StoreDamaged("The store file is damaged: SQLite cannot read it.")
     detail = str(exc).split(" with text ")[0][:160]  # never echo stored bytes
     return StoreError(f"The store could not be used ({exc.__class__.__name__}: {detail}).")
 
@@ -109,6 +109,34 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     conn.text_factory = _text
     return conn
+
+
+HEADER_SIZE = 100  # SQLite's file header
+
+
+def _damaged(path: Path) -> StoreDamaged:
+    return StoreDamaged(
+        f"The store at {path} is damaged (the file was cut short or corrupted), so it cannot "
+        "be opened: keep the file, do not delete it, and call the clinic."
+    )
+
+
+def _cut_short(path: Path, header: bytes) -> bool:
+    """Whether the file holds fewer pages than its header says it has.
+
+    The count in the header is trusted only when SQLite marks it valid, and only with no
+    write-ahead log beside the file (after a crash in the middle of a checkpoint the log
+    still holds pages SQLite will copy back on opening).
+    """
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False
+    if header[24:28] != header[92:96]:  # the page count's "valid for" number
+        return False
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    return path.stat().st_size < page_size * pages
 
 
 class Database:
@@ -146,9 +174,12 @@ class Database:
         if not path.is_file():
             raise NotAStore(f"No store at {path}: create one with `fieldapp store init`.")
         with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
-        if head != SQLITE_HEADER:
+            header = handle.read(HEADER_SIZE)
+        if not header.startswith(SQLITE_HEADER):
             raise NotAStore(f"{path} is not a fieldapp store: it is not an SQLite database.")
+        ours = header[68:72] == APPLICATION_ID.to_bytes(4, "big")
+        if len(header) < HEADER_SIZE or (ours and _cut_short(path, header)):
+            raise _damaged(path)
         conn = _connect(path)
         try:
             meta = cls._read_meta(path, conn)
@@ -157,6 +188,8 @@ class Database:
             return db
         except sqlite3.DatabaseError:
             conn.close()
+            if ours:  # our header, unreadable beyond it: a store, damaged
+                raise _damaged(path) from None
             raise NotAStore(f"{path} is not a fieldapp store: SQLite cannot read it.") from None
         except BaseException:
             conn.close()

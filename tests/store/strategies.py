@@ -41,7 +41,9 @@ short = st.builds(
     st.text(_chars, min_size=1, max_size=30),
     st.one_of(st.none(), st.text(_chars, min_size=1, max_size=20)),
 )
-long_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=400)
+# Any text a record may hold: everything UTF-8 can carry but NUL (records refuse it).
+_storable = st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00")
+long_text = st.text(_storable, max_size=400)
 moments = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
 )
@@ -86,7 +88,7 @@ reasons = st.builds(
     Reason,
     rule_id=short,
     outcome=short,
-    message=st.text(max_size=200),
+    message=st.text(_storable, max_size=200),
     measured=opt(short),
     threshold=opt(short),
     setting=opt(short),
@@ -178,14 +180,18 @@ def status_events(draw: st.DrawFn) -> StatusEvent:
         lat=draw(floats(-90, 90)) if located else None,
         lon=draw(floats(-180, 180)) if located else None,
         location_attested=not located or draw(st.booleans()),
-        note=draw(opt(st.text(max_size=200))),
+        note=draw(opt(st.text(_storable, max_size=200))),
     )
 
 
 answers = st.dictionaries(
-    st.text(max_size=20),
+    st.text(_storable, max_size=20),
     st.one_of(
-        st.none(), st.booleans(), st.integers(-1000, 1000), floats(-1e6, 1e6), st.text(max_size=40)
+        st.none(),
+        st.booleans(),
+        st.integers(-1000, 1000),
+        floats(-1e6, 1e6),
+        st.text(_storable, max_size=40),
     ),
     max_size=6,
 )
@@ -262,7 +268,7 @@ dose_admins = _device(
     dose_mg=floats(0, 2000),
     volume_ml=floats(0, 200),
     stopped_early=st.booleans(),
-    stop_reason=opt(st.text(max_size=200)),
+    stop_reason=opt(st.text(_storable, max_size=200)),
 )
 substances = _device(
     SubstanceEvent,
@@ -271,11 +277,11 @@ substances = _device(
     at=moments,
     concentration_mg_per_ml=floats(0.1, 100),
     fill_ml=opt(floats(0.1, 100)),
-    lot=opt(st.text(max_size=50)),
+    lot=opt(st.text(_storable, max_size=50)),
     mg=floats(0, 10_000),
     ml=floats(0, 100),
     witness=opt(short),
-    note=opt(st.text(max_size=200)),
+    note=opt(st.text(_storable, max_size=200)),
 )
 day_closures = _device(
     DayClosure,
@@ -319,7 +325,7 @@ incidents = _device(
     severity=st.sampled_from(["low", "moderate", "high", "critical"]),
     occurred_at=moments,
     description=st.text(min_size=1, max_size=400),
-    vial_id=opt(st.text(max_size=50)),
+    vial_id=opt(st.text(_storable, max_size=50)),
 )
 protocol_docs = st.builds(
     ProtocolDocument,
