@@ -2,7 +2,9 @@
 
 Each command lives in `fieldapp/commands/<name>.py` and offers `register(subparsers)`,
 which adds its parser and sets `handler(args) -> int`. Expected errors (`FieldAppError`)
-print one sentence and exit 2; nothing with patient data is ever printed here.
+print one sentence and exit 2; nothing with patient data is ever printed here. A command
+whose extra (`fieldapp[server]`, `fieldapp[dispatch]`) is not installed says which to
+install, in one line, exit 2 (see `fieldapp/extras.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from fieldapp.errors import FieldAppError
+from fieldapp.extras import MissingExtra, extra_for
 
 COMMAND_MODULES = (
     "fieldapp.commands.store",
@@ -39,9 +42,30 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as exc:
             if exc.name == name:  # that command is not built yet; anything else is a bug
                 continue
-            raise
+            command = name.rsplit(".", 1)[-1].replace("_", "-")
+            extra = extra_for(command, exc)
+            if extra is None:
+                raise
+            _register_missing(subparsers, command, extra)
+            continue
         module.register(subparsers)
     return parser
+
+
+def _register_missing(subparsers: argparse._SubParsersAction, command: str, extra: str) -> None:  # type: ignore[type-arg]
+    """A stand-in for a command whose extra is not installed: it says what to install."""
+    parser = subparsers.add_parser(
+        command,
+        help=f"(needs: pip install 'fieldapp[{extra}]')",
+        add_help=False,
+        prefix_chars="\0",  # no options: every argument, --flags too, goes to `rest`
+    )
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def handler(_args: argparse.Namespace) -> int:
+        raise MissingExtra(command, extra)
+
+    parser.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,8 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = app_handler
     try:
         return int(handler(args) or 0)
-    except FieldAppError as exc:
+    except (FieldAppError, MissingExtra) as exc:
         print(f"fieldapp: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # a command importing its extra only when it runs
+        command = str(getattr(args, "command", None) or "")
+        extra = extra_for(command, exc)
+        if extra is None:
+            raise
+        print(f"fieldapp: {MissingExtra(command, extra)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fieldapp: interrupted", file=sys.stderr)
