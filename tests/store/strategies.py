@@ -318,13 +318,13 @@ signed_notes = _device(
     signed_at=moments,
     signed_by=short,
 )
-addenda = _device(Addendum, note_id=st.uuids(), text=st.text(min_size=1, max_size=400))
+addenda = _device(Addendum, note_id=st.uuids(), text=st.text(_storable, min_size=1, max_size=400))
 incidents = _device(
     Incident,
     category=st.sampled_from(["ledger_discrepancy", "adverse_event", "safety", "duress", "other"]),
     severity=st.sampled_from(["low", "moderate", "high", "critical"]),
     occurred_at=moments,
-    description=st.text(min_size=1, max_size=400),
+    description=st.text(_storable, min_size=1, max_size=400),
     vial_id=opt(st.text(_storable, max_size=50)),
 )
 protocol_docs = st.builds(
