@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ class AppContext:
     settings: ServerSettings
     engine: Engine
     clock: Clock
+    held: refusals.Held = field(default_factory=refusals.Held)
 
     def now(self) -> float:
         """Server time as UTC epoch seconds."""
@@ -46,10 +47,31 @@ class AppContext:
 
     def refuse(self, refusal: Refusal) -> float | None:
         """Count a refused request (audited once a window per source): None while the
-        source is within its rate limit, else seconds it must wait."""
-        return refusals.record(
-            self.engine, refusal, self.clock(), self.settings.rate_limits.refusal_audit_window_s
-        )
+        source is within its rate limit, else seconds it must wait (a source held after a
+        429 is answered from memory, see `refusals.Held`)."""
+        now = self.clock()
+        at = now.timestamp()
+        left = self.held.count_if_held(refusal, at)
+        if left is not None:
+            return left
+        earlier = self.held.release(refusal.source)
+        try:
+            wait = refusals.record(self.engine, refusal, now, self.window_s, earlier)
+        except BaseException:
+            self.held.restore({refusal.source: earlier})
+            raise
+        if wait is not None:
+            self.held.hold(refusal.source, at + wait)
+        return wait
+
+    def summarise_refusals(self) -> int:
+        """Audit the summaries of closed refusal windows (this worker's held counts too)."""
+        return refusals.summarise_closed(self.engine, self.clock(), self.window_s, self.held)
+
+    @property
+    def window_s(self) -> float:
+        """The refusal audit window."""
+        return self.settings.rate_limits.refusal_audit_window_s
 
     def audit(self, **fields: Any) -> None:
         """Write one audit event in its own transaction (failures, refusals)."""

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync.server import errors, refusals
+from sync.server import errors
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
@@ -121,19 +121,18 @@ def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManage
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            with contextlib.suppress(SQLAlchemyError):  # hand over what this worker held
+                await anyio.to_thread.run_sync(ctx.summarise_refusals)
 
     return lifespan
 
 
 async def _summarise_refusals(ctx: AppContext) -> None:
     """Once a window, audit the summaries of refusal windows that have closed."""
-    window = ctx.settings.rate_limits.refusal_audit_window_s
     while True:
-        await asyncio.sleep(window)
+        await asyncio.sleep(ctx.window_s)
         try:
-            await anyio.to_thread.run_sync(
-                refusals.summarise_closed, ctx.engine, ctx.clock(), window
-            )
+            await anyio.to_thread.run_sync(ctx.summarise_refusals)
         except SQLAlchemyError:
             log.warning("refusal summaries not written (the database did not answer)")
 

@@ -8,11 +8,18 @@ closed: at the source's next refusal, or by the sweep every server worker runs o
 window (`summarise_closed`). A flood answered 429 so writes two audit events a window per
 address (it wrote one a request: 1,862 in 10 s, and each waited on the audit chain's lock,
 slowing legitimate syncs from 5 to 33 ms).
+
+A source answered 429 is then held by the worker (`Held`) until its wait is over: its
+refusals are answered 429 from memory and counted there, and the count joins the source's
+window at its next refusal that reaches the database, or at the worker's sweep. Refusing
+costs no database write while the flood lasts (on PostgreSQL, each was a commit).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,9 +69,59 @@ class _Event:
     detail: dict[str, Any]
 
 
-def record(engine: Engine, refusal: Refusal, now: datetime, window_s: float) -> float | None:
-    """Count one refusal against its rate limit and its window, auditing what is due;
-    None if the source is within its limit, else the seconds it must wait (429)."""
+class Held:
+    """One worker's sources answered 429 whose wait is not over, and their refusals since."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+        self._counts: dict[str, Counter[str]] = {}
+
+    def count_if_held(self, refusal: Refusal, at: float) -> float | None:
+        """If the source is held, count this refusal and return the seconds it must wait."""
+        with self._lock:
+            until = self._until.get(refusal.source)
+            if until is None or at >= until:
+                return None
+            counts = self._counts.setdefault(refusal.source, Counter())
+            counts[f"{refusal.outcome}, answered 429"] += 1
+            return until - at
+
+    def hold(self, source: str, until: float) -> None:
+        """Hold a source answered 429 until its wait is over."""
+        with self._lock:
+            self._until[source] = until
+            if len(self._until) > 10_000:  # forget the sources whose wait is over
+                self._until = {k: v for k, v in self._until.items() if v > until - 3600}
+
+    def release(self, source: str) -> Counter[str]:
+        """The refusals counted for a source, now handed to its window."""
+        with self._lock:
+            return self._counts.pop(source, Counter())
+
+    def release_all(self) -> dict[str, Counter[str]]:
+        """Every source's counted refusals, handed over."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            return counts
+
+    def restore(self, counts: dict[str, Counter[str]]) -> None:
+        """Take back counts whose hand-over failed (the database did not answer)."""
+        with self._lock:
+            for source, more in counts.items():
+                self._counts.setdefault(source, Counter()).update(more)
+
+
+def record(
+    engine: Engine,
+    refusal: Refusal,
+    now: datetime,
+    window_s: float,
+    held: Counter[str] | None = None,
+) -> float | None:
+    """Count one refusal (and `held`, those answered from memory before it) against its
+    rate limit and its window, auditing what is due; None if the source is within its
+    limit, else the seconds it must wait (429)."""
     at = now.timestamp()
     with transaction(engine) as session:
         limit = refusal.limit
@@ -74,17 +131,22 @@ def record(engine: Engine, refusal: Refusal, now: datetime, window_s: float) -> 
             else ratelimit.take_in(session, limit.bucket, limit.per_minute, limit.burst, at)
         )
         outcome = refusal.outcome if wait is None else f"{refusal.outcome}, answered 429"
-        events = _count(session, refusal, outcome, at, window_s)
+        events = _count(session, refusal, outcome, at, window_s, held or Counter())
         _append(session, events, now)
     return wait
 
 
-def summarise_closed(engine: Engine, now: datetime, window_s: float) -> int:
-    """Audit every closed window's summary and forget the windows; how many were written.
+def summarise_closed(
+    engine: Engine, now: datetime, window_s: float, held: Held | None = None
+) -> int:
+    """Hand this worker's held counts to their windows, then audit every closed window's
+    summary and forget the windows; how many summaries were written.
 
     Each worker runs this once a window; a window is claimed under a row lock (skipped by
     the others on PostgreSQL), so each summary is written once.
     """
+    if held is not None:
+        _hand_over(engine, held, now.timestamp())
     with transaction(engine) as session:
         closed = (
             session.execute(
@@ -102,28 +164,63 @@ def summarise_closed(engine: Engine, now: datetime, window_s: float) -> int:
     return len(events)
 
 
-def _count(
-    session: Session, refusal: Refusal, outcome: str, at: float, window_s: float
-) -> list[_Event]:
+def _hand_over(engine: Engine, held: Held, at: float) -> None:
+    counts = held.release_all()
+    try:
+        with transaction(engine) as session:
+            for source, more in counts.items():
+                _window(session, source, at, more)
+    except BaseException:
+        held.restore(counts)
+        raise
+
+
+def _window(session: Session, source: str, at: float, more: Counter[str]) -> RefusalWindow | None:
+    """The source's window with `more` refusals added, locked; None if it opened just now."""
     insert = pg_insert if is_postgres(session) else sqlite_insert
     opened = session.execute(
         insert(RefusalWindow)
-        .values(key=refusal.source, opened_at=at, last_at=at, count=0, outcomes="{}")
+        .values(
+            key=source,
+            opened_at=at,
+            last_at=at,
+            count=sum(more.values()),
+            outcomes=json.dumps(dict(more), sort_keys=True),
+        )
         .on_conflict_do_nothing()
         .returning(col(RefusalWindow.key))
     ).first()
     if opened is not None:
-        return [_first(refusal, outcome)]
+        return None
     row = session.execute(
-        select(RefusalWindow).where(col(RefusalWindow.key) == refusal.source).with_for_update()
+        select(RefusalWindow).where(col(RefusalWindow.key) == source).with_for_update()
     ).scalar_one()
+    if more:
+        outcomes = Counter(json.loads(row.outcomes)) + more
+        row.count += sum(more.values())
+        row.outcomes = json.dumps(dict(outcomes), sort_keys=True)
+    return row
+
+
+def _count(
+    session: Session,
+    refusal: Refusal,
+    outcome: str,
+    at: float,
+    window_s: float,
+    held: Counter[str],
+) -> list[_Event]:
+    row = _window(session, refusal.source, at, held)
+    if row is None:
+        return [_first(refusal, outcome)]
     if at - row.opened_at >= window_s:
         events = [_summary(row)] if row.count else []
         row.opened_at, row.last_at, row.count, row.outcomes = at, at, 0, "{}"
         return [*events, _first(refusal, outcome)]
-    outcomes = json.loads(row.outcomes)
-    outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    row.count, row.last_at, row.outcomes = row.count + 1, at, json.dumps(outcomes, sort_keys=True)
+    outcomes = Counter(json.loads(row.outcomes))
+    outcomes[outcome] += 1
+    row.count, row.last_at = row.count + 1, at
+    row.outcomes = json.dumps(dict(outcomes), sort_keys=True)
     return []
 
 
