@@ -16,8 +16,17 @@ can act on, with no patient data:
     ├── DeviceRevoked          the clinic revoked this laptop: outbox handed in, store wiped
     ├── StoreRolledBack        the store is an older copy of itself: call the clinic
     ├── ServerRejected         the server refused a request we cannot fix by retrying
-    └── CursorExpired          the server no longer honours our cursor (handled here:
-                               the cursor is reset, the outbox kept, the pull starts again)
+    ├── CursorExpired          the server no longer honours our cursor (handled here:
+    │                          the cursor is reset, the outbox kept, the pull starts again)
+    └── ServerBehind           the server holds less of our chain than we thought: a push
+                               with a gap, or a server restored from a backup (handled
+                               here: every entry above the server's head is sent again)
+
+Nothing is lost silently. Every push and pull answer carries the server's head for this
+device (the newest seq it holds with none missing below); the store marks every entry above
+it pending again, whatever its state said, and remembers the head as confirmed. The last
+pull page carries the clinic's signed manifest of the scope (`sync.manifest`); a row the
+store lacks, or holds at another version, is fetched again from scratch.
 
 `SyncClient(http, store, settings)` does one round with `sync_once()`, or keeps syncing
 with `run_forever()`: every `interval_s` while healthy, and after a failure again and
@@ -34,7 +43,7 @@ import platform
 import random
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -44,18 +53,20 @@ from uuid import UUID
 import httpx
 import orjson
 
+from sync.manifest import ManifestInvalid, RowProblem, SignedManifest, open_manifest
 from sync.outbox import (
     ChainHead,
     DeviceIdentity,
     OutboxItem,
     PushOutcome,
     SetAsideItem,
+    head_body,
     push_body,
 )
 from sync.records import Record, RecordInvalid, parse_record
 
 INTERVAL_SPREAD = 0.25  # routine syncs come every interval_s, give or take this fraction
-TOO_LARGE_REASON = "The record is larger than the server accepts; kept on this laptop for review."
+MAX_HEAD_REFUSALS = 3  # a server refusing our head again after we re-sent: give up, say so
 
 
 class SyncError(Exception):
@@ -108,19 +119,35 @@ class CursorExpired(SyncError):
     """The server no longer honours the pull cursor (handled inside the client)."""
 
 
+class ServerBehind(SyncError):
+    """The server holds less of this laptop's chain than pushed (handled inside the client)."""
+
+    def __init__(self, head: ChainHead) -> None:
+        self.head = head
+        super().__init__(f"The server holds this laptop's records up to {head.seq} only.")
+
+
 class SyncStore(Protocol):
     """What the client needs from the device store (see SYNC-INTERFACE.md)."""
 
     def device_identity(self) -> DeviceIdentity | None: ...
     def save_device_identity(self, identity: DeviceIdentity) -> None: ...
     def outbox_batch(self, limit: int) -> list[OutboxItem]: ...
-    def acknowledge(self, outcomes: Sequence[PushOutcome]) -> None: ...
+    def acknowledge(self, outcomes: Sequence[PushOutcome], server_head: ChainHead) -> int: ...
     def chain_head(self) -> ChainHead: ...
+    def chain_hash_at(self, seq: int) -> str | None: ...
+    def confirmed_head(self) -> ChainHead: ...
     def pull_cursor(self) -> str | None: ...
     def apply_pull_page(
-        self, upserts: Sequence[Record], removals: Sequence[tuple[str, UUID]], cursor: str
+        self,
+        upserts: Sequence[Record],
+        removals: Sequence[tuple[str, UUID]],
+        cursor: str,
+        manifest: SignedManifest | None = None,
     ) -> None: ...
     def reset_pull_cursor(self) -> None: ...
+    def manifest_problems(self, exact: bool) -> list[RowProblem]: ...
+    def refetch(self, problems: Sequence[RowProblem]) -> None: ...
     def set_aside(self) -> list[SetAsideItem]: ...
     def pending_count(self) -> int: ...
     def record_sync(self, at: datetime, ok: bool) -> None: ...
@@ -168,16 +195,25 @@ class SyncReport:
     cursor_resets: int = 0
     pending: int = 0
     set_aside: int = 0
+    resent: int = 0  # records the server had lost (or the outbox hid), queued again
+    server_restored: bool = False  # the server held less than it had confirmed
+    refetched: int = 0  # rows missing or at another version than the clinic's manifest
 
     def summary(self) -> str:
         """One line for the shell or the status bar."""
         pushed = (
             ", ".join(f"{n} {status}" for status, n in sorted(self.pushed.items())) or "nothing"
         )
-        return (
+        line = (
             f"pushed {pushed}; pulled {self.pulled} records, {self.removed} removals "
             f"in {self.pages} pages; {self.pending} waiting, {self.set_aside} set aside for review"
         )
+        if self.resent:
+            why = "the server was restored from a backup" if self.server_restored else "a gap"
+            line += f"; {self.resent} records sent again ({why})"
+        if self.refetched:
+            line += f"; {self.refetched} clinic records fetched again (missing or out of date)"
+        return line
 
 
 # -- transport -------------------------------------------------------------------------------
@@ -270,6 +306,10 @@ def _raise_for(response: httpx.Response) -> dict[str, Any]:
             "This laptop's store is an older copy than the one that synced before: "
             "stop and call the clinic before recording anything."
         )
+    if status == 409 and code in ("push_gap", "server_behind"):
+        head = _server_head(body.get("head"))
+        if head is not None:
+            raise ServerBehind(head)
     if status == 410:
         raise CursorExpired("The server asked to start the download again.")
     if status == 413:
@@ -281,6 +321,16 @@ def _raise_for(response: httpx.Response) -> dict[str, Any]:
     raise ServerRejected(
         f"The server refused the sync request ({status} {code or ''}).".replace(" )", ")")
     )
+
+
+def _server_head(value: Any) -> ChainHead | None:
+    """The server's head for this device from an answer, or None if it has none."""
+    if not isinstance(value, dict):
+        return None
+    seq, chain_hash = value.get("seq"), value.get("chain_hash")
+    if not isinstance(seq, int) or not isinstance(chain_hash, str):
+        return None
+    return ChainHead(seq, chain_hash)
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -327,8 +377,7 @@ class SyncClient:
         return _raise_for(response)
 
     def _head(self) -> dict[str, Any]:
-        head = self.store.chain_head()
-        return {"seq": head.seq, "chain_hash": head.chain_hash}
+        return head_body(self.store.chain_head(), self.store.confirmed_head())
 
     async def sync_once(self) -> SyncReport:
         """One round: hand in the outbox, then download every page of changes."""
@@ -350,45 +399,102 @@ class SyncClient:
         return report
 
     async def push(self, report: SyncReport | None = None) -> bool:
-        """Send the whole outbox in batches; True if the server says this device is revoked."""
+        """Send the whole outbox in batches; True if the server says this device is revoked.
+
+        A push the server refuses because it does not continue from the server's head
+        (`ServerBehind`) queues everything above that head again and starts over.
+        """
         report = report if report is not None else SyncReport()
-        total, done, revoked, last_first = self.store.pending_count(), 0, False, None
+        total, done, revoked, last_first, refusals = self.store.pending_count(), 0, False, None, 0
         while True:
             batch = self.store.outbox_batch(self._batch_limit)
             if not batch or batch[0].seq == last_first:
                 return revoked
             last_first = batch[0].seq
-            revoked = await self._push_batch(batch, report) or revoked
+            try:
+                revoked = await self._push_batch(batch, report) or revoked
+            except ServerBehind as behind:
+                refusals += 1
+                if refusals > MAX_HEAD_REFUSALS:
+                    raise ServerRejected(
+                        "The server keeps refusing this laptop's records: call the clinic."
+                    ) from None
+                self._reconcile(behind.head, report)
+                total, last_first = max(total, self.store.pending_count()), None
+                continue
             done += len(batch)
             self._progress(
                 SyncProgress("push", done, max(total, done), f"Sent {done} of {max(total, done)}.")
             )
 
     async def _push_batch(self, items: list[OutboxItem], report: SyncReport) -> bool:
-        body = push_body(self.store.chain_head(), items)
+        body = push_body(self.store.chain_head(), items, self.store.confirmed_head())
         try:
             answer = await self._post("/sync/push", body)
         except _TooLarge:
-            if len(items) == 1:  # cannot split further: set it aside so the queue moves
-                self.store.acknowledge([PushOutcome(items[0].seq, "rejected", TOO_LARGE_REASON)])
-                report.pushed["rejected"] = report.pushed.get("rejected", 0) + 1
-                return False
+            if len(items) == 1:  # cannot split further: the server keeps its place only
+                withheld = push_body(
+                    self.store.chain_head(), items, self.store.confirmed_head(), withheld=True
+                )
+                return self._acknowledge(await self._post("/sync/push", withheld), report)
             half = len(items) // 2
             self._batch_limit = max(1, half)
             first = await self._push_batch(items[:half], report)
             return await self._push_batch(items[half:], report) or first
+        return self._acknowledge(answer, report)
+
+    def _acknowledge(self, answer: dict[str, Any], report: SyncReport) -> bool:
+        """Record a push answer's outcomes and head; True if the device is revoked."""
+        head = _server_head(answer.get("head"))
+        if head is None:
+            raise ServerRejected(
+                "The server is older than this app and cannot confirm what it holds: "
+                "ask the clinic to update it."
+            )
         outcomes = [
             PushOutcome(r["seq"], r["status"], r.get("reason")) for r in answer.get("results", [])
         ]
-        self.store.acknowledge(outcomes)
+        self._check_head(head)
+        report.resent += self.store.acknowledge(outcomes, head)
         for outcome in outcomes:
             report.pushed[outcome.status] = report.pushed.get(outcome.status, 0) + 1
         return bool(answer.get("revoked"))
 
+    def _check_head(self, head: ChainHead) -> None:
+        """Refuse a server head that is not on this store's own chain."""
+        if head.seq > self.store.chain_head().seq:
+            raise StoreRolledBack(
+                "This laptop's store is an older copy than the one that synced before: "
+                "stop and call the clinic before recording anything."
+            )
+        if head.seq > 0 and self.store.chain_hash_at(head.seq) != head.chain_hash:
+            raise ServerRejected(
+                "The clinic's copy of this laptop's records differs from the laptop's own: "
+                "stop and call the clinic before recording anything."
+            )
+
+    def _reconcile(self, head: ChainHead, report: SyncReport) -> int:
+        """Queue again every entry above the server's head; returns how many were queued."""
+        self._check_head(head)
+        restored = head.seq < self.store.confirmed_head().seq
+        queued = self.store.acknowledge([], head)
+        if restored:  # what it handed out since the backup is gone too: download afresh
+            report.server_restored = True
+            self.store.reset_pull_cursor()
+        report.resent += queued
+        if queued:
+            why = "the server was restored from a backup" if restored else "they never arrived"
+            self._progress(SyncProgress("push", message=f"Sending {queued} records again: {why}."))
+        return queued
+
     async def pull(self, report: SyncReport | None = None) -> None:
-        """Download pages after the saved cursor until the server says there is no more."""
+        """Download pages after the saved cursor until the server says there is no more.
+
+        The last page's manifest is checked against the store: rows missing or at another
+        version are fetched again, once, from the start.
+        """
         report = report if report is not None else SyncReport()
-        cursor, reset = self.store.pull_cursor(), False
+        cursor, reset, refetched, refusals = self.store.pull_cursor(), False, False, 0
         while True:
             try:
                 page = await self._post("/sync/pull", {"cursor": cursor, "head": self._head()})
@@ -401,25 +507,78 @@ class SyncClient:
                 cursor, reset = None, True
                 report.cursor_resets += 1
                 continue
-            try:
-                upserts = [parse_record(u["kind"], u["record"]) for u in page["upserts"]]
-            except RecordInvalid:
-                raise ServerRejected(
-                    "The server sent a record this app cannot read: update the app."
-                ) from None
-            removals = [(r["kind"], UUID(r["id"])) for r in page["removals"]]
-            self.store.apply_pull_page(upserts, removals, page["cursor"])
-            report.pages += 1
-            report.pulled += len(upserts)
-            report.removed += len(removals)
-            self._progress(
-                SyncProgress(
-                    "pull", report.pulled, report.pulled, f"Received {report.pulled} records."
-                )
-            )
-            if not page["more"] or page["cursor"] == cursor:
+            except ServerBehind as behind:
+                refusals += 1
+                if refusals > MAX_HEAD_REFUSALS:
+                    raise ServerRejected(
+                        "The server keeps refusing this laptop's records: call the clinic."
+                    ) from None
+                self._reconcile(behind.head, report)
+                await self.push(report)  # before any further download
+                cursor = self.store.pull_cursor()
+                continue
+            head = _server_head(page.get("head"))
+            if head is not None and self._reconcile(head, report):
+                await self.push(report)
+            self._apply_page(page, report)
+            if not page["more"]:
+                if not self._manifest_differs(report, already=refetched):
+                    return
+                cursor, refetched = None, True
+                continue
+            if page["cursor"] == cursor:
                 return
             cursor = page["cursor"]
+
+    def _apply_page(self, page: dict[str, Any], report: SyncReport) -> None:
+        try:
+            upserts = [parse_record(u["kind"], u["record"]) for u in page["upserts"]]
+        except RecordInvalid:
+            raise ServerRejected(
+                "The server sent a record this app cannot read: update the app."
+            ) from None
+        removals = [(r["kind"], UUID(r["id"])) for r in page["removals"]]
+        manifest = self._verified_manifest(page.get("manifest")) if not page["more"] else None
+        self.store.apply_pull_page(upserts, removals, page["cursor"], manifest)
+        report.pages += 1
+        report.pulled += len(upserts)
+        report.removed += len(removals)
+        self._progress(
+            SyncProgress("pull", report.pulled, report.pulled, f"Received {report.pulled} records.")
+        )
+
+    def _verified_manifest(self, wire: Any) -> SignedManifest | None:
+        """The last page's manifest once its signature verifies (the key pinned at first)."""
+        if wire is None:
+            return None
+        identity = self.store.device_identity()
+        assert identity is not None  # _post needed it
+        try:
+            signed = SignedManifest.from_wire(wire)
+            if identity.manifest_key is None:  # enrolled before manifests: trust the first
+                identity = replace(identity, manifest_key=signed.key)
+                self.store.save_device_identity(identity)
+            open_manifest(signed, identity.manifest_key or "", identity.device_id)
+        except ManifestInvalid:
+            raise ServerRejected(
+                "The clinic's list of records did not verify, so nothing was changed: "
+                "call the clinic."
+            ) from None
+        return signed
+
+    def _manifest_differs(self, report: SyncReport, *, already: bool) -> bool:
+        """True (and the rows marked for fetching again) if rows differ from the manifest."""
+        problems = self.store.manifest_problems(exact=True)
+        if not problems:
+            return False
+        if already:
+            raise ServerRejected(
+                f"{len(problems)} clinic records still differ from the clinic's list after "
+                "fetching them again: call the clinic."
+            )
+        self.store.refetch(problems)
+        report.refetched += len(problems)
+        return True
 
     async def _wipe(self) -> None:
         """Hand in what is left of the outbox, crypto-erase the store, tell the server."""

@@ -12,7 +12,8 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
   malformed one, or one ahead of the server answers `CursorExpired` (410: start again).
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
-patient when no other visit in scope needs them.
+patient when no other visit in scope needs them. The last page of a pull carries the signed
+manifest of the whole scope (`manifests.py`), which the laptop checks its rows against.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text
 from sqlmodel import Session
 
+from sync.manifest import SignedManifest
 from sync.server import crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
+from sync.server.manifests import scope_manifest
 from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
 
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
@@ -86,6 +89,7 @@ class Page:
     removals: list[tuple[str, str]] = field(default_factory=list)
     cursor: str = ""
     more: bool = False
+    manifest: SignedManifest | None = None
 
     def ids(self, kind: str) -> list[str]:
         """Ids of upserted records of one kind (for the audit event)."""
@@ -93,9 +97,16 @@ class Page:
 
 
 def pull(
-    session: Session, clinician: str, cursor_text: str | None, limit: int, today: date, days: int
+    session: Session,
+    clinician: str,
+    cursor_text: str | None,
+    limit: int,
+    today: date,
+    days: int,
+    device_id: str | None = None,
 ) -> Page:
-    """One page of the clinician's changes after the cursor."""
+    """One page of the clinician's changes after the cursor; the last one signed for
+    `device_id` (when given) with the manifest of the scope."""
     epoch, hw = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
@@ -118,6 +129,8 @@ def pull(
     for _, kind, row in items:
         _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
     page.cursor = Cursor(epoch, last, today).encode()
+    if device_id is not None and not page.more:
+        page.manifest = scope_manifest(conn, device_id, clinician, window, hw)
     return page
 
 
