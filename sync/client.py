@@ -654,6 +654,11 @@ async def enroll(
             "ask for a new one."
         )
     answer = _raise_for(response)
-    identity = DeviceIdentity(server_url=base, device_id=answer["device_id"], token=answer["token"])
+    identity = DeviceIdentity(
+        server_url=base,
+        device_id=answer["device_id"],
+        token=answer["token"],
+        manifest_key=answer.get("manifest_key"),
+    )
     store.save_device_identity(identity)
     return identity
