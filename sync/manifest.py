@@ -5,7 +5,9 @@ The server signs it with Ed25519 at the end of every pull; the laptop learns the
 at enrolment (or from its first manifest, over the authenticated connection), keeps the
 signed list in its store, and checks its rows against it at every unlock, in `store verify`
 and after every pull. A row missing, or older than the list says, was deleted or rolled back
-on disk: it is reported and pulled again.
+on disk: it is reported and pulled again. Version 0 means "in scope, at a version the next
+pull brings": such a row is not checked. A server-owned row the list does not name at all
+has left the scope, and goes at the end of the pull (`unlisted`).
 
 A signature rather than a MAC: the laptop then holds nothing that can make a manifest, so
 not even someone holding its passphrase can write one the laptop would believe, and the
@@ -27,7 +29,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 FORMAT = 1
-SERVER_OWNED = ("patient", "protocol_doc", "visit")
 
 Entries = Mapping[tuple[str, str], int]
 """(kind, record id) -> version."""
@@ -155,7 +156,14 @@ def compare(manifest: Manifest, held: Entries, *, exact: bool) -> list[RowProble
     """Rows missing, or older than listed (also newer, when `exact`: right after a pull)."""
     problems = []
     for (kind, rid), listed in sorted(manifest.entries.items()):
+        if listed == 0:
+            continue
         version = held.get((kind, rid))
         if version is None or version < listed or (exact and version != listed):
             problems.append(RowProblem(kind, rid, version, listed))
     return problems
+
+
+def unlisted(manifest: Manifest, held: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Server-owned rows held that the manifest does not name: out of the scope."""
+    return sorted(key for key in held if key not in manifest.entries)

@@ -28,7 +28,6 @@ from fieldapp.store import codec
 from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
 from fieldapp.store.drafts import DraftsMixin
-from sync.manifest import SignedManifest
 from sync.outbox import (
     GENESIS_CHAIN_HASH,
     ChainHead,
@@ -37,7 +36,6 @@ from sync.outbox import (
     PushOutcome,
     SetAsideItem,
 )
-from sync.records import SERVER_KINDS, Record
 
 _IDENTITY = "device_identity"
 MANIFEST_NAME = "manifest"  # the name of the secret row holding the clinic's manifest
@@ -284,37 +282,6 @@ class OutboxMixin(DraftsMixin):
         """Forget the pull cursor (the outbox is kept)."""
         with self._write() as conn:
             conn.execute("DELETE FROM sync_state WHERE key = 'pull_cursor'")
-
-    @guarded
-    def apply_pull_page(
-        self,
-        upserts: Sequence[Record],
-        removals: Sequence[tuple[str, UUID]],
-        cursor: str,
-        manifest: SignedManifest | None = None,
-    ) -> None:
-        """One commit: newer server records, removals (deferred while unpushed), the cursor,
-        and on a pull's last page the clinic's signed manifest."""
-        cipher = self._require_unlocked()
-        with self._write() as conn:
-            for record in upserts:
-                self._upsert_server(conn, cipher, record)
-                # back in scope: a removal deferred earlier must not take it away now
-                conn.execute(
-                    "DELETE FROM deferred_removals WHERE kind = ? AND id = ?",
-                    (record.KIND, str(record.id)),
-                )
-            for kind, record_id in removals:
-                if kind in SERVER_KINDS:
-                    conn.execute(
-                        "INSERT OR IGNORE INTO deferred_removals VALUES (?, ?)",
-                        (kind, str(record_id)),
-                    )
-            self._retry_removals(conn)
-            conn.execute("INSERT OR REPLACE INTO sync_state VALUES ('pull_cursor', ?)", (cursor,))
-            if manifest is not None:
-                body = json.dumps(manifest.to_wire()).encode()
-                self._put_secret(conn, cipher, MANIFEST_NAME, body)
 
     @staticmethod
     def _retry_removals(conn: sqlite3.Connection) -> None:

@@ -1,9 +1,11 @@
 """The signed manifest at the end of every pull (`sync.manifest`): what the laptop should hold.
 
-It lists the clinician's visits in the window, their patients' summaries and every protocol
-document, each at its version, as of the pull's high-water mark: a row changed after that
-mark is left out (the laptop has not been sent it yet; the next pull lists it), so the
-laptop holds every listed row at exactly the listed version once it applied the page.
+It lists the clinician's whole scope: their visits in the window, those visits' patients
+(the ones with a clinical part, as pull sends them) and every protocol document. Each row
+changed at or before the pull's high-water mark is listed at its version: the laptop has
+been sent exactly that version once it applied the page. A row changed after the mark is
+listed at version 0 ("in scope, its newer version comes with the next pull"), and so is a
+patient first reached through such a visit: its row may not have been sent yet.
 
 The signing key lives in `server_meta` (made by migration 0003): every worker signs with
 the same key, and a database restored from a backup keeps it, so laptops still verify.
@@ -26,18 +28,15 @@ _PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
 _DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
 
 _KEY = text(f"SELECT value FROM server_meta WHERE key = '{KEY_NAME}'")
-_VISITS = select(_VISIT.id, _VISIT.version, _VISIT.patient_id).where(
+_VISITS = select(_VISIT.id, _VISIT.version, _VISIT.patient_id, _VISIT.change_seq).where(
     _VISIT.clinician_id == bindparam("who"),
     _VISIT.scheduled_on.between(bindparam("first"), bindparam("last")),
-    _VISIT.change_seq <= bindparam("hw"),
 )
 # A patient without a clinical part is never sent to a clinician (`crud.patient_summary`).
-_PATIENTS = select(_PATIENT.id, _PATIENT.version).where(
-    _PATIENT.id.in_(bindparam("ids", expanding=True)),
-    _PATIENT.change_seq <= bindparam("hw"),
-    _PATIENT.clinical.is_not(None),
+_PATIENTS = select(_PATIENT.id, _PATIENT.version, _PATIENT.change_seq).where(
+    _PATIENT.id.in_(bindparam("ids", expanding=True)), _PATIENT.clinical.is_not(None)
 )
-_DOCS = select(_DOC.id, _DOC.version).where(_DOC.change_seq <= bindparam("hw"))
+_DOCS = select(_DOC.id, _DOC.version, _DOC.change_seq)
 
 
 def signing_key(conn: Connection) -> str:
@@ -67,14 +66,20 @@ def scope_manifest(
     high_water: int,
 ) -> SignedManifest:
     """The signed manifest of one clinician's scope as of `high_water`."""
-    bounds = {"hw": high_water}
-    visits = conn.execute(
-        _VISITS, {**bounds, "who": clinician, "first": window[0], "last": window[1]}
-    ).all()
-    entries = [("visit", row.id, row.version) for row in visits]
+
+    def at(version: int, change_seq: int) -> int:
+        return version if change_seq <= high_water else 0
+
+    visits = conn.execute(_VISITS, {"who": clinician, "first": window[0], "last": window[1]}).all()
+    entries = [("visit", row.id, at(row.version, row.change_seq)) for row in visits]
+    sent_with = {row.patient_id for row in visits if row.change_seq <= high_water}
     patient_ids = sorted({row.patient_id for row in visits})
     if patient_ids:
-        patients = conn.execute(_PATIENTS, {**bounds, "ids": patient_ids})
-        entries += [("patient", row.id, row.version) for row in patients]
-    entries += [("protocol_doc", row.id, row.version) for row in conn.execute(_DOCS, bounds)]
+        entries += [
+            ("patient", row.id, at(row.version, row.change_seq) if row.id in sent_with else 0)
+            for row in conn.execute(_PATIENTS, {"ids": patient_ids})
+        ]
+    entries += [
+        ("protocol_doc", row.id, at(row.version, row.change_seq)) for row in conn.execute(_DOCS)
+    ]
     return sign(signing_key(conn), manifest_body(device_id, high_water, entries))

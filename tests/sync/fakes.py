@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sync.manifest import RowProblem, SignedManifest, compare, open_manifest
+from sync.manifest import RowProblem, SignedManifest, compare, open_manifest, unlisted
 from sync.outbox import (
     GENESIS_CHAIN_HASH,
     ChainHead,
@@ -150,7 +150,14 @@ class FakeStore:
         busy = self._busy_ids()
         deferred = []
         upserted = {(record.KIND, record.id) for record in upserts}
-        for kind, rid in [*(d for d in self.deferred if d not in upserted), *removals]:
+        gone = list(removals)
+        if manifest is not None and self.identity is not None:
+            opened = open_manifest(
+                manifest, self.identity.manifest_key or "", self.identity.device_id
+            )
+            held = [(kind, str(rid)) for kind, rid in staged]
+            gone += [(kind, UUID(rid)) for kind, rid in unlisted(opened, held)]
+        for kind, rid in [*(d for d in self.deferred if d not in upserted), *gone]:
             if rid in busy:
                 deferred.append((kind, rid))
             else:
