@@ -1,32 +1,13 @@
 """The device side of sync: push the outbox, then pull the clinician's scope, over httpx.
 
-Errors are translated at this boundary into ours; each `str()` is a sentence a clinician
-can act on, with no patient data:
-
-    SyncError
-    ├── ServerUnreachable      no network, a timeout or a server fault: retried with backoff
-    │   ├── RateLimited        the server asked us to slow down (429/503, Retry-After)
-    │   └── UntrustedCertificate
-    │                          the server's TLS certificate did not verify (no clinic CA in
-    │                          `ca_bundle`, a wrong address, or a network that intercepts):
-    │                          retried too, as the network may change
-    ├── InsecureServer         plain http:// to a host that is not this machine
-    ├── AuthFailed             the token is unknown or expired, or the user inactive: enrol again
-    ├── EnrollmentFailed       the one-time code is wrong, used, expired or out of tries
-    ├── DeviceRevoked          the clinic revoked this laptop: outbox handed in, store wiped
-    ├── StoreRolledBack        the store is an older copy of itself: call the clinic
-    ├── ServerRejected         the server refused a request we cannot fix by retrying
-    ├── CursorExpired          the server no longer honours our cursor (handled here:
-    │                          the cursor is reset, the outbox kept, the pull starts again)
-    └── ServerBehind           the server holds less of our chain than we thought: a push
-                               with a gap, or a server restored from a backup (handled
-                               here: every entry above the server's head is sent again)
+Errors are translated at this boundary into ours (`sync.errors`, re-exported here); each
+`str()` is a sentence a clinician can act on, with no patient data.
 
 Nothing is lost silently. Every push and pull answer carries the server's head for this
 device (the newest seq it holds with none missing below); the store marks every entry above
 it pending again, whatever its state said, and remembers the head as confirmed. The last
 pull page carries the clinic's signed manifest of the scope (`sync.manifest`); a row the
-store lacks, or holds at another version, is fetched again from scratch.
+store lacks, or holds at another version, is fetched again from scratch (`sync.integrity`).
 
 `SyncClient(http, store, settings)` does one round with `sync_once()`, or keeps syncing
 with `run_forever()`: every `interval_s` while healthy, and after a failure again and
@@ -42,178 +23,57 @@ import ipaddress
 import platform
 import random
 import ssl
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID
 
 import httpx
 import orjson
 
-from sync.manifest import ManifestInvalid, RowProblem, SignedManifest, open_manifest
-from sync.outbox import (
-    ChainHead,
-    DeviceIdentity,
-    OutboxItem,
-    PushOutcome,
-    SetAsideItem,
-    head_body,
-    push_body,
+from sync.errors import (
+    AuthFailed,
+    CursorExpired,
+    DeviceRevoked,
+    EnrollmentFailed,
+    InsecureServer,
+    RateLimited,
+    ServerBehind,
+    ServerRejected,
+    ServerUnreachable,
+    StoreRolledBack,
+    SyncError,
+    UntrustedCertificate,
 )
-from sync.records import Record, RecordInvalid, parse_record
+from sync.integrity import ChainKeeping, server_head
+from sync.outbox import DeviceIdentity, OutboxItem, head_body, push_body
+from sync.ports import ClientSettings, SyncProgress, SyncReport, SyncStore
+
+__all__ = [
+    "AuthFailed",
+    "ClientSettings",
+    "CursorExpired",
+    "DeviceRevoked",
+    "EnrollmentFailed",
+    "InsecureServer",
+    "RateLimited",
+    "ServerBehind",
+    "ServerRejected",
+    "ServerUnreachable",
+    "StoreRolledBack",
+    "SyncClient",
+    "SyncError",
+    "SyncProgress",
+    "SyncReport",
+    "SyncStore",
+    "UntrustedCertificate",
+    "check_server_url",
+    "enroll",
+    "make_http_client",
+]
 
 INTERVAL_SPREAD = 0.25  # routine syncs come every interval_s, give or take this fraction
 MAX_HEAD_REFUSALS = 3  # a server refusing our head again after we re-sent: give up, say so
-
-
-class SyncError(Exception):
-    """Base of every sync failure."""
-
-
-class ServerUnreachable(SyncError):
-    """The server could not be reached or failed; sync retries by itself."""
-
-
-class RateLimited(ServerUnreachable):
-    """The server asked us to wait before trying again."""
-
-    def __init__(self, retry_after_s: float) -> None:
-        self.retry_after_s = retry_after_s
-        super().__init__(
-            f"The server is busy: sync will try again in {max(1, round(retry_after_s))} s."
-        )
-
-
-class UntrustedCertificate(ServerUnreachable):
-    """The server's certificate did not verify, so nothing was sent."""
-
-
-class InsecureServer(SyncError):
-    """The server address would send data unencrypted over the network."""
-
-
-class AuthFailed(SyncError):
-    """The server did not accept this laptop's credentials."""
-
-
-class EnrollmentFailed(SyncError):
-    """The enrollment code was not accepted."""
-
-
-class DeviceRevoked(SyncError):
-    """The clinic revoked this laptop; its store was wiped after handing in its work."""
-
-
-class StoreRolledBack(SyncError):
-    """The store is older than what this laptop already sent: it was replaced by a copy."""
-
-
-class ServerRejected(SyncError):
-    """The server refused a request in a way retrying will not fix."""
-
-
-class CursorExpired(SyncError):
-    """The server no longer honours the pull cursor (handled inside the client)."""
-
-
-class ServerBehind(SyncError):
-    """The server holds less of this laptop's chain than pushed (handled inside the client)."""
-
-    def __init__(self, head: ChainHead) -> None:
-        self.head = head
-        super().__init__(f"The server holds this laptop's records up to {head.seq} only.")
-
-
-class SyncStore(Protocol):
-    """What the client needs from the device store (see SYNC-INTERFACE.md)."""
-
-    def device_identity(self) -> DeviceIdentity | None: ...
-    def save_device_identity(self, identity: DeviceIdentity) -> None: ...
-    def outbox_batch(self, limit: int) -> list[OutboxItem]: ...
-    def acknowledge(self, outcomes: Sequence[PushOutcome], server_head: ChainHead) -> int: ...
-    def chain_head(self) -> ChainHead: ...
-    def chain_hash_at(self, seq: int) -> str | None: ...
-    def confirmed_head(self) -> ChainHead: ...
-    def pull_cursor(self) -> str | None: ...
-    def apply_pull_page(
-        self,
-        upserts: Sequence[Record],
-        removals: Sequence[tuple[str, UUID]],
-        cursor: str,
-        manifest: SignedManifest | None = None,
-    ) -> None: ...
-    def reset_pull_cursor(self) -> None: ...
-    def manifest_problems(self, exact: bool) -> list[RowProblem]: ...
-    def refetch(self, problems: Sequence[RowProblem]) -> None: ...
-    def set_aside(self) -> list[SetAsideItem]: ...
-    def pending_count(self) -> int: ...
-    def record_sync(self, at: datetime, ok: bool) -> None: ...
-    def wipe(self) -> None: ...
-
-
-class ClientSettings(Protocol):
-    """The sync settings the client reads (`fieldapp.settings.SyncSettings` fits)."""
-
-    @property
-    def timeout_s(self) -> float: ...
-    @property
-    def batch_size(self) -> int: ...
-    @property
-    def retry_base_s(self) -> float: ...
-    @property
-    def retry_max_s(self) -> float: ...
-    @property
-    def interval_s(self) -> float: ...
-    @property
-    def ca_bundle(self) -> Path | None: ...
-
-
-Phase = Literal["push", "pull", "done", "retry", "error"]
-
-
-@dataclass(frozen=True)
-class SyncProgress:
-    """A progress event for the UI: phase, counts, and a sentence."""
-
-    phase: Phase
-    done: int = 0
-    total: int = 0
-    message: str = ""
-
-
-@dataclass
-class SyncReport:
-    """What one sync round did."""
-
-    pushed: dict[str, int] = field(default_factory=dict)
-    pulled: int = 0
-    removed: int = 0
-    pages: int = 0
-    cursor_resets: int = 0
-    pending: int = 0
-    set_aside: int = 0
-    resent: int = 0  # records the server had lost (or the outbox hid), queued again
-    server_restored: bool = False  # the server held less than it had confirmed
-    refetched: int = 0  # rows missing or at another version than the clinic's manifest
-
-    def summary(self) -> str:
-        """One line for the shell or the status bar."""
-        pushed = (
-            ", ".join(f"{n} {status}" for status, n in sorted(self.pushed.items())) or "nothing"
-        )
-        line = (
-            f"pushed {pushed}; pulled {self.pulled} records, {self.removed} removals "
-            f"in {self.pages} pages; {self.pending} waiting, {self.set_aside} set aside for review"
-        )
-        if self.resent:
-            why = "the server was restored from a backup" if self.server_restored else "a gap"
-            line += f"; {self.resent} records sent again ({why})"
-        if self.refetched:
-            line += f"; {self.refetched} clinic records fetched again (missing or out of date)"
-        return line
 
 
 # -- transport -------------------------------------------------------------------------------
@@ -307,7 +167,7 @@ def _raise_for(response: httpx.Response) -> dict[str, Any]:
             "stop and call the clinic before recording anything."
         )
     if status == 409 and code in ("push_gap", "server_behind"):
-        head = _server_head(body.get("head"))
+        head = server_head(body.get("head"))
         if head is not None:
             raise ServerBehind(head)
     if status == 410:
@@ -323,16 +183,6 @@ def _raise_for(response: httpx.Response) -> dict[str, Any]:
     )
 
 
-def _server_head(value: Any) -> ChainHead | None:
-    """The server's head for this device from an answer, or None if it has none."""
-    if not isinstance(value, dict):
-        return None
-    seq, chain_hash = value.get("seq"), value.get("chain_hash")
-    if not isinstance(seq, int) or not isinstance(chain_hash, str):
-        return None
-    return ChainHead(seq, chain_hash)
-
-
 def _retry_after(response: httpx.Response) -> float:
     try:
         return max(0.0, float(response.headers.get("retry-after", "1")))
@@ -343,7 +193,7 @@ def _retry_after(response: httpx.Response) -> float:
 # -- the client ------------------------------------------------------------------------------
 
 
-class SyncClient:
+class SyncClient(ChainKeeping):
     """Push then pull, for one device store, over one httpx client."""
 
     def __init__(
@@ -443,50 +293,6 @@ class SyncClient:
             return await self._push_batch(items[half:], report) or first
         return self._acknowledge(answer, report)
 
-    def _acknowledge(self, answer: dict[str, Any], report: SyncReport) -> bool:
-        """Record a push answer's outcomes and head; True if the device is revoked."""
-        head = _server_head(answer.get("head"))
-        if head is None:
-            raise ServerRejected(
-                "The server is older than this app and cannot confirm what it holds: "
-                "ask the clinic to update it."
-            )
-        outcomes = [
-            PushOutcome(r["seq"], r["status"], r.get("reason")) for r in answer.get("results", [])
-        ]
-        self._check_head(head)
-        report.resent += self.store.acknowledge(outcomes, head)
-        for outcome in outcomes:
-            report.pushed[outcome.status] = report.pushed.get(outcome.status, 0) + 1
-        return bool(answer.get("revoked"))
-
-    def _check_head(self, head: ChainHead) -> None:
-        """Refuse a server head that is not on this store's own chain."""
-        if head.seq > self.store.chain_head().seq:
-            raise StoreRolledBack(
-                "This laptop's store is an older copy than the one that synced before: "
-                "stop and call the clinic before recording anything."
-            )
-        if head.seq > 0 and self.store.chain_hash_at(head.seq) != head.chain_hash:
-            raise ServerRejected(
-                "The clinic's copy of this laptop's records differs from the laptop's own: "
-                "stop and call the clinic before recording anything."
-            )
-
-    def _reconcile(self, head: ChainHead, report: SyncReport) -> int:
-        """Queue again every entry above the server's head; returns how many were queued."""
-        self._check_head(head)
-        restored = head.seq < self.store.confirmed_head().seq
-        queued = self.store.acknowledge([], head)
-        if restored:  # what it handed out since the backup is gone too: download afresh
-            report.server_restored = True
-            self.store.reset_pull_cursor()
-        report.resent += queued
-        if queued:
-            why = "the server was restored from a backup" if restored else "they never arrived"
-            self._progress(SyncProgress("push", message=f"Sending {queued} records again: {why}."))
-        return queued
-
     async def pull(self, report: SyncReport | None = None) -> None:
         """Download pages after the saved cursor until the server says there is no more.
 
@@ -517,7 +323,7 @@ class SyncClient:
                 await self.push(report)  # before any further download
                 cursor = self.store.pull_cursor()
                 continue
-            head = _server_head(page.get("head"))
+            head = server_head(page.get("head"))
             if head is not None and self._reconcile(head, report):
                 await self.push(report)
             self._apply_page(page, report)
@@ -529,56 +335,6 @@ class SyncClient:
             if page["cursor"] == cursor:
                 return
             cursor = page["cursor"]
-
-    def _apply_page(self, page: dict[str, Any], report: SyncReport) -> None:
-        try:
-            upserts = [parse_record(u["kind"], u["record"]) for u in page["upserts"]]
-        except RecordInvalid:
-            raise ServerRejected(
-                "The server sent a record this app cannot read: update the app."
-            ) from None
-        removals = [(r["kind"], UUID(r["id"])) for r in page["removals"]]
-        manifest = self._verified_manifest(page.get("manifest")) if not page["more"] else None
-        self.store.apply_pull_page(upserts, removals, page["cursor"], manifest)
-        report.pages += 1
-        report.pulled += len(upserts)
-        report.removed += len(removals)
-        self._progress(
-            SyncProgress("pull", report.pulled, report.pulled, f"Received {report.pulled} records.")
-        )
-
-    def _verified_manifest(self, wire: Any) -> SignedManifest | None:
-        """The last page's manifest once its signature verifies (the key pinned at first)."""
-        if wire is None:
-            return None
-        identity = self.store.device_identity()
-        assert identity is not None  # _post needed it
-        try:
-            signed = SignedManifest.from_wire(wire)
-            if identity.manifest_key is None:  # enrolled before manifests: trust the first
-                identity = replace(identity, manifest_key=signed.key)
-                self.store.save_device_identity(identity)
-            open_manifest(signed, identity.manifest_key or "", identity.device_id)
-        except ManifestInvalid:
-            raise ServerRejected(
-                "The clinic's list of records did not verify, so nothing was changed: "
-                "call the clinic."
-            ) from None
-        return signed
-
-    def _manifest_differs(self, report: SyncReport, *, already: bool) -> bool:
-        """True (and the rows marked for fetching again) if rows differ from the manifest."""
-        problems = self.store.manifest_problems(exact=True)
-        if not problems:
-            return False
-        if already:
-            raise ServerRejected(
-                f"{len(problems)} clinic records still differ from the clinic's list after "
-                "fetching them again: call the clinic."
-            )
-        self.store.refetch(problems)
-        report.refetched += len(problems)
-        return True
 
     async def _wipe(self) -> None:
         """Hand in what is left of the outbox, crypto-erase the store, tell the server."""
