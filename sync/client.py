@@ -74,6 +74,10 @@ __all__ = [
 
 INTERVAL_SPREAD = 0.25  # routine syncs come every interval_s, give or take this fraction
 MAX_HEAD_REFUSALS = 3  # a server refusing our head again after we re-sent: give up, say so
+# A pull that changed nothing brings no manifest unless asked: the client asks at its first
+# round and every this many rounds after, so rows edited on disk while the app runs (and
+# their manifest with them) are still found within a bounded time.
+MANIFEST_EVERY = 10
 
 
 # -- transport -------------------------------------------------------------------------------
@@ -210,6 +214,7 @@ class SyncClient(ChainKeeping):
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._batch_limit = settings.batch_size
+        self._pull_rounds = 0
 
     def notify_write(self) -> None:
         """A record was written: sync soon rather than at the next interval."""
@@ -301,9 +306,12 @@ class SyncClient(ChainKeeping):
         """
         report = report if report is not None else SyncReport()
         cursor, reset, refetched, refusals = self.store.pull_cursor(), False, False, 0
+        ask = self._pull_rounds % MANIFEST_EVERY == 0
+        self._pull_rounds += 1
         while True:
             try:
-                page = await self._post("/sync/pull", {"cursor": cursor, "head": self._head()})
+                body = {"cursor": cursor, "head": self._head(), "manifest": ask}
+                page = await self._post("/sync/pull", body)
             except CursorExpired:
                 if reset:
                     raise ServerRejected(
@@ -326,10 +334,11 @@ class SyncClient(ChainKeeping):
             head = server_head(page.get("head"))
             if head is not None and self._reconcile(head, report):
                 await self.push(report)
-            self._apply_page(page, report)
+            problems = self._apply_page(page, report)
             if not page["more"]:
-                if not self._manifest_differs(report, already=refetched):
+                if not problems:
                     return
+                self._refetch(problems, report, already=refetched)
                 cursor, refetched = None, True
                 continue
             if page["cursor"] == cursor:

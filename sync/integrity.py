@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from sync.errors import ServerRejected, StoreRolledBack
-from sync.manifest import ManifestInvalid, SignedManifest, open_manifest
+from sync.manifest import ManifestInvalid, RowProblem, SignedManifest
 from sync.outbox import ChainHead, PushOutcome
 from sync.ports import SyncProgress, SyncReport, SyncStore
 from sync.records import RecordInvalid, parse_record
@@ -85,7 +85,8 @@ class ChainKeeping:
             self._progress(SyncProgress("push", message=f"Sending {queued} records again: {why}."))
         return queued
 
-    def _apply_page(self, page: dict[str, Any], report: SyncReport) -> None:
+    def _apply_page(self, page: dict[str, Any], report: SyncReport) -> list[RowProblem]:
+        """Store one page; on the last, the manifest too, and the rows that differ from it."""
         try:
             upserts = [parse_record(u["kind"], u["record"]) for u in page["upserts"]]
         except RecordInvalid:
@@ -93,39 +94,41 @@ class ChainKeeping:
                 "The server sent a record this app cannot read: update the app."
             ) from None
         removals = [(r["kind"], UUID(r["id"])) for r in page["removals"]]
-        manifest = self._verified_manifest(page.get("manifest")) if not page["more"] else None
-        self.store.apply_pull_page(upserts, removals, page["cursor"], manifest)
+        manifest = self._pinned_manifest(page.get("manifest")) if not page["more"] else None
+        try:
+            problems = self.store.apply_pull_page(upserts, removals, page["cursor"], manifest)
+        except ManifestInvalid:
+            raise ServerRejected(
+                "The clinic's list of records did not verify, so nothing was changed: "
+                "call the clinic."
+            ) from None
         report.pages += 1
         report.pulled += len(upserts)
         report.removed += len(removals)
         self._progress(
             SyncProgress("pull", report.pulled, report.pulled, f"Received {report.pulled} records.")
         )
+        return problems
 
-    def _verified_manifest(self, wire: Any) -> SignedManifest | None:
-        """The last page's manifest once its signature verifies (the key pinned at first)."""
+    def _pinned_manifest(self, wire: Any) -> SignedManifest | None:
+        """The last page's manifest; its key is pinned when this laptop has none yet (one
+        enrolled before manifests trusts the first, over its authenticated connection).
+        The store verifies it before keeping anything of the page."""
         if wire is None:
             return None
-        identity = self.store.device_identity()
-        assert identity is not None  # _post needed it
         try:
             signed = SignedManifest.from_wire(wire)
-            if identity.manifest_key is None:  # enrolled before manifests: trust the first
-                identity = replace(identity, manifest_key=signed.key)
-                self.store.save_device_identity(identity)
-            open_manifest(signed, identity.manifest_key or "", identity.device_id)
         except ManifestInvalid:
             raise ServerRejected(
-                "The clinic's list of records did not verify, so nothing was changed: "
-                "call the clinic."
+                "The clinic's list of records is unreadable: call the clinic."
             ) from None
+        identity = self.store.device_identity()
+        if identity is not None and identity.manifest_key is None:
+            self.store.save_device_identity(replace(identity, manifest_key=signed.key))
         return signed
 
-    def _manifest_differs(self, report: SyncReport, *, already: bool) -> bool:
-        """True (and the rows marked for fetching again) if rows differ from the manifest."""
-        problems = self.store.manifest_problems(exact=True)
-        if not problems:
-            return False
+    def _refetch(self, problems: list[RowProblem], report: SyncReport, *, already: bool) -> None:
+        """Mark rows that differ from the manifest to be fetched again (once per round)."""
         if already:
             raise ServerRejected(
                 f"{len(problems)} clinic records still differ from the clinic's list after "
@@ -133,4 +136,3 @@ class ChainKeeping:
             )
         self.store.refetch(problems)
         report.refetched += len(problems)
-        return True

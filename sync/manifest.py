@@ -66,7 +66,7 @@ class Manifest:
 
     device_id: str
     high_water: int
-    entries: dict[tuple[str, str], int]
+    entries: Entries  # shared by every caller of a cached verification: read only
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,14 @@ def manifest_body(device_id: str, high_water: int, entries: Iterable[tuple[str, 
 
 def sign(key_hex: str, body: str) -> SignedManifest:
     """Sign a manifest body."""
-    signature = _private(key_hex).sign(body.encode())
-    return SignedManifest(body, base64.b64encode(signature).decode("ascii"), public_key(key_hex))
+    return SignedManifest(body, _signature(key_hex, body), public_key(key_hex))
+
+
+# Ed25519 signatures are deterministic, and most pulls end with the same scope as the last
+# one: a device's unchanged manifest is signed once, not at every pull.
+@functools.lru_cache(maxsize=1024)
+def _signature(key_hex: str, body: str) -> str:
+    return base64.b64encode(_private(key_hex).sign(body.encode())).decode("ascii")
 
 
 # -- the laptop's side ------------------------------------------------------------------------
@@ -137,18 +143,26 @@ def open_manifest(signed: SignedManifest, pinned_key: str, device_id: str) -> Ma
     """The verified manifest, or `ManifestInvalid` (wrong key, signature, device or shape)."""
     if signed.key != pinned_key:
         raise ManifestInvalid("the manifest is signed by a key this laptop does not know")
+    manifest = _verified(signed.body, signed.signature, pinned_key)
+    if manifest.device_id != device_id:
+        raise ManifestInvalid("the manifest was made for another laptop")
+    return manifest
+
+
+# The same manifest comes back at most pulls, and is checked again at unlock: verified once.
+# (A failure raises, and is never remembered.)
+@functools.lru_cache(maxsize=16)
+def _verified(body: str, signature: str, pinned_key: str) -> Manifest:
     try:
         key = Ed25519PublicKey.from_public_bytes(base64.b64decode(pinned_key, validate=True))
-        key.verify(base64.b64decode(signed.signature, validate=True), signed.body.encode())
-        data = json.loads(signed.body)
+        key.verify(base64.b64decode(signature, validate=True), body.encode())
+        data = json.loads(body)
         entries = {(str(k), str(rid)): int(v) for k, rid, v in data["records"]}
         manifest = Manifest(str(data["device_id"]), int(data["high_water"]), entries)
     except (InvalidSignature, binascii.Error, ValueError, KeyError, TypeError):
         raise ManifestInvalid("the manifest's signature or contents do not verify") from None
     if data.get("format") != FORMAT:
         raise ManifestInvalid("the manifest is in a format this version does not read")
-    if manifest.device_id != device_id:
-        raise ManifestInvalid("the manifest was made for another laptop")
     return manifest
 
 

@@ -49,9 +49,11 @@ class ManifestMixin(OutboxMixin):
         removals: Sequence[tuple[str, UUID]],
         cursor: str,
         manifest: SignedManifest | None = None,
-    ) -> None:
+    ) -> list[RowProblem]:
         """One commit: newer server records, removals (deferred while unpushed), the cursor,
-        and on a pull's last page the clinic's signed manifest (rows it does not name go)."""
+        and on a pull's last page the clinic's signed manifest, verified first (rows it does
+        not name go). Returns the rows that then differ from it in any way (to fetch again);
+        `ManifestInvalid`, with nothing stored, if it does not verify."""
         cipher = self._require_unlocked()
         opened = self._opened(manifest) if manifest is not None else None
         with self._write() as conn:
@@ -63,13 +65,16 @@ class ManifestMixin(OutboxMixin):
                     (record.KIND, str(record.id)),
                 )
             gone = [(kind, str(rid)) for kind, rid in removals if kind in SERVER_KINDS]
+            problems: list[RowProblem] = []
             if opened is not None:
                 gone += unlisted(opened, self._server_rows(conn))
+                problems = compare(opened, self._held_versions(opened), exact=True)
                 body = json.dumps(manifest.to_wire()).encode()  # type: ignore[union-attr]
                 self._put_secret(conn, cipher, MANIFEST_NAME, body)
             conn.executemany("INSERT OR IGNORE INTO deferred_removals VALUES (?, ?)", gone)
             self._retry_removals(conn)
             conn.execute("INSERT OR REPLACE INTO sync_state VALUES ('pull_cursor', ?)", (cursor,))
+        return problems
 
     @staticmethod
     def _server_rows(conn: sqlite3.Connection) -> list[tuple[str, str]]:

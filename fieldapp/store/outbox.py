@@ -144,6 +144,12 @@ class OutboxMixin(DraftsMixin):
         then every entry above the server's head is pending again, whatever its state said,
         and that head is kept as confirmed. Returns how many entries were queued again."""
         cipher = self._require_unlocked()
+        if (
+            not outcomes
+            and server_head == self.confirmed_head()
+            and not self._settled_above(server_head.seq)
+        ):
+            return 0  # a pull page's head, as confirmed before: nothing to write
         with self._write() as conn:
             for outcome in outcomes:
                 if outcome.status in ("applied", "duplicate"):
@@ -163,6 +169,12 @@ class OutboxMixin(DraftsMixin):
             self._confirm(conn, cipher, server_head)
             self._retry_removals(conn)
         return queued
+
+    def _settled_above(self, seq: int) -> bool:
+        rows = self._open_db().query(
+            "SELECT 1 FROM outbox WHERE state IN (?, ?, ?) AND seq > ? LIMIT 1", (*_SETTLED, seq)
+        )
+        return bool(rows)
 
     @staticmethod
     def _requeue_above(conn: sqlite3.Connection, seq: int) -> int:

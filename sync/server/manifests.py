@@ -15,28 +15,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, Date, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.manifest import SignedManifest, manifest_body, new_signing_key, public_key, sign
-from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitRow
+from sync.server.models import ServerMeta
 
 KEY_NAME = "manifest_key"
 
-_VISIT = VisitRow.__table__.c  # type: ignore[attr-defined]
-_PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
-_DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
-
+# The whole scope in one statement (a pull's last page runs it): the clinician's visits in
+# the window, their patients with a clinical part (pull never sends the others, see
+# `crud.patient_summary`) and when the first of their visits changed, every protocol document.
+_SCOPE = text(
+    """
+    WITH scope AS (
+        SELECT id, version, patient_id, change_seq FROM visit
+        WHERE clinician_id = :who AND scheduled_on BETWEEN :first AND :last
+    )
+    SELECT 'visit' AS kind, id, version, change_seq, change_seq AS reached FROM scope
+    UNION ALL
+    SELECT 'patient', p.id, p.version, p.change_seq, s.reached FROM patient p
+    JOIN (SELECT patient_id, min(change_seq) AS reached FROM scope GROUP BY patient_id) s
+        ON s.patient_id = p.id
+    WHERE p.clinical IS NOT NULL
+    UNION ALL
+    SELECT 'protocol_doc', id, version, change_seq, change_seq FROM protocol_doc
+    """
+).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
 _KEY = text(f"SELECT value FROM server_meta WHERE key = '{KEY_NAME}'")
-_VISITS = select(_VISIT.id, _VISIT.version, _VISIT.patient_id, _VISIT.change_seq).where(
-    _VISIT.clinician_id == bindparam("who"),
-    _VISIT.scheduled_on.between(bindparam("first"), bindparam("last")),
-)
-# A patient without a clinical part is never sent to a clinician (`crud.patient_summary`).
-_PATIENTS = select(_PATIENT.id, _PATIENT.version, _PATIENT.change_seq).where(
-    _PATIENT.id.in_(bindparam("ids", expanding=True)), _PATIENT.clinical.is_not(None)
-)
-_DOCS = select(_DOC.id, _DOC.version, _DOC.change_seq)
 
 
 def signing_key(conn: Connection) -> str:
@@ -64,22 +70,13 @@ def scope_manifest(
     clinician: str,
     window: tuple[date, date],
     high_water: int,
+    key: str | None = None,
 ) -> SignedManifest:
-    """The signed manifest of one clinician's scope as of `high_water`."""
-
-    def at(version: int, change_seq: int) -> int:
-        return version if change_seq <= high_water else 0
-
-    visits = conn.execute(_VISITS, {"who": clinician, "first": window[0], "last": window[1]}).all()
-    entries = [("visit", row.id, at(row.version, row.change_seq)) for row in visits]
-    sent_with = {row.patient_id for row in visits if row.change_seq <= high_water}
-    patient_ids = sorted({row.patient_id for row in visits})
-    if patient_ids:
-        entries += [
-            ("patient", row.id, at(row.version, row.change_seq) if row.id in sent_with else 0)
-            for row in conn.execute(_PATIENTS, {"ids": patient_ids})
-        ]
-    entries += [
-        ("protocol_doc", row.id, at(row.version, row.change_seq)) for row in conn.execute(_DOCS)
+    """The signed manifest of one clinician's scope as of `high_water` (`key`: the signing
+    key when the caller has read it already)."""
+    rows = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
+    entries = [
+        (kind, rid, version if change_seq <= high_water and reached <= high_water else 0)
+        for kind, rid, version, change_seq, reached in rows
     ]
-    return sign(signing_key(conn), manifest_body(device_id, high_water, entries))
+    return sign(key or signing_key(conn), manifest_body(device_id, high_water, entries))

@@ -38,21 +38,24 @@ _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
 
 # The epoch and the high-water mark, read together (both change rarely, both every pull).
+# The manifest's signing key comes with them: a pull's last page needs it.
 _EPOCH_AND_HIGH_WATER = text(
     "SELECT (SELECT value FROM server_meta WHERE key = 'epoch') AS epoch,"
-    " (SELECT value FROM change_counter WHERE id = 1) AS high_water"
+    " (SELECT value FROM change_counter WHERE id = 1) AS high_water,"
+    " (SELECT value FROM server_meta WHERE key = 'manifest_key') AS manifest_key"
 )
 
 
-def _epoch_and_high_water(session: Session) -> tuple[str, int]:
-    """This database's cursor epoch (made by the first migration) and `changes.high_water`."""
+def _epoch_and_high_water(session: Session) -> tuple[str, int, str | None]:
+    """This database's cursor epoch (made by the first migration), `changes.high_water` and
+    the manifest signing key (None before migration 0003)."""
     row = session.execute(_EPOCH_AND_HIGH_WATER).one()
     if row.epoch is None:  # a database made without migrations (tests of crud alone)
         meta = ServerMeta(key="epoch", value=secrets.token_hex(8))
         session.add(meta)
         session.flush()
-        return meta.value, high_water(session)
-    return str(row.epoch), int(row.high_water)
+        return meta.value, high_water(session), None
+    return str(row.epoch), int(row.high_water), row.manifest_key
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,12 @@ def pull(
     today: date,
     days: int,
     device_id: str | None = None,
+    manifest: bool = False,
 ) -> Page:
-    """One page of the clinician's changes after the cursor; the last one signed for
-    `device_id` (when given) with the manifest of the scope."""
-    epoch, hw = _epoch_and_high_water(session)
+    """One page of the clinician's changes after the cursor. The last page carries the
+    scope's manifest signed for `device_id` (when given) if anything changed since the
+    cursor, or if `manifest` asks for it: a laptop that is up to date already holds it."""
+    epoch, hw, key = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
@@ -129,8 +134,9 @@ def pull(
     for _, kind, row in items:
         _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
     page.cursor = Cursor(epoch, last, today).encode()
-    if device_id is not None and not page.more:
-        page.manifest = scope_manifest(conn, device_id, clinician, window, hw)
+    up_to_date = 0 < start == hw  # the same window, and no change since the cursor
+    if device_id is not None and not page.more and (manifest or not up_to_date):
+        page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key)
     return page
 
 

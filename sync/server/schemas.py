@@ -146,11 +146,14 @@ class PushResponse(BaseModel):
 
 
 class PullRequest(Body):
-    """Changes after `cursor` (None: from scratch), at most `limit` of them."""
+    """Changes after `cursor` (None: from scratch), at most `limit` of them. The last page
+    carries the scope's signed manifest when anything changed since the cursor, or when
+    `manifest` asks for it anyway (to check the laptop's rows against a fresh one)."""
 
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     head: Head
     limit: int | None = Field(None, ge=1, le=10_000)
+    manifest: bool = False
 
 
 class PulledRecord(BaseModel):
@@ -177,7 +180,7 @@ class SignedManifestPublic(BaseModel):
 
 class PullResponse(BaseModel):
     """One page of changes and the cursor to ask for the next; the last page (`more` false)
-    carries the signed manifest of the whole scope."""
+    may carry the signed manifest of the whole scope (see `PullRequest`)."""
 
     upserts: list[PulledRecord]
     removals: list[Removal]

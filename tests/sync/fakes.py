@@ -104,7 +104,11 @@ class FakeStore:
                 self.aside[outcome.seq] = SetAsideItem(
                     outcome.seq, item.kind, item.record_id, outcome.status, outcome.reason or ""
                 )
-        above = {s for s in (*self.acked, *self.aside) if s > server_head.seq}
+        above = (
+            {s for s in (*self.acked, *self.aside) if s > server_head.seq}
+            if server_head.seq < self.head.seq
+            else set()
+        )
         self.acked -= above
         for seq in above:
             self.aside.pop(seq, None)
@@ -130,7 +134,7 @@ class FakeStore:
         removals: Sequence[tuple[str, UUID]],
         cursor: str,
         manifest: SignedManifest | None = None,
-    ) -> None:
+    ) -> list[RowProblem]:
         if self.crash_on_apply_after is not None:
             if self.crash_on_apply_after == 0:
                 self.crash_on_apply_after = None
@@ -151,6 +155,7 @@ class FakeStore:
         deferred = []
         upserted = {(record.KIND, record.id) for record in upserts}
         gone = list(removals)
+        opened = None
         if manifest is not None and self.identity is not None:
             opened = open_manifest(
                 manifest, self.identity.manifest_key or "", self.identity.device_id
@@ -166,6 +171,9 @@ class FakeStore:
         if manifest is not None:
             self.manifest = manifest
         self.pages_applied += 1
+        if opened is None:
+            return []
+        return compare(opened, self._versions(), exact=True)
 
     def _busy_ids(self) -> set[UUID]:
         busy: set[UUID] = set()
@@ -185,11 +193,13 @@ class FakeStore:
         opened = open_manifest(
             self.manifest, self.identity.manifest_key or "", self.identity.device_id
         )
-        held = {
+        return compare(opened, self._versions(), exact=exact)
+
+    def _versions(self) -> dict[tuple[str, str], int]:
+        return {
             (kind, str(rid)): getattr(record, "version", 1)
             for (kind, rid), record in self.server_records.items()
         }
-        return compare(opened, held, exact=exact)
 
     def refetch(self, problems: Sequence[RowProblem]) -> None:
         self.stale |= {(p.kind, UUID(p.record_id)) for p in problems if p.held is not None}

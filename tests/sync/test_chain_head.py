@@ -8,12 +8,15 @@ import uuid
 from typing import Any
 
 import httpx
+from alembic import command
+from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
 from sync.outbox import push_body
 from sync.records import StatusEvent
-from sync.server.db import transaction
+from sync.server.db import make_engine, transaction
 from sync.server.main import create_app
+from sync.server.migrate import alembic_config
 from sync.server.models import AuditEvent, DeviceRecordRow, ReviewItem
 from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, auth, test_settings
@@ -113,3 +116,33 @@ async def test_a_record_too_large_to_send_keeps_its_place_and_the_queue_moves(
     [aside] = store.set_aside()
     assert aside.seq == 3 and "larger" in aside.reason
     assert store.pending_count() == 0 and store.confirmed.seq == 4
+
+
+def test_migration_brings_a_head_moved_over_a_gap_back_below_it(db_url: str) -> None:
+    # Before revision 0003 a push could skip seqs and still move the head past them.
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0002_dispatch")
+    settings = test_settings(db_url)
+    world = seed(make_engine(settings), settings, TODAY)
+    ids = world.device_ids
+    rows = [(ids["a"], seq) for seq in (1, 2, 3, 5, 6)] + [(ids["b"], seq) for seq in (2, 3)]
+    with engine.begin() as connection:
+        for device, seq in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO device_receipt (device_id, seq, record_id, chain_hash, status)"
+                    " VALUES (:d, :s, :r, :h, 'applied')"
+                ),
+                {"d": device, "s": seq, "r": str(uuid.uuid4()), "h": f"{seq:064x}"},
+            )
+        connection.execute(text("UPDATE device SET head_seq = 6 WHERE id = :d"), {"d": ids["a"]})
+        connection.execute(text("UPDATE device SET head_seq = 3 WHERE id = :d"), {"d": ids["b"]})
+        command.upgrade(alembic_config(connection), "head")
+        heads = dict(
+            connection.execute(text("SELECT id, head_seq || ':' || head_hash FROM device")).all()
+        )
+    engine.dispose()
+    world.engine.dispose()
+    assert heads[ids["a"]] == f"3:{3:064x}"  # 4 never arrived: the device sends it again
+    assert heads[ids["b"]] == "0:" + "0" * 64  # no seq 1 at all

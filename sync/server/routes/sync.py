@@ -119,6 +119,7 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
                 ctx.today(),
                 ctx.settings.pull_days_ahead,
                 device_id=principal.device_id,
+                manifest=body.manifest,
             )
             session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
             audit.append(
