@@ -33,7 +33,7 @@ from sync.server.main import create_app
 from sync.server.models import VisitRow
 from sync.server.schemas import VisitUpdate
 from tests.sync.clientkit import client_for, device_store, enrolled_store
-from tests.sync.conftest import TODAY, Clock, test_settings
+from tests.sync.conftest import TODAY, Clock, auth, test_settings
 from tests.sync.factories import T0, World, patient, seed, visit
 
 CLINICIANS = ["a", "b", "c"]
@@ -168,3 +168,23 @@ async def test_a_visit_the_manifest_no_longer_names_leaves_the_laptop(
     await client_for(api, laptop).sync_once()
     assert laptop.visits_for_day(TODAY + timedelta(days=1)) == []
     assert laptop.verify().ok
+
+
+async def test_an_up_to_date_pull_brings_a_manifest_only_when_asked(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    store = device_store(world, "a")
+    await client_for(api, store).sync_once()  # from scratch: signed
+    head = {"seq": 0, "chain_hash": "0" * 64}
+
+    async def last_page(**extra: Any) -> Any:
+        body = {"cursor": store.cursor, "head": head, **extra}
+        answer = await api.post("/sync/pull", json=body, headers=auth(world, "a"))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["manifest"]
+
+    assert await last_page() is None  # nothing changed since the cursor: already held
+    assert (await last_page(manifest=True))["key"] == store.identity.manifest_key  # type: ignore[union-attr]
+    with transaction(world.engine) as session:  # the office plans another visit for a
+        crud.put_visit(session, visit(world.patients["a"].id, "a", TODAY), T0)
+    assert await last_page() is not None  # something changed: signed again
