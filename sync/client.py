@@ -1,25 +1,13 @@
 """The device side of sync: push the outbox, then pull the clinician's scope, over httpx.
 
-Errors are translated at this boundary into ours; each `str()` is a sentence a clinician
-can act on, with no patient data:
+Errors are translated at this boundary into ours (`sync.errors`, re-exported here); each
+`str()` is a sentence a clinician can act on, with no patient data.
 
-    SyncError
-    ├── ServerUnreachable      no network, a timeout or a server fault: retried with backoff
-    │   ├── RateLimited        the server asked us to slow down (429/503, Retry-After)
-    │   ├── UntrustedCertificate
-    │   │                      the server's TLS certificate did not verify (no clinic CA in
-    │   │                      `ca_bundle`, a wrong address, or a network that intercepts):
-    │   │                      retried too, as the network may change
-    │   └── UnexpectedAnswer   a web page (a captive portal), a redirect, or JSON that is not
-    │                          the API's: retried, as logging in to the network fixes it
-    ├── InsecureServer         plain http:// to a host that is not this machine
-    ├── AuthFailed             the token is unknown or expired, or the user inactive: enrol again
-    ├── EnrollmentFailed       the one-time code is wrong, used, expired or out of tries
-    ├── DeviceRevoked          the clinic revoked this laptop: outbox handed in, store wiped
-    ├── StoreRolledBack        the store is an older copy of itself: call the clinic
-    ├── ServerRejected         the server refused a request we cannot fix by retrying
-    └── CursorExpired          the server no longer honours our cursor (handled here:
-                               the cursor is reset, the outbox kept, the pull starts again)
+Nothing is lost silently. Every push and pull answer carries the server's head for this
+device (the newest seq it holds with none missing below); the store marks every entry above
+it pending again, whatever its state said, and remembers the head as confirmed. The last
+pull page carries the clinic's signed manifest of the scope (`sync.manifest`); a row the
+store lacks, or holds at another version, is fetched again from scratch (`sync.integrity`).
 
 `SyncClient(http, store, settings)` does one round with `sync_once()`, or keeps syncing
 with `run_forever()`: every `interval_s` while healthy, and after a failure again and
@@ -35,58 +23,59 @@ import ipaddress
 import platform
 import random
 import ssl
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID
 
 import httpx
 import orjson
 
 from sync.answers import has_expected_shape, looks_like_a_web_page
-from sync.outbox import (
-    ChainHead,
-    DeviceIdentity,
-    OutboxItem,
-    PushOutcome,
-    SetAsideItem,
-    push_body,
+from sync.errors import (
+    AuthFailed,
+    CursorExpired,
+    DeviceRevoked,
+    EnrollmentFailed,
+    InsecureServer,
+    RateLimited,
+    ServerBehind,
+    ServerRejected,
+    ServerUnreachable,
+    StoreRolledBack,
+    SyncError,
+    UnexpectedAnswer,
+    UntrustedCertificate,
 )
-from sync.records import Record, RecordInvalid, parse_record
+from sync.integrity import ChainKeeping, server_head
+from sync.outbox import DeviceIdentity, OutboxItem, head_body, push_body
+from sync.ports import ClientSettings, SyncProgress, SyncReport, SyncStore
+
+__all__ = [
+    "AuthFailed",
+    "ClientSettings",
+    "CursorExpired",
+    "DeviceRevoked",
+    "EnrollmentFailed",
+    "InsecureServer",
+    "RateLimited",
+    "ServerBehind",
+    "ServerRejected",
+    "ServerUnreachable",
+    "StoreRolledBack",
+    "SyncClient",
+    "SyncError",
+    "SyncProgress",
+    "SyncReport",
+    "SyncStore",
+    "UnexpectedAnswer",
+    "UntrustedCertificate",
+    "check_server_url",
+    "enroll",
+    "make_http_client",
+]
 
 INTERVAL_SPREAD = 0.25  # routine syncs come every interval_s, give or take this fraction
-TOO_LARGE_REASON = "The record is larger than the server accepts; kept on this laptop for review."
-
-
-class SyncError(Exception):
-    """Base of every sync failure."""
-
-
-class ServerUnreachable(SyncError):
-    """The server could not be reached or failed; sync retries by itself."""
-
-
-class RateLimited(ServerUnreachable):
-    """The server asked us to wait before trying again."""
-
-    def __init__(self, retry_after_s: float) -> None:
-        self.retry_after_s = retry_after_s
-        super().__init__(
-            f"The server is busy: sync will try again in {max(1, round(retry_after_s))} s."
-        )
-
-
-class UntrustedCertificate(ServerUnreachable):
-    """The server's certificate did not verify, so nothing was sent."""
-
-
-class UnexpectedAnswer(ServerUnreachable):
-    """The answer was not the clinic server's API: a captive portal's page, or another service."""
-
-
 WEB_PAGE = (
     "The server answered with a web page: are you behind a captive portal? Log in to the "
     "network in a browser; sync will try again."
@@ -95,106 +84,11 @@ NOT_UNDERSTOOD = (
     "The server's answer is not one this app understands: check the server address "
     "(ask the clinic); sync will try again."
 )
-
-
-class InsecureServer(SyncError):
-    """The server address would send data unencrypted over the network."""
-
-
-class AuthFailed(SyncError):
-    """The server did not accept this laptop's credentials."""
-
-
-class EnrollmentFailed(SyncError):
-    """The enrollment code was not accepted."""
-
-
-class DeviceRevoked(SyncError):
-    """The clinic revoked this laptop; its store was wiped after handing in its work."""
-
-
-class StoreRolledBack(SyncError):
-    """The store is older than what this laptop already sent: it was replaced by a copy."""
-
-
-class ServerRejected(SyncError):
-    """The server refused a request in a way retrying will not fix."""
-
-
-class CursorExpired(SyncError):
-    """The server no longer honours the pull cursor (handled inside the client)."""
-
-
-class SyncStore(Protocol):
-    """What the client needs from the device store (see SYNC-INTERFACE.md)."""
-
-    def device_identity(self) -> DeviceIdentity | None: ...
-    def save_device_identity(self, identity: DeviceIdentity) -> None: ...
-    def outbox_batch(self, limit: int) -> list[OutboxItem]: ...
-    def acknowledge(self, outcomes: Sequence[PushOutcome]) -> None: ...
-    def chain_head(self) -> ChainHead: ...
-    def pull_cursor(self) -> str | None: ...
-    def apply_pull_page(
-        self, upserts: Sequence[Record], removals: Sequence[tuple[str, UUID]], cursor: str
-    ) -> None: ...
-    def reset_pull_cursor(self) -> None: ...
-    def set_aside(self) -> list[SetAsideItem]: ...
-    def pending_count(self) -> int: ...
-    def record_sync(self, at: datetime, ok: bool) -> None: ...
-    def wipe(self) -> None: ...
-
-
-class ClientSettings(Protocol):
-    """The sync settings the client reads (`fieldapp.settings.SyncSettings` fits)."""
-
-    @property
-    def timeout_s(self) -> float: ...
-    @property
-    def batch_size(self) -> int: ...
-    @property
-    def retry_base_s(self) -> float: ...
-    @property
-    def retry_max_s(self) -> float: ...
-    @property
-    def interval_s(self) -> float: ...
-    @property
-    def ca_bundle(self) -> Path | None: ...
-
-
-Phase = Literal["push", "pull", "done", "retry", "error"]
-
-
-@dataclass(frozen=True)
-class SyncProgress:
-    """A progress event for the UI: phase, counts, and a sentence."""
-
-    phase: Phase
-    done: int = 0
-    total: int = 0
-    message: str = ""
-
-
-@dataclass
-class SyncReport:
-    """What one sync round did."""
-
-    pushed: dict[str, int] = field(default_factory=dict)
-    pulled: int = 0
-    removed: int = 0
-    pages: int = 0
-    cursor_resets: int = 0
-    pending: int = 0
-    set_aside: int = 0
-
-    def summary(self) -> str:
-        """One line for the shell or the status bar."""
-        pushed = (
-            ", ".join(f"{n} {status}" for status, n in sorted(self.pushed.items())) or "nothing"
-        )
-        return (
-            f"pushed {pushed}; pulled {self.pulled} records, {self.removed} removals "
-            f"in {self.pages} pages; {self.pending} waiting, {self.set_aside} set aside for review"
-        )
+MAX_HEAD_REFUSALS = 3  # a server refusing our head again after we re-sent: give up, say so
+# A pull that changed nothing brings no manifest unless asked: the client asks at its first
+# round and every this many rounds after, so rows edited on disk while the app runs (and
+# their manifest with them) are still found within a bounded time.
+MANIFEST_EVERY = 10
 
 
 # -- transport -------------------------------------------------------------------------------
@@ -304,6 +198,10 @@ def _raise_for(response: httpx.Response, path: str = "") -> dict[str, Any]:
             "This laptop's store is an older copy than the one that synced before: "
             "stop and call the clinic before recording anything."
         )
+    if status == 409 and code in ("push_gap", "server_behind"):
+        head = server_head(body.get("head"))
+        if head is not None:
+            raise ServerBehind(head)
     if status == 410:
         raise CursorExpired("The server asked to start the download again.")
     if status == 413:
@@ -327,7 +225,7 @@ def _retry_after(response: httpx.Response) -> float:
 # -- the client ------------------------------------------------------------------------------
 
 
-class SyncClient:
+class SyncClient(ChainKeeping):
     """Push then pull, for one device store, over one httpx client."""
 
     def __init__(
@@ -344,6 +242,7 @@ class SyncClient:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._batch_limit = settings.batch_size
+        self._pull_rounds = 0
 
     def notify_write(self) -> None:
         """A record was written: sync soon rather than at the next interval."""
@@ -361,8 +260,7 @@ class SyncClient:
         return _raise_for(response, path)
 
     def _head(self) -> dict[str, Any]:
-        head = self.store.chain_head()
-        return {"seq": head.seq, "chain_hash": head.chain_hash}
+        return head_body(self.store.chain_head(), self.store.confirmed_head())
 
     async def sync_once(self) -> SyncReport:
         """One round: hand in the outbox, then download every page of changes."""
@@ -384,48 +282,64 @@ class SyncClient:
         return report
 
     async def push(self, report: SyncReport | None = None) -> bool:
-        """Send the whole outbox in batches; True if the server says this device is revoked."""
+        """Send the whole outbox in batches; True if the server says this device is revoked.
+
+        A push the server refuses because it does not continue from the server's head
+        (`ServerBehind`) queues everything above that head again and starts over.
+        """
         report = report if report is not None else SyncReport()
-        total, done, revoked, last_first = self.store.pending_count(), 0, False, None
+        total, done, revoked, last_first, refusals = self.store.pending_count(), 0, False, None, 0
         while True:
             batch = self.store.outbox_batch(self._batch_limit)
             if not batch or batch[0].seq == last_first:
                 return revoked
             last_first = batch[0].seq
-            revoked = await self._push_batch(batch, report) or revoked
+            try:
+                revoked = await self._push_batch(batch, report) or revoked
+            except ServerBehind as behind:
+                refusals += 1
+                if refusals > MAX_HEAD_REFUSALS:
+                    raise ServerRejected(
+                        "The server keeps refusing this laptop's records: call the clinic."
+                    ) from None
+                self._reconcile(behind.head, report)
+                total, last_first = max(total, self.store.pending_count()), None
+                continue
             done += len(batch)
             self._progress(
                 SyncProgress("push", done, max(total, done), f"Sent {done} of {max(total, done)}.")
             )
 
     async def _push_batch(self, items: list[OutboxItem], report: SyncReport) -> bool:
-        body = push_body(self.store.chain_head(), items)
+        body = push_body(self.store.chain_head(), items, self.store.confirmed_head())
         try:
             answer = await self._post("/sync/push", body)
         except _TooLarge:
-            if len(items) == 1:  # cannot split further: set it aside so the queue moves
-                self.store.acknowledge([PushOutcome(items[0].seq, "rejected", TOO_LARGE_REASON)])
-                report.pushed["rejected"] = report.pushed.get("rejected", 0) + 1
-                return False
+            if len(items) == 1:  # cannot split further: the server keeps its place only
+                withheld = push_body(
+                    self.store.chain_head(), items, self.store.confirmed_head(), withheld=True
+                )
+                return self._acknowledge(await self._post("/sync/push", withheld), report)
             half = len(items) // 2
             self._batch_limit = max(1, half)
             first = await self._push_batch(items[:half], report)
             return await self._push_batch(items[half:], report) or first
-        outcomes = [
-            PushOutcome(r["seq"], r["status"], r.get("reason")) for r in answer.get("results", [])
-        ]
-        self.store.acknowledge(outcomes)
-        for outcome in outcomes:
-            report.pushed[outcome.status] = report.pushed.get(outcome.status, 0) + 1
-        return bool(answer.get("revoked"))
+        return self._acknowledge(answer, report)
 
     async def pull(self, report: SyncReport | None = None) -> None:
-        """Download pages after the saved cursor until the server says there is no more."""
+        """Download pages after the saved cursor until the server says there is no more.
+
+        The last page's manifest is checked against the store: rows missing or at another
+        version are fetched again, once, from the start.
+        """
         report = report if report is not None else SyncReport()
-        cursor, reset = self.store.pull_cursor(), False
+        cursor, reset, refetched, refusals = self.store.pull_cursor(), False, False, 0
+        ask = self._pull_rounds % MANIFEST_EVERY == 0
+        self._pull_rounds += 1
         while True:
             try:
-                page = await self._post("/sync/pull", {"cursor": cursor, "head": self._head()})
+                body = {"cursor": cursor, "head": self._head(), "manifest": ask}
+                page = await self._post("/sync/pull", body)
             except CursorExpired:
                 if reset:
                     raise ServerRejected(
@@ -435,23 +349,27 @@ class SyncClient:
                 cursor, reset = None, True
                 report.cursor_resets += 1
                 continue
-            try:
-                upserts = [parse_record(u["kind"], u["record"]) for u in page["upserts"]]
-            except RecordInvalid:
-                raise ServerRejected(
-                    "The server sent a record this app cannot read: update the app."
-                ) from None
-            removals = [(r["kind"], UUID(r["id"])) for r in page["removals"]]
-            self.store.apply_pull_page(upserts, removals, page["cursor"])
-            report.pages += 1
-            report.pulled += len(upserts)
-            report.removed += len(removals)
-            self._progress(
-                SyncProgress(
-                    "pull", report.pulled, report.pulled, f"Received {report.pulled} records."
-                )
-            )
-            if not page["more"] or page["cursor"] == cursor:
+            except ServerBehind as behind:
+                refusals += 1
+                if refusals > MAX_HEAD_REFUSALS:
+                    raise ServerRejected(
+                        "The server keeps refusing this laptop's records: call the clinic."
+                    ) from None
+                self._reconcile(behind.head, report)
+                await self.push(report)  # before any further download
+                cursor = self.store.pull_cursor()
+                continue
+            head = server_head(page.get("head"))
+            if head is not None and self._reconcile(head, report):
+                await self.push(report)
+            problems = self._apply_page(page, report)
+            if not page["more"]:
+                if not problems:
+                    return
+                self._refetch(problems, report, already=refetched)
+                cursor, refetched = None, True
+                continue
+            if page["cursor"] == cursor:
                 return
             cursor = page["cursor"]
 
@@ -529,6 +447,11 @@ async def enroll(
             "ask for a new one."
         )
     answer = _raise_for(response, "/enroll")
-    identity = DeviceIdentity(server_url=base, device_id=answer["device_id"], token=answer["token"])
+    identity = DeviceIdentity(
+        server_url=base,
+        device_id=answer["device_id"],
+        token=answer["token"],
+        manifest_key=answer.get("manifest_key"),
+    )
     store.save_device_identity(identity)
     return identity

@@ -43,22 +43,41 @@ class ChainHead:
     chain_hash: str = GENESIS_CHAIN_HASH
 
 
-def push_body(head: ChainHead, items: Iterable[OutboxItem]) -> dict[str, Any]:
-    """The body of `POST /sync/push`: the device's chain head and its items, as sent."""
-    return {
-        "head": {"seq": head.seq, "chain_hash": head.chain_hash},
-        "items": [
-            {
-                "seq": item.seq,
-                "kind": item.kind,
-                "record_id": str(item.record_id),
-                "content_hash": item.content_hash,
-                "chain_hash": item.chain_hash,
-                "payload": item.payload,
-            }
-            for item in items
-        ],
-    }
+def head_body(head: ChainHead, confirmed: ChainHead | None = None) -> dict[str, Any]:
+    """The `head` of a push or pull: the device's chain head, and the newest seq the server
+    confirmed holding (so a server restored from a backup sees that it lost some)."""
+    body: dict[str, Any] = {"seq": head.seq, "chain_hash": head.chain_hash}
+    if confirmed is not None:
+        body["confirmed"] = confirmed.seq
+    return body
+
+
+def push_body(
+    head: ChainHead,
+    items: Iterable[OutboxItem],
+    confirmed: ChainHead | None = None,
+    *,
+    withheld: bool = False,
+) -> dict[str, Any]:
+    """The body of `POST /sync/push`: the device's chain head and its items, as sent.
+
+    `withheld`: the items' records are too large to send; they go without their payload,
+    so the server keeps their place in the chain and sets them aside for review.
+    """
+    body_items = []
+    for item in items:
+        one: dict[str, Any] = {
+            "seq": item.seq,
+            "kind": item.kind,
+            "record_id": str(item.record_id),
+            "content_hash": item.content_hash,
+            "chain_hash": item.chain_hash,
+            "payload": {} if withheld else item.payload,
+        }
+        if withheld:
+            one["withheld"] = "too_large"
+        body_items.append(one)
+    return {"head": head_body(head, confirmed), "items": body_items}
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,7 @@ class DeviceIdentity:
     server_url: str
     device_id: str
     token: str
+    manifest_key: str | None = None  # the server's manifest-signing public key (base64)
 
     def __repr__(self) -> str:
         # The token is a credential: never in logs or tracebacks.

@@ -34,7 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name, handler, text in (
         ("init", run_init, "create a new encrypted store"),
         ("info", run_info, "counts and sync state (no passphrase, no patient data)"),
-        ("verify", run_verify, "decrypt every record; name each one that fails"),
+        (
+            "verify",
+            run_verify,
+            "decrypt every record; check the outbox against the server's confirmed head "
+            "and the clinic's records against its signed manifest; name each one that fails",
+        ),
         ("passwd", run_passwd, "change the passphrase (the data key is re-wrapped)"),
         ("wipe", run_wipe, "crypto-erase the store: nothing can be read afterwards"),
     ):
@@ -86,7 +91,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    """Decrypt everything; exit 1 if any record, draft or the outbox chain fails."""
+    """Decrypt everything; exit 1 if any record, draft, the outbox chain or state, or a
+    clinic record (missing or older than the clinic's manifest) fails."""
     settings, path = _settings_and_path(args)
     with Store.open(path, settings) as store:
         store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
@@ -97,6 +103,10 @@ def run_verify(args: argparse.Namespace) -> int:
         print("FAILED SQLite integrity check")
     if not report.chain_ok:
         print(f"FAILED outbox chain: {report.chain_problem}")
+    for problem in report.outbox_problems:
+        print(f"FAILED outbox state: {problem}")
+    for problem in report.clinic_problems:
+        print(f"FAILED clinic record: {problem}")
     verdict = "ok" if report.ok else "problems found"
     print(
         f"{verdict}: {report.records_ok} records and {report.drafts_ok} drafts read, "

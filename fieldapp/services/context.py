@@ -87,6 +87,17 @@ class AppServices:
         self.unlocked_at = now
         self.last_activity = now
 
+    def unlock_warning(self) -> str | None:
+        """A sentence when the unlock found clinic records missing or out of date."""
+        found = len(self.store.unlock_findings)
+        if not found:
+            return None
+        return (
+            f"{found} clinic record{'s' if found > 1 else ''} on this laptop "
+            f"{'were' if found > 1 else 'was'} missing or out of date: downloading "
+            "again now. Check today's visits after the sync."
+        )
+
     def due_lock(self) -> str | None:
         """The sentence to show if the app must lock now, else None."""
         if self.unlocked_at is None:

@@ -27,6 +27,11 @@ class StorePort(Protocol):
         ...
 
     @property
+    def unlock_findings(self) -> tuple[str, ...]:
+        """Clinic records the last unlock found missing or out of date (no patient data)."""
+        ...
+
+    @property
     def is_locked(self) -> bool:
         """Whether the store is locked."""
         ...

@@ -1,9 +1,16 @@
-"""The store's side of sync (the `SyncStore` protocol of SYNC-INTERFACE.md).
+"""The store's side of sync (the `SyncStore` protocol of `sync.client`).
 
 The outbox is the device records' sequence: every saved device record has one entry,
 written in the same commit, chained by hash. Entries are never deleted: an acknowledged
 one is marked `synced`, a refused one is set aside with its reason (encrypted), so the
 chain head always covers every device record ever written.
+
+An entry's state is readable (the queue needs it without the key), so it is checked against
+what the server confirmed: every push answer carries the server's head for this laptop (its
+newest seq with none missing below), kept encrypted as the confirmed head. An entry marked
+handed in above that head was never confirmed: `verify` reports it, and the next answer
+queues it again (as it does everything above a head that went back: a server restored from
+a backup).
 """
 
 from __future__ import annotations
@@ -29,9 +36,11 @@ from sync.outbox import (
     PushOutcome,
     SetAsideItem,
 )
-from sync.records import SERVER_KINDS, Record
 
 _IDENTITY = "device_identity"
+MANIFEST_NAME = "manifest"  # the name of the secret row holding the clinic's manifest
+_SERVER_HEAD = "server_head"
+_SETTLED = ("synced", "conflict", "rejected")
 
 
 @dataclass(frozen=True)
@@ -75,16 +84,25 @@ class OutboxMixin(DraftsMixin):
 
     @guarded
     def save_device_identity(self, identity: DeviceIdentity) -> None:
-        """Keep the enrollment (with its token) inside the encrypted store."""
+        """Keep the enrollment (with its token) inside the encrypted store.
+
+        A new device id (enrolled again) has been sent nothing: every entry is queued again.
+        """
         cipher = self._require_unlocked()
         body = json.dumps(
             {
                 "server_url": identity.server_url,
                 "device_id": identity.device_id,
                 "token": identity.token,
+                "manifest_key": identity.manifest_key,
             }
         ).encode()
+        before = self._get_secret(cipher, _IDENTITY)
         with self._write() as conn:
+            if before is None or json.loads(before)["device_id"] != identity.device_id:
+                self._requeue_above(conn, 0)
+                self._confirm(conn, cipher, ChainHead(0, GENESIS_CHAIN_HASH))
+                conn.execute("DELETE FROM secrets WHERE name = ?", (MANIFEST_NAME,))
             self._put_secret(conn, cipher, _IDENTITY, body)
 
     # -- outbox ------------------------------------------------------------------------
@@ -121,9 +139,17 @@ class OutboxMixin(DraftsMixin):
         return items
 
     @guarded
-    def acknowledge(self, outcomes: Sequence[PushOutcome]) -> None:
-        """Applied/duplicate leave the queue; conflict/rejected are set aside with a reason."""
+    def acknowledge(self, outcomes: Sequence[PushOutcome], server_head: ChainHead) -> int:
+        """Applied/duplicate leave the queue; conflict/rejected are set aside with a reason;
+        then every entry above the server's head is pending again, whatever its state said,
+        and that head is kept as confirmed. Returns how many entries were queued again."""
         cipher = self._require_unlocked()
+        if (
+            not outcomes
+            and server_head == self.confirmed_head()
+            and not self._settled_above(server_head.seq)
+        ):
+            return 0  # a pull page's head, as confirmed before: nothing to write
         with self._write() as conn:
             for outcome in outcomes:
                 if outcome.status in ("applied", "duplicate"):
@@ -139,7 +165,91 @@ class OutboxMixin(DraftsMixin):
                 if changed:
                     reason = (outcome.reason or "no reason given").encode()
                     self._put_secret(conn, cipher, f"reason:{outcome.seq}", reason)
+            queued = self._requeue_above(conn, server_head.seq)
+            self._confirm(conn, cipher, server_head)
             self._retry_removals(conn)
+        return queued
+
+    def _settled_above(self, seq: int) -> bool:
+        rows = self._open_db().query(
+            "SELECT 1 FROM outbox WHERE state IN (?, ?, ?) AND seq > ? LIMIT 1", (*_SETTLED, seq)
+        )
+        return bool(rows)
+
+    @staticmethod
+    def _requeue_above(conn: sqlite3.Connection, seq: int) -> int:
+        """Mark every settled entry above `seq` pending again (set-aside reasons dropped)."""
+        found = conn.execute(
+            "SELECT seq, state FROM outbox WHERE state IN (?, ?, ?) AND seq > ?", (*_SETTLED, seq)
+        ).fetchall()
+        for entry, state in found:
+            if state != "synced":
+                conn.execute("DELETE FROM secrets WHERE name = ?", (f"reason:{entry}",))
+        conn.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state IN (?, ?, ?) AND seq > ?",
+            (*_SETTLED, seq),
+        )
+        return len(found)
+
+    def _confirm(self, conn: sqlite3.Connection, cipher: RecordCipher, head: ChainHead) -> None:
+        body = json.dumps({"seq": head.seq, "chain_hash": head.chain_hash}).encode()
+        self._put_secret(conn, cipher, _SERVER_HEAD, body)
+
+    @guarded
+    def confirmed_head(self) -> ChainHead:
+        """The newest head the server confirmed holding (the start, before any)."""
+        raw = self._get_secret(self._require_unlocked(), _SERVER_HEAD)
+        if raw is None:
+            return ChainHead(0, GENESIS_CHAIN_HASH)
+        data = json.loads(raw)
+        return ChainHead(int(data["seq"]), str(data["chain_hash"]))
+
+    @guarded
+    def chain_hash_at(self, seq: int) -> str | None:
+        """The chain hash of one outbox entry, or None if there is no such entry."""
+        rows = self._open_db().query("SELECT chain_hash FROM outbox WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
+    def _outbox_state_problems(self, cipher: RecordCipher) -> list[str]:
+        """Entries whose readable state the server's confirmed head does not back."""
+        db = self._open_db()
+        top = db.query(
+            "SELECT seq, state FROM outbox WHERE state IN (?, ?, ?) ORDER BY seq DESC LIMIT 1",
+            _SETTLED,
+        )
+        problems = []
+        if top:
+            if self._get_secret(cipher, _SERVER_HEAD) is None:
+                problems.append(
+                    f"outbox entries up to {top[0][0]} are marked handed in, but the server "
+                    "never confirmed them on this store: sync to check"
+                )
+            else:
+                head = self.confirmed_head()
+                above = db.query(
+                    "SELECT seq, state FROM outbox WHERE state IN (?, ?, ?) AND seq > ?"
+                    " ORDER BY seq LIMIT 1",
+                    (*_SETTLED, head.seq),
+                )
+                if above:
+                    problems.append(
+                        f"outbox entry {above[0][0]} is marked {above[0][1]}, but the server "
+                        f"confirmed only up to {head.seq}: it will be sent again"
+                    )
+                if head.seq and self.chain_hash_at(head.seq) != head.chain_hash:
+                    problems.append(
+                        f"the server's confirmed head {head.seq} is not on the outbox chain"
+                    )
+        names = {row[0] for row in db.query("SELECT name FROM secrets")}
+        for seq, state in db.query(
+            "SELECT seq, state FROM outbox WHERE state IN ('conflict', 'rejected') ORDER BY seq"
+        ):
+            if f"reason:{seq}" not in names:
+                problems.append(
+                    f"outbox entry {seq} is marked {state} with no reason from the server"
+                )
+                break
+        return problems
 
     @guarded
     def chain_head(self) -> ChainHead:
@@ -184,27 +294,6 @@ class OutboxMixin(DraftsMixin):
         """Forget the pull cursor (the outbox is kept)."""
         with self._write() as conn:
             conn.execute("DELETE FROM sync_state WHERE key = 'pull_cursor'")
-
-    @guarded
-    def apply_pull_page(
-        self,
-        upserts: Sequence[Record],
-        removals: Sequence[tuple[str, UUID]],
-        cursor: str,
-    ) -> None:
-        """One commit: newer server records, removals (deferred while unpushed), the cursor."""
-        cipher = self._require_unlocked()
-        with self._write() as conn:
-            for record in upserts:
-                self._upsert_server(conn, cipher, record)
-            for kind, record_id in removals:
-                if kind in SERVER_KINDS:
-                    conn.execute(
-                        "INSERT OR IGNORE INTO deferred_removals VALUES (?, ?)",
-                        (kind, str(record_id)),
-                    )
-            self._retry_removals(conn)
-            conn.execute("INSERT OR REPLACE INTO sync_state VALUES ('pull_cursor', ?)", (cursor,))
 
     @staticmethod
     def _retry_removals(conn: sqlite3.Connection) -> None:

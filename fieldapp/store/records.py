@@ -40,11 +40,19 @@ class VerifyReport:
     chain_ok: bool = True
     chain_problem: str | None = None
     integrity_ok: bool = True
+    outbox_problems: list[str] = field(default_factory=list)  # states the server never backed
+    clinic_problems: list[str] = field(default_factory=list)  # rows off the clinic's manifest
 
     @property
     def ok(self) -> bool:
         """True when everything read and every check passed."""
-        return not self.failures and self.chain_ok and self.integrity_ok
+        return (
+            not self.failures
+            and self.chain_ok
+            and self.integrity_ok
+            and not self.outbox_problems
+            and not self.clinic_problems
+        )
 
 
 def _sort_time(record: Record) -> datetime:
@@ -146,7 +154,8 @@ class RecordsMixin(StoreCore):
         row = conn.execute(
             "SELECT version FROM records WHERE kind = ? AND id = ?", (record.KIND, rid)
         ).fetchone()
-        if row is not None and row[0] >= version:
+        stale = self._unmark_stale(conn, record.KIND, rid)
+        if row is not None and row[0] >= version and not stale:
             return False
         aad = self._record_aad(record.KIND, rid, version)
         nonce, ct = self._seal(cipher, record.canonical_json(), aad)
@@ -160,6 +169,17 @@ class RecordsMixin(StoreCore):
             (record.KIND, rid, version, patient_ix, day_ix, visit_ix, nonce, ct),
         )
         return True
+
+    @staticmethod
+    def stale_key(kind: str, record_id: str) -> str:
+        """The sync_state key marking a row the clinic's manifest lists at another version:
+        the next copy from the server replaces it, whatever the version numbers say."""
+        return f"stale:{kind}:{record_id}"
+
+    def _unmark_stale(self, conn: sqlite3.Connection, kind: str, rid: str) -> bool:
+        """True (and the mark gone) if the row was marked stale."""
+        key = self.stale_key(kind, rid)
+        return conn.execute("DELETE FROM sync_state WHERE key = ?", (key,)).rowcount > 0
 
     # -- reading -----------------------------------------------------------------------
 
@@ -259,10 +279,18 @@ class RecordsMixin(StoreCore):
         report.failures.extend(draft_failures)
         report.chain_problem = self._check_chain(hashes)
         report.chain_ok = report.chain_problem is None
+        report.outbox_problems = self._outbox_state_problems(cipher)
+        report.clinic_problems = self._clinic_row_problems()
         return report
 
     def _verify_drafts(self, cipher: RecordCipher) -> tuple[int, list[RecordFailure]]:
         return 0, []
+
+    def _outbox_state_problems(self, cipher: RecordCipher) -> list[str]:
+        return []
+
+    def _clinic_row_problems(self) -> list[str]:
+        return []
 
     def _check_chain(self, hashes: dict[tuple[str, str], str]) -> str | None:
         rows = self._open_db().query(

@@ -24,7 +24,8 @@ from fieldapp.store import backoff, codec, keys
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, remove_files
-from fieldapp.store.outbox import OutboxMixin, SyncStatus
+from fieldapp.store.manifest import ManifestMixin
+from fieldapp.store.outbox import SyncStatus
 
 MIN_PASSPHRASE_CHARS = 8
 
@@ -55,7 +56,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(OutboxMixin):
+class Store(ManifestMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod
@@ -147,7 +148,8 @@ class Store(OutboxMixin):
         self._unlocked_at = self._last_activity = self._clock()
 
     def unlock(self, passphrase: str) -> None:
-        """Unwrap the DEK, or `WrongPassphrase` (counted) / `UnlockBackoff` (not tried)."""
+        """Unwrap the DEK, or `WrongPassphrase` (counted) / `UnlockBackoff` (not tried); then
+        check the clinic's rows against its manifest (`unlock_findings`)."""
         with self._guard:
             db = self._open_db()
             now = self._clock()
@@ -172,6 +174,7 @@ class Store(OutboxMixin):
                 raise WrongPassphrase() from None
             backoff.reset_failures(db)
             self._adopt(ring, header)
+            self._check_on_unlock()
 
     def change_passphrase(self, old: str, new: str) -> None:
         """Re-wrap the DEK under a new passphrase (new salt, configured KDF) in one commit."""

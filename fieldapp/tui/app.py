@@ -105,6 +105,7 @@ class FieldApp(App[None]):
     def _after_first_unlock(self, unlocked: bool | None) -> None:
         if unlocked:
             self._opened()
+            self._warn_if_rows_off()
 
     def _opened(self) -> None:
         self.push_screen(TodayScreen(self.services))
@@ -180,6 +181,16 @@ class FieldApp(App[None]):
     def _after_relock(self, unlocked: bool | None) -> None:
         self._locking = False
         self.refresh_status()
+        if unlocked and self._warn_if_rows_off():
+            self.sync_now()
+
+    def _warn_if_rows_off(self) -> bool:
+        """Say so when the unlock found clinic records missing or older than the clinic's
+        manifest (the store fetches them again at the next sync)."""
+        warning = self.services.unlock_warning()
+        if warning is not None:
+            self.notify(warning, severity="warning", markup=False, timeout=15)
+        return warning is not None
 
     # -- actions -------------------------------------------------------------------------
 

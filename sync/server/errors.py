@@ -7,6 +7,9 @@
     ├── AuthError         missing, malformed, expired or revoked token (401)
     ├── EnrollFailed      a code that is unknown, used, expired or out of tries (400)
     ├── StoreRolledBack   the device's chain head is behind what it already sent (409)
+    ├── HeadMismatch      the device must send again from the server's head (409, with it)
+    │   ├── PushGap       a push that does not continue from the server's head
+    │   └── ServerBehind  the server holds less than it once confirmed: restored from a backup
     └── CursorExpired     a cursor this server no longer honours: start again (410)
 
 Messages name ids and fields only, never patient data.
@@ -58,6 +61,29 @@ class StoreRolledBack(ServerError):
     """The device store is older than what it already sent: restored from an old copy."""
 
     code = "store_rolled_back"
+
+
+class HeadMismatch(ServerError):
+    """The device and the server disagree on what the server holds: the answer carries the
+    server's head for that device, and the device sends again everything above it."""
+
+    code = "head_mismatch"
+
+    def __init__(self, message: str, seq: int, chain_hash: str) -> None:
+        self.head = {"seq": seq, "chain_hash": chain_hash}
+        super().__init__(message)
+
+
+class PushGap(HeadMismatch):
+    """A push that does not continue from the server's head for the device (a gap)."""
+
+    code = "push_gap"
+
+
+class ServerBehind(HeadMismatch):
+    """The device was confirmed more than the server now holds: the server lost records."""
+
+    code = "server_behind"
 
 
 class CursorExpired(ServerError):

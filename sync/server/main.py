@@ -42,6 +42,7 @@ STATUS = {
     errors.AuthError: 401,
     errors.EnrollFailed: 400,
     errors.StoreRolledBack: 409,
+    errors.HeadMismatch: 409,
     errors.CursorExpired: 410,
 }
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -169,6 +170,8 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         body: dict[str, Any] = {"error": exc.code, "detail": str(exc)}
         if isinstance(exc, errors.AuthError) and exc.wipe:
             body["wipe"] = True
+        if isinstance(exc, errors.HeadMismatch):
+            body["head"] = exc.head
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -12,7 +12,8 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
   malformed one, or one ahead of the server answers `CursorExpired` (410: start again).
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
-patient when no other visit in scope needs them.
+patient when no other visit in scope needs them. The last page of a pull carries the signed
+manifest of the whole scope (`manifests.py`), which the laptop checks its rows against.
 """
 
 from __future__ import annotations
@@ -26,30 +27,35 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text
 from sqlmodel import Session
 
+from sync.manifest import SignedManifest
 from sync.server import crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
+from sync.server.manifests import scope_manifest
 from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
 
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
 
 # The epoch and the high-water mark, read together (both change rarely, both every pull).
+# The manifest's signing key comes with them: a pull's last page needs it.
 _EPOCH_AND_HIGH_WATER = text(
     "SELECT (SELECT value FROM server_meta WHERE key = 'epoch') AS epoch,"
-    " (SELECT value FROM change_counter WHERE id = 1) AS high_water"
+    " (SELECT value FROM change_counter WHERE id = 1) AS high_water,"
+    " (SELECT value FROM server_meta WHERE key = 'manifest_key') AS manifest_key"
 )
 
 
-def _epoch_and_high_water(session: Session) -> tuple[str, int]:
-    """This database's cursor epoch (made by the first migration) and `changes.high_water`."""
+def _epoch_and_high_water(session: Session) -> tuple[str, int, str | None]:
+    """This database's cursor epoch (made by the first migration), `changes.high_water` and
+    the manifest signing key (None before migration 0003)."""
     row = session.execute(_EPOCH_AND_HIGH_WATER).one()
     if row.epoch is None:  # a database made without migrations (tests of crud alone)
         meta = ServerMeta(key="epoch", value=secrets.token_hex(8))
         session.add(meta)
         session.flush()
-        return meta.value, high_water(session)
-    return str(row.epoch), int(row.high_water)
+        return meta.value, high_water(session), None
+    return str(row.epoch), int(row.high_water), row.manifest_key
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class Page:
     removals: list[tuple[str, str]] = field(default_factory=list)
     cursor: str = ""
     more: bool = False
+    manifest: SignedManifest | None = None
 
     def ids(self, kind: str) -> list[str]:
         """Ids of upserted records of one kind (for the audit event)."""
@@ -93,10 +100,19 @@ class Page:
 
 
 def pull(
-    session: Session, clinician: str, cursor_text: str | None, limit: int, today: date, days: int
+    session: Session,
+    clinician: str,
+    cursor_text: str | None,
+    limit: int,
+    today: date,
+    days: int,
+    device_id: str | None = None,
+    manifest: bool = False,
 ) -> Page:
-    """One page of the clinician's changes after the cursor."""
-    epoch, hw = _epoch_and_high_water(session)
+    """One page of the clinician's changes after the cursor. The last page carries the
+    scope's manifest signed for `device_id` (when given) if anything changed since the
+    cursor, or if `manifest` asks for it: a laptop that is up to date already holds it."""
+    epoch, hw, key = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
@@ -118,6 +134,9 @@ def pull(
     for _, kind, row in items:
         _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
     page.cursor = Cursor(epoch, last, today).encode()
+    up_to_date = 0 < start == hw  # the same window, and no change since the cursor
+    if device_id is not None and not page.more and (manifest or not up_to_date):
+        page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key)
     return page
 
 

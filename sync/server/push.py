@@ -9,6 +9,13 @@ lost reply, a duplicated request) gets the same answers and changes nothing.
 The device's chain (`sync.outbox.next_chain_hash`) is checked against what the server
 already holds for that device: a store restored from an older copy is behind or forks
 from it, and is refused with `StoreRolledBack`.
+
+Gap-free by construction: the server keeps each device's head, the newest seq it holds with
+every seq below it. A push continues from that head (seq head+1, head+2, ... with no hole;
+seqs at or below it are replays) or is refused with `PushGap`, carrying the head, and the
+device sends again everything above it. So every new item's predecessor is known and its
+chain link is always checked. A device that was confirmed more than the server now holds
+(the database was restored from a backup) is refused with `ServerBehind`, likewise.
 """
 
 from __future__ import annotations
@@ -40,19 +47,20 @@ from sync.records import (
 )
 from sync.server import crud
 from sync.server.auth import Caller
-from sync.server.errors import Invalid, StoreRolledBack
+from sync.server.errors import Invalid, PushGap, ServerBehind, StoreRolledBack
 from sync.server.models import (
     DeviceRecordRow,
     Receipt,
     ReviewItem,
     VisitRow,
 )
-from sync.server.schemas import PushItem, PushRequest
+from sync.server.schemas import Head, PushItem, PushRequest
 
 NOT_YOURS_VISIT = "visit_id: not among your assignments"
 NOT_YOURS_PATIENT = "patient_id: not among your patients"
 OTHER_PATIENTS_VISIT = "visit_id: that visit is another patient's"
 NOT_YOUR_NAME = "recorded_by: must be the clinician this laptop is enrolled to"
+WITHHELD_REASON = "payload: larger than the server accepts; the record stays on the laptop"
 
 
 @dataclass(slots=True)
@@ -71,6 +79,7 @@ class PushSummary:
     results: list[Outcome]
     applied_ids: list[str] = field(default_factory=list)
     set_aside_ids: list[str] = field(default_factory=list)
+    head: dict[str, Any] = field(default_factory=dict)  # the device's head after this push
 
     def counts(self) -> dict[str, int]:
         """How many items got each status."""
@@ -137,23 +146,48 @@ def _among(column, values: list, conn: Connection):  # type: ignore[no-untyped-d
     return column.in_(values)
 
 
-def check_head(device: Caller, seq: int, chain_hash: str) -> None:
-    """Refuse a device whose chain head is behind, or forks from, what the server holds."""
-    if seq < device.head_seq or (seq == device.head_seq and chain_hash != device.head_hash):
+def check_head(device: Caller, head: Head) -> None:
+    """Refuse a device whose chain head is behind, or forks from, what the server holds
+    (`StoreRolledBack`), or that was confirmed more than the server holds (`ServerBehind`)."""
+    if head.seq < device.head_seq or (
+        head.seq == device.head_seq and head.chain_hash != device.head_hash
+    ):
         raise StoreRolledBack(
-            f"device head {seq} is behind or differs from the server's {device.head_seq}"
+            f"device head {head.seq} is behind or differs from the server's {device.head_seq}"
+        )
+    if head.confirmed is not None and head.confirmed > device.head_seq:
+        raise ServerBehind(
+            f"the device was confirmed seq {head.confirmed}, the server holds {device.head_seq}: "
+            "send again from there",
+            device.head_seq,
+            device.head_hash,
+        )
+
+
+def _check_continuous(device: Caller, seqs: list[int]) -> None:
+    """Refuse a batch whose new seqs (above the head) do not run on from the head."""
+    fresh = [seq for seq in seqs if seq > device.head_seq]
+    if fresh and (fresh[0] != device.head_seq + 1 or fresh[-1] - fresh[0] + 1 != len(fresh)):
+        missing = device.head_seq + 1 if fresh[0] != device.head_seq + 1 else fresh[0] + 1
+        raise PushGap(
+            f"seq {missing} was never received: send again from seq {device.head_seq + 1}",
+            device.head_seq,
+            device.head_hash,
         )
 
 
 def push(session: Session, device: Caller, request: PushRequest, now: float) -> PushSummary:
-    """Store a batch; raises `StoreRolledBack` or `Invalid` for the whole batch."""
-    check_head(device, request.head.seq, request.head.chain_hash)
+    """Store a batch; raises `StoreRolledBack`, `ServerBehind`, `PushGap` or `Invalid` for
+    the whole batch."""
+    check_head(device, request.head)
     items = sorted(request.items, key=lambda item: item.seq)
     seqs = [item.seq for item in items]
     if len(set(seqs)) != len(seqs):
         raise Invalid("items: each seq may appear once")
+    unchanged = {"seq": device.head_seq, "chain_hash": device.head_hash}
     if not items:
-        return PushSummary(results=[])
+        return PushSummary(results=[], head=unchanged)
+    _check_continuous(device, seqs)
     known = _known_chain(session, device, seqs)
     results: dict[int, Outcome] = {}
     fresh: list[Incoming] = []
@@ -173,10 +207,12 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
     _check_reach(session, device.user, fresh)
     summary = _store(session, device, fresh, results, now)
     top = items[-1]
+    summary.head = unchanged
     if top.seq > device.head_seq:
         session.execute(
             _ADVANCE_HEAD, {"device": device.device_id, "seq": top.seq, "hash": top.chain_hash}
         )
+        summary.head = {"seq": top.seq, "chain_hash": top.chain_hash}
     _flag_conflicts(session, fresh, summary, now)
     return summary
 
@@ -222,6 +258,9 @@ def _known_chain(session: Session, device: Caller, seqs: list[int]) -> _Known:
 
 def _validate(item: PushItem) -> Incoming:
     incoming = Incoming(item, rid=str(item.record_id))
+    if item.withheld is not None:
+        incoming.reason = WITHHELD_REASON
+        return incoming
     if item.kind in SERVER_KINDS:
         incoming.reason = f"kind: {item.kind} records belong to the clinic and cannot be pushed"
         return incoming

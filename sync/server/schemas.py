@@ -39,12 +39,20 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class HeadPublic(BaseModel):
+    """The newest seq (and its chain hash) the server holds, gap-free, from one device."""
+
+    seq: int
+    chain_hash: str
+
+
 class ErrorBody(BaseModel):
     """Every error answer: a machine-readable code and a sentence."""
 
     error: str
     detail: str
     wipe: bool = False
+    head: HeadPublic | None = None  # push_gap, server_behind: send again from here
 
 
 class Health(BaseModel):
@@ -74,6 +82,7 @@ class EnrollResponse(BaseModel):
     role: Role
     expires_at: datetime
     server_time: datetime
+    manifest_key: str  # the public key the server signs pull manifests with (base64 Ed25519)
 
 
 class Me(BaseModel):
@@ -89,10 +98,12 @@ class Me(BaseModel):
 
 
 class Head(Body):
-    """The device's chain head over every record it ever wrote."""
+    """The device's chain head over every record it ever wrote, and the newest seq this
+    server confirmed holding (a server restored from a backup holds less: `server_behind`)."""
 
     seq: int = Field(ge=0, le=MAX_SEQ)
     chain_hash: Hex64
+    confirmed: int | None = Field(None, ge=0, le=MAX_SEQ)
 
 
 class PushItem(Body):
@@ -104,6 +115,9 @@ class PushItem(Body):
     content_hash: Hex64
     chain_hash: Hex64
     payload: dict[str, Any]
+    # The record stays on the laptop (too large to send): the server keeps its place in
+    # the chain and sets it aside for review. Its payload is then empty.
+    withheld: Literal["too_large"] | None = None
 
 
 class PushRequest(Body):
@@ -122,19 +136,24 @@ class PushResult(BaseModel):
 
 
 class PushResponse(BaseModel):
-    """A result per item; `revoked` tells a revoked device to wipe after pushing."""
+    """A result per item; `revoked` tells a revoked device to wipe after pushing; `head` is
+    what the server now holds from the device, gap-free."""
 
     results: list[PushResult]
     revoked: bool = False
+    head: HeadPublic
     server_time: datetime
 
 
 class PullRequest(Body):
-    """Changes after `cursor` (None: from scratch), at most `limit` of them."""
+    """Changes after `cursor` (None: from scratch), at most `limit` of them. The last page
+    carries the scope's signed manifest when anything changed since the cursor, or when
+    `manifest` asks for it anyway (to check the laptop's rows against a fresh one)."""
 
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     head: Head
     limit: int | None = Field(None, ge=1, le=10_000)
+    manifest: bool = False
 
 
 class PulledRecord(BaseModel):
@@ -151,13 +170,24 @@ class Removal(BaseModel):
     id: UUID
 
 
+class SignedManifestPublic(BaseModel):
+    """Kind, id and version of every server-owned record in scope, signed (`sync.manifest`)."""
+
+    body: str
+    signature: str
+    key: str
+
+
 class PullResponse(BaseModel):
-    """One page of changes and the cursor to ask for the next."""
+    """One page of changes and the cursor to ask for the next; the last page (`more` false)
+    may carry the signed manifest of the whole scope (see `PullRequest`)."""
 
     upserts: list[PulledRecord]
     removals: list[Removal]
     cursor: str
     more: bool
+    head: HeadPublic
+    manifest: SignedManifestPublic | None = None
     server_time: datetime
 
 

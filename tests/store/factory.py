@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fieldapp.settings import StoreSettings
 from fieldapp.store import Store
+from sync.outbox import ChainHead
 from sync.records import (
     Addendum,
     Address,
@@ -225,3 +226,8 @@ def mixed_device_records(rng: random.Random, patient_ids: list[uuid.UUID], n: in
         device_record(rng.choice(DEVICE_SAMPLE_KINDS), rng.choice(patient_ids), minutes=i)
         for i in range(n)
     ]
+
+
+def server_head(store: Store, seq: int) -> ChainHead:
+    """The head a server answers once it holds the store's entries up to `seq`."""
+    return ChainHead(seq, store.chain_hash_at(seq) or "")

@@ -21,6 +21,7 @@ from tests.store.factory import (
     address,
     device_record,
     patient,
+    server_head,
     visit,
 )
 from tests.store.scan import hits, key_forms, store_files, text_forms
@@ -57,7 +58,7 @@ def _canary_day(store: Store) -> None:
     store.save_device_identity(
         DeviceIdentity("https://clinic.example.org", "dev-1", CANARIES["token"])
     )
-    store.acknowledge([PushOutcome(1, "rejected", CANARIES["reason"])])
+    store.acknowledge([PushOutcome(1, "rejected", CANARIES["reason"])], server_head(store, 1))
 
 
 def _snapshot(path: Path, into: Path) -> list[Path]:

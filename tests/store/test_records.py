@@ -21,6 +21,7 @@ from tests.store.factory import (
     mixed_device_records,
     new_store,
     patient,
+    server_head,
     visit,
 )
 
@@ -121,7 +122,8 @@ def test_acknowledge_and_set_aside(store: Store) -> None:
             PushOutcome(2, "duplicate"),
             PushOutcome(3, "conflict", "same id, other content"),
             PushOutcome(4, "rejected", "field out of range"),
-        ]
+        ],
+        server_head(store, 4),
     )
     assert [i.seq for i in store.outbox_batch(10)] == [5]
     aside = store.set_aside()
@@ -169,7 +171,7 @@ def test_removal_is_deferred_while_the_patient_has_unpushed_records(store: Store
     assert store.patient(other.id) is None
     assert store.patient(person.id) is not None
     assert store.get("visit", their_visit.id) is not None
-    store.acknowledge([PushOutcome(1, "applied")])
+    store.acknowledge([PushOutcome(1, "applied")], server_head(store, 1))
     assert store.patient(person.id) is None
     assert store.get("visit", their_visit.id) is None
     assert store.get("vitals", vitals.id) == vitals  # device records stay

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fieldapp.store import Store
 from sync.outbox import PushOutcome
 from sync.records import DEVICE_KINDS, RECORD_TYPES, Record
-from tests.store.factory import FakeClock, new_store
+from tests.store.factory import FakeClock, new_store, server_head
 from tests.store.strategies import BY_KIND
 
 
@@ -42,7 +42,7 @@ def test_record_round_trips_through_the_store(
         assert item.record_id == record.id and item.kind == kind
         assert item.content_hash == record.content_hash()
         assert item.payload == record.model_dump(mode="json")
-        shared.acknowledge([PushOutcome(seq, "applied")])
+        shared.acknowledge([PushOutcome(seq, "applied")], server_head(shared, seq))
     else:
         assert shared.put_server_records([record]) == 1
     back = shared.get(kind, record.id)

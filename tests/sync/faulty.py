@@ -1,4 +1,5 @@
-"""An httpx transport that loses, delays, breaks and repeats requests to an app in process."""
+"""An httpx transport that loses, delays, breaks and repeats requests to an app in process,
+and (with a `backups.RestoreSchedule`) restores the server's database from older backups."""
 
 from __future__ import annotations
 
@@ -34,20 +35,34 @@ class AppHolder:
 class FaultyTransport(httpx.AsyncBaseTransport):
     """Each request meets one fault with probability `rate` (chosen by a seeded RNG)."""
 
-    def __init__(self, holder: AppHolder, rng: random.Random, rate: float = 0.3) -> None:
-        self.holder, self.rng, self.rate = holder, rng, rate
+    def __init__(
+        self, holder: AppHolder, rng: random.Random, rate: float = 0.3, restores: Any = None
+    ) -> None:
+        self.holder, self.rng, self.rate, self.restores = holder, rng, rate, restores
         self.seen: Counter[str] = Counter()
+        self.requests = 0  # requests seen so far (what a restore schedule counts)
+        self.active = 0  # requests inside the app right now
+        self.down = False  # the server is off for a restore
 
     async def _forward(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
         copy = httpx.Request(
             request.method, request.url, headers=request.headers, content=request.content
         )
-        response = await httpx.ASGITransport(app=self.holder.app).handle_async_request(copy)
-        await response.aread()
+        self.active += 1
+        try:
+            response = await httpx.ASGITransport(app=self.holder.app).handle_async_request(copy)
+            await response.aread()
+        finally:
+            self.active -= 1
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
+        self.requests += 1
+        if self.restores is not None:
+            await self.restores.on_request(self)
         fault = self.rng.choice(FAULTS) if self.rng.random() < self.rate else "none"
         self.seen[fault] += 1
         if fault == "drop":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,7 +28,7 @@ from sync.server.main import create_app
 from sync.server.migrate import migrate
 from sync.server.models import DeviceRecordRow
 from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
-from tests.tui.helpers import check_in, open_first_visit, settle
+from tests.tui.helpers import check_in, open_first_visit, settle, unlock
 from tests.tui.test_visit import whole_visit
 
 SIZE = (100, 32)
@@ -35,12 +36,15 @@ SERVER_URL = "http://127.0.0.1"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """A migrated SQLite clinic server holding the demo day, and c01's enrolment code."""
+def server(tmp_path: Path, clock: ManualClock) -> Iterator[tuple[Any, str]]:
+    """A migrated SQLite clinic server holding the demo day, and c01's enrolment code.
+
+    Its clock is the test's: its today is the demo day, so the day it hands out (and the
+    manifest it signs) is the one the laptop holds."""
     settings = load_server_settings(database_url=f"sqlite:///{tmp_path / 'server.db'}")
     migrate(settings.database_url)
-    code = load_server(settings, demo_day(DAY), CLINICIAN)
-    application = create_app(settings)
+    code = load_server(settings, demo_day(DAY), CLINICIAN, now=clock.now().timestamp())
+    application = create_app(settings, clock.now)
     yield application, code
     application.state.ctx.engine.dispose()
 
@@ -153,3 +157,29 @@ async def test_routine_syncs_come_at_the_interval_give_or_take_a_quarter(
     interval = settings.sync.interval_s
     assert all(0.75 * interval <= wait <= 1.25 * interval for wait in waits)
     assert len(set(waits)) == len(waits)  # not in step with every other laptop
+
+
+async def test_a_visit_deleted_from_the_file_is_reported_at_unlock_and_downloaded_again(
+    server: tuple[Any, str], store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    """SECURITY.md 24 in the app: the warning at unlock, then the sync that repairs it."""
+    async with (
+        enrolled_app(server, store, settings, clock) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)  # the first sync brought today's visits and the clinic's list
+        first = store.visits_for_day(DAY)[0]
+        said: list[str] = []
+        real_notify = app.notify
+        app.notify = lambda message, **kw: said.append(str(message)) or real_notify(message, **kw)  # type: ignore[method-assign,func-returns-value]
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        with sqlite3.connect(store.path) as conn:  # another process edits the file
+            conn.execute("DELETE FROM records WHERE kind = 'visit' AND id = ?", (str(first.id),))
+        conn.close()
+        await unlock(pilot)
+        assert any("missing or out of date" in line for line in said), said
+        assert str(first.id) not in " ".join(said)  # ids and counts only, never who
+        assert app.services.sync_state.error is None
+        assert first.id in {v.id for v in store.visits_for_day(DAY)}  # downloaded again
+        assert store.verify().ok

@@ -11,6 +11,7 @@ from sync.server.auth import redeem_code
 from sync.server.db import transaction
 from sync.server.deps import Ctx, CurrentPrincipal, client_key
 from sync.server.errors import EnrollFailed
+from sync.server.manifests import manifest_key
 from sync.server.refusals import Refusal
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
 
@@ -54,6 +55,7 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
                 outcome="ok",
                 now=ctx.clock(),
             )
+            public_key = manifest_key(session.connection())
     if failure is not None:
         raise failure
     return EnrollResponse(
@@ -63,6 +65,7 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
         role=enrolled.user.role,  # type: ignore[arg-type]
         expires_at=datetime.fromtimestamp(enrolled.device.expires_at, UTC),
         server_time=ctx.clock(),
+        manifest_key=public_key,
     )
 
 

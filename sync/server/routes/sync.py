@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sync.server import audit
 from sync.server.db import transaction
 from sync.server.deps import AnyPrincipal, AppContext, Ctx, Principal, Token, caller_transaction
-from sync.server.errors import AuthError, StoreRolledBack
+from sync.server.errors import AuthError, HeadMismatch, ServerError, StoreRolledBack
 from sync.server.models import Device
 from sync.server.pull import pull as pull_page
 from sync.server.push import check_head
@@ -34,14 +34,21 @@ def _orjson(answer: dict[str, Any]) -> Response:
     return Response(orjson.dumps(answer, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
-def _rolled_back(
-    ctx: Ctx, principal: Principal, exc: StoreRolledBack, action: str
-) -> StoreRolledBack:
+def _refused(ctx: Ctx, principal: Principal, exc: ServerError, action: str) -> ServerError:
+    """Audit a refusal over the device's chain (ids and seqs only) and hand it back.
+
+    `server_behind` is how a database restored from a backup shows itself: the device was
+    confirmed seqs the server no longer holds. The device then sends them again.
+    """
+    detail: dict[str, Any] = {"server_head": principal.head_seq}
+    if isinstance(exc, HeadMismatch):
+        detail["detail"] = str(exc)
     ctx.audit(
         actor=principal.user,
         device_id=principal.device_id,
         action=action,
-        outcome="store_rolled_back",
+        outcome=exc.code,
+        detail=detail,
     )
     return exc
 
@@ -66,9 +73,14 @@ def push(body: PushRequest, creds: Token, ctx: Ctx) -> Response:
                 now=ctx.clock(),
                 commit=True,
             )
-    except StoreRolledBack as exc:
-        raise _rolled_back(ctx, principal, exc, "push") from None
-    answer = {"results": summary.results, "revoked": principal.revoked, "server_time": ctx.clock()}
+    except (StoreRolledBack, HeadMismatch) as exc:
+        raise _refused(ctx, principal, exc, "push") from None
+    answer = {
+        "results": summary.results,
+        "revoked": principal.revoked,
+        "head": summary.head,
+        "server_time": ctx.clock(),
+    }
     return _orjson(answer)
 
 
@@ -98,7 +110,7 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
     limit = min(body.limit or ctx.settings.pull_page_size, ctx.settings.pull_page_size)
     try:
         with caller_transaction(ctx, creds, roles=("clinician",)) as (session, principal):
-            check_head(principal, body.head.seq, body.head.chain_hash)
+            check_head(principal, body.head)
             page = pull_page(
                 session,
                 principal.user,
@@ -106,6 +118,8 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
                 limit,
                 ctx.today(),
                 ctx.settings.pull_days_ahead,
+                device_id=principal.device_id,
+                manifest=body.manifest,
             )
             session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
             audit.append(
@@ -122,8 +136,8 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
                 now=ctx.clock(),
                 commit=True,
             )
-    except StoreRolledBack as exc:
-        raise _rolled_back(ctx, principal, exc, "pull") from None
+    except (StoreRolledBack, HeadMismatch) as exc:
+        raise _refused(ctx, principal, exc, "pull") from None
     # Stored records go into the answer as the JSON they are stored as (never parsed here).
     answer = {
         "upserts": [
@@ -132,6 +146,8 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
         "removals": [{"kind": kind, "id": rid} for kind, rid in page.removals],
         "cursor": page.cursor,
         "more": page.more,
+        "head": {"seq": principal.head_seq, "chain_hash": principal.head_hash},
+        "manifest": page.manifest.to_wire() if page.manifest is not None else None,
         "server_time": ctx.clock(),
     }
     return _orjson(answer)

@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0004'
-down_revision = '0002_dispatch'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
