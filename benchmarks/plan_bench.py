@@ -30,6 +30,7 @@ import numpy as np
 from fieldapp.routing.matrix import TravelMatrix, estimate_matrix
 from fieldapp.routing.model import Break, Clinician, Place, Plan, Visit
 from fieldapp.routing.planner import plan_day
+from fieldapp.routing.quantity import CMG_PER_MG
 from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 
 INSTANCES = ("C101", "C201", "R101", "R201", "RC101", "RC201")
@@ -64,7 +65,7 @@ def read_solomon(path: Path) -> tuple[list[Visit], list[Clinician], TravelMatrix
             earliest=clock(row[4]),
             latest=clock(row[5]),
             duration_min=row[6],
-            planned_dose_mg=row[3],
+            dose_cmg=round(row[3] * CMG_PER_MG),
         )
         for i, row in enumerate(rows)
         if i > 0
@@ -77,7 +78,7 @@ def read_solomon(path: Path) -> tuple[list[Visit], list[Clinician], TravelMatrix
             end_place="Depot",
             shift_start=clock(depot[4]),
             shift_end=clock(depot[5]),
-            stock_mg=capacity,
+            stock_cmg=capacity * CMG_PER_MG,
             max_visits=len(rows),
         )
         for k in range(vehicles)
@@ -153,7 +154,7 @@ def seattle_day(clinicians: int, visits: int, seed: int = 6) -> tuple[list[Visit
                 shift_start=hm(begin),
                 shift_end=hm(begin + 9.5),
                 skills=frozenset(skills),
-                stock_mg=rng.choice([200.0, 250.0, 300.0]),
+                stock_cmg=rng.choice([200, 250, 300]) * CMG_PER_MG,
                 max_visits=4,
                 escort=rng.random() < 0.25,
                 lunch=Break(30, hm(11.5), hm(14)),
@@ -177,7 +178,7 @@ def seattle_day(clinicians: int, visits: int, seed: int = 6) -> tuple[list[Visit
                 skills=frozenset(
                     {skill, "state:WA"} | ({"lang:es"} if rng.random() < 0.1 else set())
                 ),
-                planned_dose_mg=round(rng.uniform(0.5, 0.8) * rng.uniform(50, 110)),
+                dose_cmg=round(rng.uniform(0.5, 0.8) * rng.uniform(50, 110)) * CMG_PER_MG,
                 flags=frozenset(flags),
                 previous_clinician=rng.choice(team).id if rng.random() < 0.3 else "",
                 place=spot(),

@@ -13,22 +13,24 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import platformdirs
 
-from fieldapp.dispatch.replan import day_visits, replan, roster_from_csv
 from fieldapp.errors import FieldAppError
-from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
-from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 from fieldapp.settings import APP_NAME, load_settings
 from sync.client import SyncError, check_server_url, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
-from sync.server.plan_models import Board, RosterClinician
+
+if TYPE_CHECKING:
+    from fieldapp.routing.model import InputProblem
+    from fieldapp.routing.settings import RoutingSettings
+    from sync.server.plan_models import Board, RosterClinician
 
 TOKEN_ENV = "FIELDAPP_DISPATCH_TOKEN"  # noqa: S105  (a variable name, not a secret)
 T = TypeVar("T")
@@ -203,17 +205,33 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _routing(args: argparse.Namespace) -> RoutingSettings:
+    from fieldapp.routing.settings import load_routing_settings
+
+    return load_routing_settings(args.config)
+
+
 def _roster(
     args: argparse.Namespace, day: date, settings: RoutingSettings
-) -> list[RosterClinician]:
+) -> tuple[list[RosterClinician], list[InputProblem]]:
+    """The roster of `--clinicians` (empty without it); bad rows skipped and printed, as
+    `fieldapp plan` does."""
     if args.clinicians is None:
-        return []
+        return [], []
+    from fieldapp.dispatch.replan import roster_from_csv
+    from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
+
     cache = GeocodeCache(default_cache_path(settings.geocoder))
     try:
         geocoder = AddressGeocoder(settings.geocoder, cache, offline=args.offline)
-        return roster_from_csv(args.clinicians, day, geocoder)
+        roster, problems = roster_from_csv(args.clinicians, day, settings, geocoder)
     finally:
         cache.close()
+    for problem in problems:
+        print(f"  input: {problem}", file=sys.stderr)
+    for note in geocoder.notes():
+        print(f"  note: {note}", file=sys.stderr)
+    return roster, problems
 
 
 async def latest_roster(client: DispatchClient, day: date) -> list[RosterClinician]:
@@ -229,9 +247,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     """Store the plan (visit ids may be request refs) with its roster, then publish it."""
     day = args.date or date.today()
     plan = _load_json(args.plan)
-    roster = [
-        r.model_dump(mode="json") for r in _roster(args, day, load_routing_settings(args.config))
-    ]
+    given, _problems = _roster(args, day, _routing(args))
+    roster = [r.model_dump(mode="json") for r in given]
 
     async def work(client: DispatchClient) -> Any:
         stored = await client.store_plan(day, plan, roster)
@@ -247,6 +264,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _resolve(board: Board, wanted: list[str]) -> list[str]:
+    from fieldapp.dispatch.replan import day_visits
+
     visits = day_visits(board)
     ids = {str(v.id): str(v.id) for v in visits} | {v.ref: str(v.id) for v in visits if v.ref}
     missing = [w for w in wanted if w not in ids]
@@ -257,9 +276,11 @@ def _resolve(board: Board, wanted: list[str]) -> list[str]:
 
 def cmd_replan(args: argparse.Namespace) -> int:
     """Cancel what was asked, re-plan around visits under way, store (and publish)."""
+    from fieldapp.dispatch.replan import day_visits, replan
+
     day = args.date or date.today()
-    settings = load_routing_settings(args.config)
-    given = _roster(args, day, settings)
+    settings = _routing(args)
+    given, problems = _roster(args, day, settings)
 
     refs: dict[str, str] = {}
 
@@ -273,6 +294,10 @@ def cmd_replan(args: argparse.Namespace) -> int:
             raise DispatchError("No roster for this day: give --clinicians clinicians.csv.")
         now = board.server_time
         result = await asyncio.to_thread(replan, board, roster, now, settings)
+        result.plan["input_problems"] = [
+            {"file": p.file, "row": p.row, "column": p.column, "problem": p.problem}
+            for p in problems
+        ]
         stored = await client.store_plan(
             day, result.plan, [r.model_dump(mode="json") for r in roster]
         )
@@ -303,7 +328,8 @@ def cmd_board(args: argparse.Namespace) -> int:
     from fieldapp.tui.board.ports import BoardContext
 
     day = args.date or date.today()
-    settings = load_routing_settings(args.config)
+    settings = _routing(args)
+    roster, problems = _roster(args, day, settings)
     client = DispatchClient(_http(), _server(args), read_token(args.token_file))
     ctx = BoardContext(
         backend=client,
@@ -311,7 +337,8 @@ def cmd_board(args: argparse.Namespace) -> int:
         protocol=load_protocol(),
         clock=SystemClock(),
         routing=settings,
-        roster=_roster(args, day, settings) or None,
+        roster=roster or None,
+        notes=tuple(f"clinicians.csv: {p}" for p in problems),
         poll_s=max(2.0, args.poll),
     )
     BoardApp(ctx).run()

@@ -207,7 +207,8 @@ class RosterClinician(_Body):
     shift_start: datetime
     shift_end: datetime
     skills: list[Tag] = Field(default_factory=list, max_length=20)
-    stock_mg: float = Field(0, ge=0, le=10_000)
+    stock_mg: float | None = Field(0, ge=0, le=10_000)
+    """Ketamine the clinician may carry (mg, hundredths at most); None: unlimited."""
     max_visits: int = Field(99, ge=0, le=100)
     escort: bool = False
     break_min: float | None = Field(None, gt=0, le=240)

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -322,6 +323,11 @@ def _assign(
     return "created"
 
 
+def _hundredths(mg: float) -> int:
+    """mg as whole hundredths of a mg, so sums compare exactly (no float drift)."""
+    return round(Decimal(repr(float(mg))) * 100)
+
+
 def _check_stock(session: Session, plan: PlanDocument, roster: dict[str, Any]) -> None:
     """Refuse routes needing more ketamine than the clinician may carry (names only)."""
     over = []
@@ -329,12 +335,12 @@ def _check_stock(session: Session, plan: PlanDocument, roster: dict[str, Any]) -
         limit = roster.get(route.clinician_id, {}).get("stock_mg")
         if limit is None:
             continue
-        need = 0.0
+        need = 0
         for stop in route.stops:
             row = session.get(VisitRow, stop.visit_id)
             if row is not None and row.status != "cancelled":
-                need += crud.visit_record(row).planned_dose_mg or 0.0
-        if need > float(limit) + 1e-9:
+                need += _hundredths(crud.visit_record(row).planned_dose_mg or 0.0)
+        if need > _hundredths(limit):
             over.append(route.clinician_id)
     if over:
         raise Invalid(

@@ -39,7 +39,7 @@ def test_good_visit_rows_are_read(tmp_path: Path) -> None:
     first, second = visits
     assert first.earliest == at(9) and first.latest == at(11)
     assert first.skills == {"MD", "lang:es"} and first.flags == {"first_infusion", "escort"}
-    assert first.planned_dose_mg == 42.5 and first.place is not None
+    assert first.dose_cmg == 4250 and first.place is not None
     assert second.place is None and second.address == "1 Main St, Seattle"
     assert second.earliest == at(13) and second.row == 3
 

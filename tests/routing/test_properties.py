@@ -90,7 +90,9 @@ def assert_sound(visits: list[Visit], team: list[Clinician], solver: str) -> Non
         c = by_c[route.clinician_id]
         assert route.depart >= c.shift_start and route.arrive_end <= c.shift_end + slack
         assert len(route.stops) <= c.max_visits
-        assert sum(by_visit[s.visit_id].planned_dose_mg for s in route.stops) <= c.stock_mg
+        assert c.stock_cmg is None or (
+            sum(by_visit[s.visit_id].dose_cmg for s in route.stops) <= c.stock_cmg
+        )
         previous_end, here = route.depart, c.start_place
         for s in route.stops:
             v = by_visit[s.visit_id]

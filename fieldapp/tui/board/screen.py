@@ -81,6 +81,8 @@ class BoardScreen(Screen[None]):
         """Set the columns, load the day, then poll the server and tick the ladder."""
         self.title = f"Dispatch board — {self.ctx.day.isoformat()}"
         self.query_one(DataTable).add_columns(*COLUMNS)
+        for note in self.ctx.notes:
+            self.notify(note, severity="warning", timeout=30, markup=False)
         self.load_board()
         self.set_interval(self.ctx.poll_s, self.load_board)
         self.set_interval(1.0, self.recompute)
