@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import httpx
 import platformdirs
@@ -26,6 +26,9 @@ from fieldapp.errors import FieldAppError
 from fieldapp.settings import APP_NAME, load_settings
 from sync.client import SyncError, check_server_url, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
+from sync.server.safety_notes import Category as SafetyCategory
+from sync.server.safety_notes import Level as SafetyLevel
+from sync.server.safety_notes import SafetyNotePublic
 
 if TYPE_CHECKING:
     from fieldapp.routing.model import InputProblem
@@ -76,11 +79,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     again.add_argument("--publish", action="store_true", help="publish the new plan at once")
     again.set_defaults(handler=cmd_replan)
 
+    _register_safety(sub)
+
     board = sub.add_parser("board", help="open the live dispatch board in the terminal")
     _common(board)
     _roster_args(board)
     board.add_argument("--poll", type=float, default=15.0, help="seconds between refreshes")
     board.set_defaults(handler=cmd_board)
+
+
+def _register_safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    safety = sub.add_parser(
+        "safety", help="address safety notes: category and level, review date, expiry"
+    )
+    what = safety.add_subparsers(dest="safety_command", metavar="ACTION", required=True)
+    add = what.add_parser("add", help="record a note on a patient's address")
+    _common(add, day=False)
+    add.add_argument("--patient", required=True, help="the patient's id")
+    add.add_argument("--category", required=True, choices=get_args(SafetyCategory))
+    add.add_argument("--level", required=True, choices=get_args(SafetyLevel))
+    add.add_argument("--review", required=True, type=_day, help="review by (YYYY-MM-DD)")
+    add.add_argument("--expires", required=True, type=_day, help="stops applying after")
+    add.set_defaults(handler=cmd_safety_add)
+    listing = what.add_parser("list", help="list notes (of one patient with --patient)")
+    _common(listing, day=False)
+    listing.add_argument("--patient", default=None, help="the patient's id")
+    listing.set_defaults(handler=cmd_safety_list)
+    withdraw = what.add_parser("withdraw", help="withdraw a note (it stays on record)")
+    _common(withdraw, day=False)
+    withdraw.add_argument("note", help="the note's id")
+    withdraw.set_defaults(handler=cmd_safety_withdraw)
 
 
 def _common(parser: argparse.ArgumentParser, day: bool = True) -> None:
@@ -342,4 +370,43 @@ def cmd_board(args: argparse.Namespace) -> int:
         poll_s=max(2.0, args.poll),
     )
     BoardApp(ctx).run()
+    return 0
+
+
+def _note_line(note: SafetyNotePublic) -> str:
+    state = "withdrawn" if note.withdrawn else ("REVIEW DUE" if note.review_due else "active")
+    return (
+        f"{note.id}  patient {note.patient_id}  {note.category} ({note.level})  "
+        f"review by {note.review_on}  expires {note.expires_on}  {state}"
+    )
+
+
+def cmd_safety_add(args: argparse.Namespace) -> int:
+    """Record an address safety note."""
+    body = {
+        "patient_id": args.patient,
+        "category": args.category,
+        "level": args.level,
+        "review_on": args.review.isoformat(),
+        "expires_on": args.expires.isoformat(),
+    }
+    note = _run(args, lambda client: client.add_safety_note(body))
+    print(f"Recorded: {_note_line(note)}")
+    return 0
+
+
+def cmd_safety_list(args: argparse.Namespace) -> int:
+    """List address safety notes."""
+    notes = _run(args, lambda client: client.safety_notes(args.patient))
+    for note in notes:
+        print(_note_line(note))
+    if not notes:
+        print("No safety notes.")
+    return 0
+
+
+def cmd_safety_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw an address safety note."""
+    note = _run(args, lambda client: client.withdraw_safety_note(args.note))
+    print(f"Withdrawn: {_note_line(note)}")
     return 0

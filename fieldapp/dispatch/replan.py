@@ -134,7 +134,19 @@ def _planning_visit(visit: BoardVisit, zone: ZoneInfo) -> Visit:
         flags=frozenset(visit.flags),
         previous_clinician=visit.previous_clinician or "",
         place=Place(visit.lat, visit.lon),
+        safety=frozenset((note.category, note.level) for note in visit.safety_notes),
     )
+
+
+def review_notes(visits: list[BoardVisit]) -> list[str]:
+    """A note for each address safety note past its review date (still applied)."""
+    return [
+        f"safety: {visit.ref or visit.id}'s address safety note ({note.category}, {note.level}) "
+        f"was due for review on {note.review_on.isoformat()}"
+        for visit in visits
+        for note in visit.safety_notes
+        if note.review_due
+    ]
 
 
 def replan(
@@ -164,6 +176,7 @@ def replan(
         else:
             open_visits.append(_planning_visit(visit, zone))
     result = Replan(plan={}, fixed=[str(v.id) for items in fixed.values() for v, _, _ in items])
+    result.notes += review_notes([v for v in day_visits(board) if v.status != "cancelled"])
     clinicians = []
     for entry in roster:
         rest = _rest_of_day(roster_clinician(entry), fixed.get(entry.id, []), here)

@@ -194,10 +194,7 @@ def _per_clinician(day: LeftOut, j: int, who: str, length: timedelta) -> str:
     times = [text for _over, text, _alone in timed]
     if timed and not (full or short or refused):
         if all(alone for _over, _text, alone in timed):
-            return (
-                f"no {who} can drive there, start by {_hm(visit.latest)} and be back by the end "
-                f"of their shift ({_listed(times)})"
-            )
+            return f"no {who} can do it, even with no other visit that day ({_listed(times)})"
         span = f"{_hm(visit.earliest)}–{_hm(visit.latest + length)}"
         return f"no {who} is free {span} ({_listed(times)})"
     parts = []

@@ -199,6 +199,14 @@ def plan_day(
         visits, clinicians, matrix, facts, settings.planner, settings.travel.speed_kmh
     )
     candidates, notes = run_solvers(problem, settings.planner)
+    notes += [
+        f"safety: {visit.id}'s address safety note category {category!r} is not in "
+        "routing.toml [safety.categories]; "
+        + ("planned as needing an escort" if settings.safety.unknown_escort else "ignored")
+        for visit in visits
+        for category, _level in sorted(visit.safety)
+        if category not in settings.safety.categories
+    ]
     assembler = Assembler(visits, clinicians, matrix, facts, problem)
     best = assembler.best_of(candidates)
     plan = Plan(

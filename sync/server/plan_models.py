@@ -22,6 +22,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from sync.records import Address, CoursePosition, ShortText
+from sync.server.safety_notes import SafetyNote
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -291,6 +292,8 @@ class BoardVisit(BaseModel):
     live: str | None
     live_at: datetime | None
     events: list[LiveEvent]
+    safety_notes: list[SafetyNote] = Field(default_factory=list)
+    """The address safety notes that apply on the day (category and level only)."""
 
 
 class BoardClinician(BaseModel):

@@ -79,7 +79,7 @@ def clinician(
         shift_start=start,
         shift_end=end,
         skills=frozenset(skills),
-        stock_cmg=None if stock is None else parse_cmg(str(stock)),
+        stock_cmg=None if stock in (None, "unlimited") else parse_cmg(str(stock)),
         max_visits=max_visits,
         escort=escort,
         lunch=Break(*lunch) if lunch else None,

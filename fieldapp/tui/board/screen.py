@@ -215,6 +215,12 @@ class BoardScreen(Screen[None]):
             f"{v.ref or v.id}  {v.patient_name or ''}  {v.phone or ''}",
             v.address,
             f"Safety: {', '.join(v.safety_flags) or 'none'}",
+            *(
+                f"Safety note: {n.category.replace('_', ' ')} ({n.level}), "
+                + ("REVIEW DUE" if n.review_due else f"review by {n.review_on}")
+                + f", expires {n.expires_on}"
+                for n in v.safety_notes
+            ),
             "Check-ins: " + (", ".join(f"{e.status} {self._hm(e.at)}" for e in v.events) or "none"),
         ]
         if v.review_flags:
