@@ -139,14 +139,17 @@ def _planning_visit(visit: BoardVisit, zone: ZoneInfo) -> Visit:
 
 
 def review_notes(visits: list[BoardVisit]) -> list[str]:
-    """A note for each address safety note past its review date (still applied)."""
-    return [
-        f"safety: {visit.ref or visit.id}'s address safety note ({note.category}, {note.level}) "
-        f"was due for review on {note.review_on.isoformat()}"
+    """One note naming the visits whose address safety notes are past review (still applied)."""
+    due = [
+        f"{visit.ref or visit.id} ({note.category}, {note.level}, due {note.review_on})"
         for visit in visits
         for note in visit.safety_notes
         if note.review_due
     ]
+    if not due:
+        return []
+    more = f" and {len(due) - 5} more" if len(due) > 5 else ""
+    return [f"safety: notes past their review date, still applied: {', '.join(due[:5])}{more}"]
 
 
 def replan(

@@ -93,7 +93,8 @@ class Assembler:
             timed = schedule(self.problem, v, order)
             problems = self._problems(v, order, timed) if order and timed else []
             if problems:
-                ids = ", ".join(self.visits[j].id for j in order)
+                ids = ", ".join(self.visits[j].id for j in order[:5])
+                ids += f" and {len(order) - 5} more" if len(order) > 5 else ""
                 refusals.append(
                     f"the plan checker refused {self.clinicians[v].id}'s route ({ids}): "
                     f"{problems[0]}; those visits were planned again where it accepts them"

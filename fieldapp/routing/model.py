@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# What the clinic server stores of a plan (`PlanDocument`): longer text is cut with "…".
+REASON_MAX_CHARS = 1000
+NOTE_MAX_CHARS = 500
+NOTES_MAX = 100
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a final "…" when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class Place:
@@ -170,13 +180,19 @@ class Plan:
             "date": self.date,
             "solver": self.solver,
             "routes": [_route_json(route) for route in self.routes if route.stops],
-            "unassigned": [{"visit_id": u.visit_id, "reason": u.reason} for u in self.unassigned],
+            "unassigned": [
+                {"visit_id": u.visit_id, "reason": clip(u.reason, REASON_MAX_CHARS)}
+                for u in self.unassigned
+            ],
             "totals": self.totals(),
             "input_problems": [
                 {"file": p.file, "row": p.row, "column": p.column, "problem": p.problem}
                 for p in self.input_problems
             ],
-            "notes": [*self.notes, *(f"error: {error}" for error in self.errors)],
+            "notes": [
+                clip(note, NOTE_MAX_CHARS)
+                for note in [*(f"error: {error}" for error in self.errors), *self.notes][:NOTES_MAX]
+            ],
         }
 
 

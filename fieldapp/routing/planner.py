@@ -185,6 +185,21 @@ def build_problem(
     return SolverProblem(durations, costs, jobs, vehicles, extra)
 
 
+def _unknown_safety_notes(visits: list[Visit], settings: RoutingSettings) -> list[str]:
+    """One note per safety category routing.toml does not list, naming its visits."""
+    unknown: dict[str, list[str]] = {}
+    for visit in visits:
+        for category, _level in sorted(visit.safety):
+            if category not in settings.safety.categories:
+                unknown.setdefault(category, []).append(visit.id)
+    treated = "planned as needing an escort" if settings.safety.unknown_escort else "ignored"
+    return [
+        f"safety: address safety note category {category!r} is not in routing.toml "
+        f"[safety.categories] ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}); {treated}"
+        for category, ids in unknown.items()
+    ]
+
+
 def plan_day(
     visits: list[Visit],
     clinicians: list[Clinician],
@@ -199,14 +214,7 @@ def plan_day(
         visits, clinicians, matrix, facts, settings.planner, settings.travel.speed_kmh
     )
     candidates, notes = run_solvers(problem, settings.planner)
-    notes += [
-        f"safety: {visit.id}'s address safety note category {category!r} is not in "
-        "routing.toml [safety.categories]; "
-        + ("planned as needing an escort" if settings.safety.unknown_escort else "ignored")
-        for visit in visits
-        for category, _level in sorted(visit.safety)
-        if category not in settings.safety.categories
-    ]
+    notes += _unknown_safety_notes(visits, settings)
     assembler = Assembler(visits, clinicians, matrix, facts, problem)
     best = assembler.best_of(candidates)
     plan = Plan(

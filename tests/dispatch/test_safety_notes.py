@@ -224,3 +224,27 @@ def test_the_cli_records_lists_and_withdraws(
     with pytest.raises(SystemExit):  # argparse refuses a category not on the list
         main(["dispatch", "safety", "add", *common, "--patient", str(p1), "--category", "x"])
     assert json.dumps(recorded).count("Test Way") == 0  # the note line holds no address
+
+
+async def test_a_note_past_its_review_date_still_applies_and_is_said(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    from sync.server.plan_models import Board
+
+    (p1,) = add_patients(world, 1)
+    await upload(api, world, [request("R1", p1, 9)])
+    await add(api, world, note(p1, review_on="2030-03-01"))
+    board = Board.model_validate(
+        (
+            await api.get(
+                "/dispatch/board", params={"date": TODAY.isoformat()}, headers=auth(world, "disp")
+            )
+        ).json()
+    )
+    assert board.unassigned[0].safety_notes[0].review_due
+    result = replan(board, roster("a"), datetime(2030, 3, 4, 7, 0, tzinfo=UTC), routing())
+    assert (
+        "safety: notes past their review date, still applied: R1 (weapons, high, due 2030-03-01)"
+        in result.plan["notes"]
+    )
+    assert result.plan["unassigned"][0]["reason"].startswith("escort required")
