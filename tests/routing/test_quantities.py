@@ -116,3 +116,34 @@ def test_unlimited_stock_is_explicit(tmp_path: Path) -> None:
     cfg = settings()
     result = plan_day(visits, team, matrix(visits, team, cfg), cfg)
     assert result.unassigned == []
+
+
+def test_a_tiny_day_stops_when_the_search_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyVRP's stall rule, not the time limit, ends the search of a two-visit day."""
+    from fieldapp.routing.solvers import pyvrp_solver
+
+    ended_by: list[str] = []
+    real_stall, real_runtime = pyvrp_solver.NoImprovement, pyvrp_solver.MaxRuntime
+
+    class Stall(real_stall):  # type: ignore[misc, valid-type]
+        def __call__(self, best_cost: float) -> bool:
+            done = bool(super().__call__(best_cost))
+            if done:
+                ended_by.append("stall")
+            return done
+
+    class Runtime(real_runtime):  # type: ignore[misc, valid-type]
+        def __call__(self, best_cost: float) -> bool:
+            done = bool(super().__call__(best_cost))
+            if done:
+                ended_by.append("time")
+            return done
+
+    monkeypatch.setattr(pyvrp_solver, "NoImprovement", Stall)
+    monkeypatch.setattr(pyvrp_solver, "MaxRuntime", Runtime)
+    visits = [visit("V1", minutes=60), visit("V2", minutes=60, km_east=3)]
+    team = [clinician("C1")]
+    cfg = settings("auto", time_limit_s=600)
+    result = plan_day(visits, team, matrix(visits, team, cfg), cfg)
+    assert result.unassigned == []
+    assert ended_by == ["stall"]
