@@ -7,6 +7,8 @@ a command that needs one which is not installed says which, in one line.
 
 from __future__ import annotations
 
+import importlib.util
+
 EXTRAS = {
     "server": "the clinic server",
     "dispatch": "the dispatcher's planner",
@@ -48,3 +50,22 @@ def extra_for(command: str, exc: ModuleNotFoundError) -> str | None:
     if package not in EXTRA_OF_PACKAGE:
         return None
     return COMMAND_EXTRA.get(command, EXTRA_OF_PACKAGE[package])
+
+
+def is_installed(extra: str) -> bool:
+    """Whether every package of `extra` can be imported here (found, not imported)."""
+    for package, owner in EXTRA_OF_PACKAGE.items():
+        if owner != extra:
+            continue
+        try:
+            if importlib.util.find_spec(package) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
+
+
+def missing_extra_of(command: str) -> str | None:
+    """The extra `command` belongs to, when it is not installed here."""
+    extra = COMMAND_EXTRA.get(command)
+    return extra if extra is not None and not is_installed(extra) else None

@@ -37,6 +37,7 @@ from sync.server.plan_models import (
     PublishResult,
     VisitRequestPublic,
 )
+from sync.server.safety_notes import SafetyNotePublic
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -163,3 +164,19 @@ class DispatchClient:
         """Apply a stored plan to the day's visits."""
         data = await self._call("POST", f"/dispatch/plans/{plan_id}/publish")
         return PublishResult.model_validate(data)
+
+    async def add_safety_note(self, note: dict[str, Any]) -> SafetyNotePublic:
+        """Record an address safety note (`patient_id`, `category`, `level`, dates)."""
+        data = await self._call("POST", "/dispatch/safety-notes", json=note)
+        return SafetyNotePublic.model_validate(data)
+
+    async def safety_notes(self, patient_id: UUID | str | None = None) -> list[SafetyNotePublic]:
+        """Every safety note, or one patient's."""
+        params = {"patient": str(patient_id)} if patient_id else {}
+        data = await self._call("GET", "/dispatch/safety-notes", params=params)
+        return [SafetyNotePublic.model_validate(item) for item in data]
+
+    async def withdraw_safety_note(self, note_id: UUID | str) -> SafetyNotePublic:
+        """Withdraw a safety note."""
+        data = await self._call("POST", f"/dispatch/safety-notes/{note_id}/withdraw")
+        return SafetyNotePublic.model_validate(data)

@@ -13,22 +13,27 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import httpx
 import platformdirs
 
-from fieldapp.dispatch.replan import day_visits, replan, roster_from_csv
 from fieldapp.errors import FieldAppError
-from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
-from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 from fieldapp.settings import APP_NAME, load_settings
 from sync.client import SyncError, check_server_url, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
-from sync.server.plan_models import Board, RosterClinician
+from sync.server.safety_notes import Category as SafetyCategory
+from sync.server.safety_notes import Level as SafetyLevel
+from sync.server.safety_notes import SafetyNotePublic
+
+if TYPE_CHECKING:
+    from fieldapp.routing.model import InputProblem
+    from fieldapp.routing.settings import RoutingSettings
+    from sync.server.plan_models import Board, RosterClinician
 
 TOKEN_ENV = "FIELDAPP_DISPATCH_TOKEN"  # noqa: S105  (a variable name, not a secret)
 T = TypeVar("T")
@@ -74,11 +79,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     again.add_argument("--publish", action="store_true", help="publish the new plan at once")
     again.set_defaults(handler=cmd_replan)
 
+    _register_safety(sub)
+
     board = sub.add_parser("board", help="open the live dispatch board in the terminal")
     _common(board)
     _roster_args(board)
     board.add_argument("--poll", type=float, default=15.0, help="seconds between refreshes")
     board.set_defaults(handler=cmd_board)
+
+
+def _register_safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    safety = sub.add_parser(
+        "safety", help="address safety notes: category and level, review date, expiry"
+    )
+    what = safety.add_subparsers(dest="safety_command", metavar="ACTION", required=True)
+    add = what.add_parser("add", help="record a note on a patient's address")
+    _common(add, day=False)
+    add.add_argument("--patient", required=True, help="the patient's id")
+    add.add_argument("--category", required=True, choices=get_args(SafetyCategory))
+    add.add_argument("--level", required=True, choices=get_args(SafetyLevel))
+    add.add_argument("--review", required=True, type=_day, help="review by (YYYY-MM-DD)")
+    add.add_argument("--expires", required=True, type=_day, help="stops applying after")
+    add.set_defaults(handler=cmd_safety_add)
+    listing = what.add_parser("list", help="list notes (of one patient with --patient)")
+    _common(listing, day=False)
+    listing.add_argument("--patient", default=None, help="the patient's id")
+    listing.set_defaults(handler=cmd_safety_list)
+    withdraw = what.add_parser("withdraw", help="withdraw a note (it stays on record)")
+    _common(withdraw, day=False)
+    withdraw.add_argument("note", help="the note's id")
+    withdraw.set_defaults(handler=cmd_safety_withdraw)
 
 
 def _common(parser: argparse.ArgumentParser, day: bool = True) -> None:
@@ -203,17 +233,33 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _routing(args: argparse.Namespace) -> RoutingSettings:
+    from fieldapp.routing.settings import load_routing_settings
+
+    return load_routing_settings(args.config)
+
+
 def _roster(
     args: argparse.Namespace, day: date, settings: RoutingSettings
-) -> list[RosterClinician]:
+) -> tuple[list[RosterClinician], list[InputProblem]]:
+    """The roster of `--clinicians` (empty without it); bad rows skipped and printed, as
+    `fieldapp plan` does."""
     if args.clinicians is None:
-        return []
+        return [], []
+    from fieldapp.dispatch.replan import roster_from_csv
+    from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
+
     cache = GeocodeCache(default_cache_path(settings.geocoder))
     try:
         geocoder = AddressGeocoder(settings.geocoder, cache, offline=args.offline)
-        return roster_from_csv(args.clinicians, day, geocoder)
+        roster, problems = roster_from_csv(args.clinicians, day, settings, geocoder)
     finally:
         cache.close()
+    for problem in problems:
+        print(f"  input: {problem}", file=sys.stderr)
+    for note in geocoder.notes():
+        print(f"  note: {note}", file=sys.stderr)
+    return roster, problems
 
 
 async def latest_roster(client: DispatchClient, day: date) -> list[RosterClinician]:
@@ -229,9 +275,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     """Store the plan (visit ids may be request refs) with its roster, then publish it."""
     day = args.date or date.today()
     plan = _load_json(args.plan)
-    roster = [
-        r.model_dump(mode="json") for r in _roster(args, day, load_routing_settings(args.config))
-    ]
+    given, _problems = _roster(args, day, _routing(args))
+    roster = [r.model_dump(mode="json") for r in given]
 
     async def work(client: DispatchClient) -> Any:
         stored = await client.store_plan(day, plan, roster)
@@ -247,6 +292,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _resolve(board: Board, wanted: list[str]) -> list[str]:
+    from fieldapp.dispatch.replan import day_visits
+
     visits = day_visits(board)
     ids = {str(v.id): str(v.id) for v in visits} | {v.ref: str(v.id) for v in visits if v.ref}
     missing = [w for w in wanted if w not in ids]
@@ -257,9 +304,11 @@ def _resolve(board: Board, wanted: list[str]) -> list[str]:
 
 def cmd_replan(args: argparse.Namespace) -> int:
     """Cancel what was asked, re-plan around visits under way, store (and publish)."""
+    from fieldapp.dispatch.replan import day_visits, replan
+
     day = args.date or date.today()
-    settings = load_routing_settings(args.config)
-    given = _roster(args, day, settings)
+    settings = _routing(args)
+    given, problems = _roster(args, day, settings)
 
     refs: dict[str, str] = {}
 
@@ -273,6 +322,10 @@ def cmd_replan(args: argparse.Namespace) -> int:
             raise DispatchError("No roster for this day: give --clinicians clinicians.csv.")
         now = board.server_time
         result = await asyncio.to_thread(replan, board, roster, now, settings)
+        result.plan["input_problems"] = [
+            {"file": p.file, "row": p.row, "column": p.column, "problem": p.problem}
+            for p in problems
+        ]
         stored = await client.store_plan(
             day, result.plan, [r.model_dump(mode="json") for r in roster]
         )
@@ -303,7 +356,8 @@ def cmd_board(args: argparse.Namespace) -> int:
     from fieldapp.tui.board.ports import BoardContext
 
     day = args.date or date.today()
-    settings = load_routing_settings(args.config)
+    settings = _routing(args)
+    roster, problems = _roster(args, day, settings)
     client = DispatchClient(_http(), _server(args), read_token(args.token_file))
     ctx = BoardContext(
         backend=client,
@@ -311,8 +365,48 @@ def cmd_board(args: argparse.Namespace) -> int:
         protocol=load_protocol(),
         clock=SystemClock(),
         routing=settings,
-        roster=_roster(args, day, settings) or None,
+        roster=roster or None,
+        notes=tuple(f"clinicians.csv: {p}" for p in problems),
         poll_s=max(2.0, args.poll),
     )
     BoardApp(ctx).run()
+    return 0
+
+
+def _note_line(note: SafetyNotePublic) -> str:
+    state = "withdrawn" if note.withdrawn else ("REVIEW DUE" if note.review_due else "active")
+    return (
+        f"{note.id}  patient {note.patient_id}  {note.category} ({note.level})  "
+        f"review by {note.review_on}  expires {note.expires_on}  {state}"
+    )
+
+
+def cmd_safety_add(args: argparse.Namespace) -> int:
+    """Record an address safety note."""
+    body = {
+        "patient_id": args.patient,
+        "category": args.category,
+        "level": args.level,
+        "review_on": args.review.isoformat(),
+        "expires_on": args.expires.isoformat(),
+    }
+    note = _run(args, lambda client: client.add_safety_note(body))
+    print(f"Recorded: {_note_line(note)}")
+    return 0
+
+
+def cmd_safety_list(args: argparse.Namespace) -> int:
+    """List address safety notes."""
+    notes = _run(args, lambda client: client.safety_notes(args.patient))
+    for note in notes:
+        print(_note_line(note))
+    if not notes:
+        print("No safety notes.")
+    return 0
+
+
+def cmd_safety_withdraw(args: argparse.Namespace) -> int:
+    """Withdraw an address safety note."""
+    note = _run(args, lambda client: client.withdraw_safety_note(args.note))
+    print(f"Withdrawn: {_note_line(note)}")
     return 0

@@ -1,4 +1,8 @@
-"""`fieldapp plan`: plan a day's home visits from visits.csv and clinicians.csv."""
+"""`fieldapp plan`: plan a day's home visits from visits.csv and clinicians.csv.
+
+Only argparse is imported at the top: `fieldapp plan --help` must not pay for the solvers,
+numpy or geopy, which `run` imports when a plan is actually made.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fieldapp.errors import PlanInputError
-from fieldapp.routing.day import DayResult, plan_files
-from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
-from fieldapp.routing.geojson import plan_geojson
-from fieldapp.routing.settings import RoutingSettings, load_routing_settings
+
+if TYPE_CHECKING:
+    from fieldapp.routing.day import DayResult
+    from fieldapp.routing.geocode import AddressGeocoder
+    from fieldapp.routing.settings import RoutingSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,6 +56,8 @@ def _day(raw: str) -> date:
 
 def settings_for(args: argparse.Namespace) -> RoutingSettings:
     """Config with the command-line overrides applied."""
+    from fieldapp.routing.settings import load_routing_settings
+
     settings = load_routing_settings(args.config)
     if args.solver:
         settings.planner.solver = args.solver
@@ -62,6 +70,9 @@ def settings_for(args: argparse.Namespace) -> RoutingSettings:
 
 def run(args: argparse.Namespace, geocoder: AddressGeocoder | None = None) -> int:
     """Plan, write the outputs, print a summary; 0 even when some visits are left out."""
+    from fieldapp.routing.day import plan_files
+    from fieldapp.routing.geocode import AddressGeocoder, GeocodeCache, default_cache_path
+
     settings = settings_for(args)
     cache = None
     if geocoder is None and args.matrix is None:
@@ -79,6 +90,8 @@ def run(args: argparse.Namespace, geocoder: AddressGeocoder | None = None) -> in
 
 
 def _write(args: argparse.Namespace, result: DayResult) -> None:
+    from fieldapp.routing.geojson import plan_geojson
+
     plan = result.plan
     text = json.dumps(plan.to_json(), indent=2, ensure_ascii=False)
     if args.out:
@@ -96,7 +109,12 @@ def _write(args: argparse.Namespace, result: DayResult) -> None:
         f"{len(plan.unassigned)} left out, {len(plan.input_problems)} input problems.",
         file=summary,
     )
+    for error in plan.errors:
+        print(f"  error: {error}", file=sys.stderr)
     for problem in plan.input_problems:
         print(f"  input: {problem}", file=summary)
     for left in plan.unassigned:
         print(f"  unassigned {left.visit_id}: {left.reason}", file=summary)
+    for note in plan.notes:
+        if note.startswith("geocoder:") or note.startswith("safety:"):
+            print(f"  note: {note}", file=summary)

@@ -20,12 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fieldapp.dispatch.watch import FINISHED, arrival
-from fieldapp.errors import PlanInputError
+from fieldapp.routing.day import read_day_clinicians
 from fieldapp.routing.geocode import AddressGeocoder
-from fieldapp.routing.inputs import read_clinicians
 from fieldapp.routing.matrix import estimate_matrix
-from fieldapp.routing.model import Break, Clinician, Place, Visit
+from fieldapp.routing.model import Break, Clinician, InputProblem, Place, Visit
 from fieldapp.routing.planner import plan_day
+from fieldapp.routing.quantity import CMG_PER_MG, cmg_of
 from fieldapp.routing.settings import RoutingSettings
 from sync.server.plan_models import Board, BoardVisit, RosterClinician
 
@@ -85,7 +85,7 @@ def roster_clinician(c: RosterClinician) -> Clinician:
         shift_start=c.shift_start,
         shift_end=c.shift_end,
         skills=frozenset(c.skills),
-        stock_mg=c.stock_mg,
+        stock_cmg=None if c.stock_mg is None else cmg_of(c.stock_mg),
         max_visits=c.max_visits,
         escort=c.escort,
         lunch=lunch,
@@ -134,7 +134,22 @@ def _planning_visit(visit: BoardVisit, zone: ZoneInfo) -> Visit:
         flags=frozenset(visit.flags),
         previous_clinician=visit.previous_clinician or "",
         place=Place(visit.lat, visit.lon),
+        safety=frozenset((note.category, note.level) for note in visit.safety_notes),
     )
+
+
+def review_notes(visits: list[BoardVisit]) -> list[str]:
+    """One note naming the visits whose address safety notes are past review (still applied)."""
+    due = [
+        f"{visit.ref or visit.id} ({note.category}, {note.level}, due {note.review_on})"
+        for visit in visits
+        for note in visit.safety_notes
+        if note.review_due
+    ]
+    if not due:
+        return []
+    more = f" and {len(due) - 5} more" if len(due) > 5 else ""
+    return [f"safety: notes past their review date, still applied: {', '.join(due[:5])}{more}"]
 
 
 def replan(
@@ -164,6 +179,7 @@ def replan(
         else:
             open_visits.append(_planning_visit(visit, zone))
     result = Replan(plan={}, fixed=[str(v.id) for items in fixed.values() for v, _, _ in items])
+    result.notes += review_notes([v for v in day_visits(board) if v.status != "cancelled"])
     clinicians = []
     for entry in roster:
         rest = _rest_of_day(roster_clinician(entry), fixed.get(entry.id, []), here)
@@ -267,36 +283,28 @@ def _merge_fixed(
 
 
 def roster_from_csv(
-    path: Path, day: date, geocoder: AddressGeocoder | None = None
-) -> list[RosterClinician]:
-    """The clinicians of `clinicians.csv` as a roster (places geocoded through the cache)."""
-    clinicians, problems = read_clinicians(path, day)
-    if problems:
-        raise PlanInputError("; ".join(str(p) for p in problems[:5]))
-    wanted = [a for c in clinicians for a in (c.start_address, c.end_address) if a]
-    if wanted and geocoder is None:
-        raise PlanInputError(f"{path.name}: some places have an address but no lat/lon")
-    found = geocoder.geocode_many(wanted) if geocoder and wanted else {}
+    path: Path, day: date, settings: RoutingSettings, geocoder: AddressGeocoder | None = None
+) -> tuple[list[RosterClinician], list[InputProblem]]:
+    """The clinicians of `clinicians.csv` as a roster, and a problem per bad row: the rows
+    `fieldapp plan` would skip are skipped here too, and reported the same way."""
+    clinicians, problems = read_day_clinicians(path, day, settings, geocoder)
     roster = []
     for c in clinicians:
-        start = c.start or found[c.start_address].place
-        end = c.end or (found[c.end_address].place if c.end_address else start)
-        if start is None or end is None:
-            raise PlanInputError(f"{path.name} row {c.row}: a place could not be geocoded")
+        assert c.start is not None and c.end is not None  # found, or reported as a problem
         roster.append(
             RosterClinician(
                 id=c.id,
                 name=c.name,
                 start_place=c.start_place,
                 end_place=c.end_place,
-                start_lat=start.lat,
-                start_lon=start.lon,
-                end_lat=end.lat,
-                end_lon=end.lon,
+                start_lat=c.start.lat,
+                start_lon=c.start.lon,
+                end_lat=c.end.lat,
+                end_lon=c.end.lon,
                 shift_start=c.shift_start,
                 shift_end=c.shift_end,
                 skills=sorted(c.skills),
-                stock_mg=c.stock_mg,
+                stock_mg=None if c.stock_cmg is None else c.stock_cmg / CMG_PER_MG,
                 max_visits=c.max_visits,
                 escort=c.escort,
                 break_min=c.lunch.minutes if c.lunch else None,
@@ -304,4 +312,4 @@ def roster_from_csv(
                 break_latest=c.lunch.latest if c.lunch else None,
             )
         )
-    return roster
+    return roster, problems

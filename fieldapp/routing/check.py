@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fieldapp.routing.matrix import TravelMatrix
 from fieldapp.routing.model import Clinician, Plan, Route, Visit
+from fieldapp.routing.quantity import mg_text
 
 if TYPE_CHECKING:
     from fieldapp.routing.planner import DayFacts
@@ -47,7 +48,7 @@ def check_plan(
             seen[stop.visit_id] = route.clinician_id
         if all(stop.visit_id in by_visit for stop in route.stops):
             stops = [by_visit[stop.visit_id] for stop in route.stops]
-            problems += _check_route(route, clinician, stops, matrix, facts)
+            problems += check_route(route, clinician, stops, matrix, facts)
     left_out = {u.visit_id for u in plan.unassigned}
     for visit in visits:
         if (visit.id in seen) == (visit.id in left_out):
@@ -55,9 +56,10 @@ def check_plan(
     return problems
 
 
-def _check_route(
+def check_route(
     route: Route, clinician: Clinician, visits: list[Visit], matrix: TravelMatrix, facts: DayFacts
 ) -> list[str]:
+    """Every rule one clinician's route breaks, as sentences naming the clinician."""
     name = clinician.id
     problems: list[str] = []
     if route.depart < clinician.shift_start - SLACK:
@@ -66,9 +68,9 @@ def _check_route(
         problems.append(f"{name} is back after the shift ends")
     if len(visits) > clinician.max_visits:
         problems.append(f"{name} has {len(visits)} visits, more than max_visits")
-    dose = sum(visit.planned_dose_mg for visit in visits)
-    if dose > clinician.stock_mg + 1e-6:
-        problems.append(f"{name} needs {dose:g} mg but carries {clinician.stock_mg:g} mg")
+    dose = sum(visit.dose_cmg for visit in visits)  # whole hundredths of a mg: exact
+    if clinician.stock_cmg is not None and dose > clinician.stock_cmg:
+        problems.append(f"{name} needs {mg_text(dose)} but carries {mg_text(clinician.stock_cmg)}")
     for visit in visits:
         if not facts.needs[visit.id] <= facts.holds[clinician.id]:
             problems.append(f"{name} lacks a skill (or an escort) visit {visit.id} needs")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fieldapp.errors import PlanInputError
 from fieldapp.routing.geocode import AddressGeocoder
@@ -40,16 +41,15 @@ def plan_files(
     matrix_csv: Path | None = None,
 ) -> DayResult:
     """Plan one day from the two CSV files (and an optional travel matrix CSV)."""
-    visits, problems = read_visits(visits_csv, day)
-    clinicians, clinician_problems = read_clinicians(clinicians_csv, day)
+    zone = ZoneInfo(settings.clinic.timezone)
+    visits, problems = read_visits(visits_csv, day, zone)
+    clinicians, clinician_problems = read_day_clinicians(
+        clinicians_csv, day, settings, geocoder, {v.id for v in visits}, locate=matrix_csv is None
+    )
     problems += clinician_problems
-    label = clinicians_csv.name
-    clinicians, place_problems = _consistent_places(clinicians, {v.id for v in visits}, label)
-    problems += place_problems
     left_out: list[Unassigned] = []
     if matrix_csv is None:
-        visits, clinicians, left_out, geo_problems = _geocode(visits, clinicians, geocoder, label)
-        problems += geo_problems
+        visits, left_out = _geocode_visits(visits, geocoder)
     places = _places(visits, clinicians)
     ids = [v.id for v in visits] + [p for c in clinicians for p in (c.start_place, c.end_place)]
     if matrix_csv is not None:
@@ -59,7 +59,28 @@ def plan_files(
     plan = plan_day(visits, clinicians, matrix, settings, day)
     plan.unassigned += left_out
     plan.input_problems = sorted(problems, key=lambda p: (p.file, p.row))
+    if geocoder is not None:
+        plan.notes += geocoder.notes()
     return DayResult(plan, visits, clinicians, places, matrix)
+
+
+def read_day_clinicians(
+    path: Path,
+    day: date,
+    settings: RoutingSettings,
+    geocoder: AddressGeocoder | None,
+    visit_ids: set[str] | frozenset[str] = frozenset(),
+    locate: bool = True,
+) -> tuple[list[Clinician], list[InputProblem]]:
+    """The clinicians of `clinicians.csv` with their places found (unless `locate` is off: a
+    travel matrix names places instead), and a problem per bad row. The same rules serve
+    `fieldapp plan` and every `dispatch` command that reads a roster."""
+    clinicians, problems = read_clinicians(path, day, ZoneInfo(settings.clinic.timezone))
+    clinicians, place_problems = _consistent_places(clinicians, set(visit_ids), path.name)
+    if not locate:
+        return clinicians, problems + place_problems
+    clinicians, geo_problems = _geocode_clinicians(clinicians, geocoder, path.name)
+    return clinicians, problems + place_problems + geo_problems
 
 
 def _consistent_places(
@@ -88,15 +109,14 @@ def _consistent_places(
     return kept, problems
 
 
-def _geocode(
-    visits: list[Visit], clinicians: list[Clinician], geocoder: AddressGeocoder | None, label: str
-) -> tuple[list[Visit], list[Clinician], list[Unassigned], list[InputProblem]]:
+def _geocode_visits(
+    visits: list[Visit], geocoder: AddressGeocoder | None
+) -> tuple[list[Visit], list[Unassigned]]:
     wanted = [v.address for v in visits if v.place is None]
-    wanted += [a for c in clinicians for a in (c.start_address, c.end_address) if a]
     if wanted and geocoder is None:
-        raise PlanInputError("some rows have an address but no lat/lon, and no geocoder is set")
+        raise PlanInputError("some visits have an address but no lat/lon, and no geocoder is set")
     found = geocoder.geocode_many(wanted) if geocoder and wanted else {}
-    kept_visits: list[Visit] = []
+    kept: list[Visit] = []
     left_out: list[Unassigned] = []
     for visit in visits:
         if visit.place is None:
@@ -106,20 +126,36 @@ def _geocode(
                 left_out.append(Unassigned(visit.id, reason))
                 continue
             visit = replace(visit, place=result.place)
-        kept_visits.append(visit)
+        kept.append(visit)
+    return kept, left_out
+
+
+def _geocode_clinicians(
+    clinicians: list[Clinician], geocoder: AddressGeocoder | None, label: str
+) -> tuple[list[Clinician], list[InputProblem]]:
+    wanted = [a for c in clinicians for a in (c.start_address, c.end_address) if a]
+    found = geocoder.geocode_many(wanted) if geocoder and wanted else {}
     kept: list[Clinician] = []
     problems: list[InputProblem] = []
     for c in clinicians:
-        start = c.start or found[c.start_address].place
-        end = c.end or (found[c.end_address].place if c.end_address else start)
+        start = c.start or (found[c.start_address].place if c.start_address in found else None)
+        end = c.end or (
+            (found[c.end_address].place if c.end_address in found else None)
+            if c.end_address
+            else start
+        )
         if start is None or end is None:
             column = "start_address" if start is None else "end_address"
             address = c.start_address if start is None else c.end_address
-            reason = f"could not be geocoded: {found[address].reason}"
+            reason = (
+                f"could not be geocoded: {found[address].reason}"
+                if address in found
+                else "has no lat/lon and no geocoder is set"
+            )
             problems.append(InputProblem(label, c.row, column, reason))
             continue
         kept.append(replace(c, start=start, end=end))
-    return kept_visits, kept, left_out, problems
+    return kept, problems
 
 
 def _places(visits: list[Visit], clinicians: list[Clinician]) -> dict[str, Place]:

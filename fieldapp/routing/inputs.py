@@ -3,23 +3,34 @@
 A bad row is skipped and reported; the good rows are still planned. Row numbers count the
 header as row 1, as a spreadsheet shows them. Messages name columns, never cell contents
 that could be patient data (addresses, names).
+
+Times are clinic time: `HH:MM` on the planning day, an ISO datetime without an offset, or
+one with `Z` or an offset, converted into the clinic's timezone. A time that lands on
+another day than the planning day is a bad row. Ketamine is read exactly, in hundredths of
+a mg (`quantity.py`); a clinician's `stock_mg` must be given (`0`, a number, or `unlimited`).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from fieldapp.errors import PlanInputError
 from fieldapp.routing.model import Break, Clinician, InputProblem, Place, Visit
+from fieldapp.routing.quantity import UNLIMITED_WORDS, QuantityError, parse_cmg
+from fieldapp.routing.settings import LEVELS
 
 VISIT_COLUMNS = ("id", "patient", "earliest", "latest", "duration_min")
-CLINICIAN_COLUMNS = ("id", "name", "start_place", "shift_start", "shift_end")
+CLINICIAN_COLUMNS = ("id", "name", "start_place", "shift_start", "shift_end", "stock_mg")
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"", "0", "false", "no", "n"}
 
@@ -41,6 +52,7 @@ class _Row:
 
     cells: dict[str, str]
     day: date
+    zone: ZoneInfo | None = None
 
     def text(self, column: str, required: bool = False) -> str:
         value = (self.cells.get(column) or "").strip()
@@ -63,7 +75,37 @@ class _Row:
         return value
 
     def moment(self, column: str) -> datetime:
-        return parse_moment(self.text(column, required=True), self.day, column)
+        moment = parse_moment(self.text(column, required=True), self.day, column, self.zone)
+        if moment.date() != self.day:
+            raise _BadCell(
+                column,
+                f"is on {moment.date().isoformat()}, not the planning day {self.day.isoformat()}",
+            )
+        return moment
+
+    def cmg(self, column: str, empty: int | None = None) -> int:
+        """Exact hundredths of a mg; `empty` is the value of an empty cell (None: refused)."""
+        raw = self.text(column)
+        if not raw:
+            if empty is None:
+                raise _BadCell(column, "is empty")
+            return empty
+        try:
+            return parse_cmg(raw)
+        except QuantityError as exc:
+            raise _BadCell(column, str(exc)) from None
+
+    def safety(self, column: str) -> frozenset[tuple[str, str]]:
+        """`weapons:high; aggressive_animals:medium` → {(category, level), ...}."""
+        notes = set()
+        for tag in split_tags(self.text(column)):
+            category, _, level = tag.partition(":")
+            if not _CATEGORY.match(category) or level not in LEVELS:
+                raise _BadCell(
+                    column, f"each note is category:level, the level one of {', '.join(LEVELS)}"
+                )
+            notes.add((category, level))
+        return frozenset(notes)
 
     def tags(self, column: str) -> frozenset[str]:
         return frozenset(split_tags(self.text(column)))
@@ -96,46 +138,85 @@ def split_tags(raw: str) -> list[str]:
     return [tag for tag in raw.replace("|", ";").replace(" ", ";").split(";") if tag]
 
 
-def parse_moment(raw: str, day: date, column: str = "time") -> datetime:
-    """`HH:MM` on `day`, or an ISO datetime (a timezone, if given, is dropped after conversion)."""
+def parse_moment(
+    raw: str, day: date, column: str = "time", zone: ZoneInfo | None = None
+) -> datetime:
+    """`HH:MM` on `day`, or an ISO datetime; one with `Z` or an offset is converted into the
+    clinic's `zone` (naive clinic time comes back)."""
     try:
         if len(raw) <= 5 and ":" in raw:
             return datetime.combine(day, time.fromisoformat(raw.zfill(5)))
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise _BadCell(column, "is not HH:MM or an ISO datetime") from None
-    return moment.replace(tzinfo=None) if moment.tzinfo else moment
+    if moment.tzinfo is None:
+        return moment
+    if zone is None:
+        raise _BadCell(column, "has a timezone offset but no clinic timezone is set")
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def _rows(
     path: Path, required: tuple[str, ...], label: str
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, dict[str, str] | InputProblem]]:
+    """Each non-empty row as cells by column, or the problem of a row whose cell count is off."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise PlanInputError(f"{label}: cannot be read ({exc.strerror})") from None
     with handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
+        reader = csv.reader(handle)
+        first = next(reader, [])
+        header = [name.strip() for name in first]
         missing = [name for name in required if name not in header]
         if missing:
-            raise PlanInputError(f"{label} row 1: missing column(s) {', '.join(missing)}")
-        reader.fieldnames = header
+            raise PlanInputError(
+                f"{label} row 1: missing column(s) {', '.join(missing)}{_separator_hint(first)}"
+            )
         for number, cells in enumerate(reader, start=2):
-            if any((value or "").strip() for value in cells.values() if isinstance(value, str)):
-                yield number, cells
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                yield (
+                    number,
+                    InputProblem(
+                        label,
+                        number,
+                        "(row)",
+                        f"has {len(cells)} cells but the header has {len(header)} columns"
+                        " (a value holding a comma must be in double quotes)",
+                    ),
+                )
+                continue
+            yield number, dict(zip(header, cells, strict=True))
+
+
+def _separator_hint(header: list[str]) -> str:
+    """A hint when the header looks separated by something other than commas."""
+    line = ",".join(header)
+    for separator, name in SEPARATORS.items():
+        if line.count(separator) >= 2:
+            return f"; the columns look separated by {name}: save the file as comma-separated CSV"
+    return ""
 
 
 def _read(
-    path: Path, day: date, required: tuple[str, ...], build: Callable[[_Row, int], T]
+    path: Path,
+    day: date,
+    zone: ZoneInfo | None,
+    required: tuple[str, ...],
+    build: Callable[[_Row, int], T],
 ) -> tuple[list[T], list[InputProblem]]:
     items: list[T] = []
     problems: list[InputProblem] = []
     label = path.name
     seen: dict[str, int] = {}
     for number, cells in _rows(path, required, label):
+        if isinstance(cells, InputProblem):
+            problems.append(cells)
+            continue
         try:
-            item = build(_Row(cells, day), number)
+            item = build(_Row(cells, day, zone), number)
         except _BadCell as bad:
             problems.append(InputProblem(label, number, bad.column, bad.problem))
             continue
@@ -166,12 +247,13 @@ def _visit(row: _Row, number: int) -> Visit:
         latest=latest,
         duration_min=duration,
         skills=row.tags("skills"),
-        planned_dose_mg=row.number("planned_dose_mg", default=0.0),
+        dose_cmg=row.cmg("planned_dose_mg", empty=0),
         flags=row.tags("flags"),
         previous_clinician=row.text("previous_clinician"),
         place=place,
         address="" if place else address,
         row=number,
+        safety=row.safety("safety"),
     )
 
 
@@ -214,7 +296,7 @@ def _clinician(row: _Row, number: int) -> Clinician:
         shift_start=shift_start,
         shift_end=shift_end,
         skills=row.tags("skills"),
-        stock_mg=row.number("stock_mg", default=0.0),
+        stock_cmg=_stock(row),
         max_visits=int(max_visits),
         escort=row.flag("escort"),
         lunch=_lunch(row, shift_start, shift_end),
@@ -226,11 +308,27 @@ def _clinician(row: _Row, number: int) -> Clinician:
     )
 
 
-def read_visits(path: Path, day: date) -> tuple[list[Visit], list[InputProblem]]:
-    """Good visits, and a problem per bad row."""
-    return _read(path, day, VISIT_COLUMNS, _visit)
+def _stock(row: _Row) -> int | None:
+    """A clinician's stock: hundredths of a mg, or None for the explicit `unlimited`."""
+    raw = row.text("stock_mg")
+    if raw.casefold() in UNLIMITED_WORDS:
+        return None
+    if not raw:
+        raise _BadCell(
+            "stock_mg", "is empty: give the mg this clinician may carry (0 for none, or unlimited)"
+        )
+    return row.cmg("stock_mg")
 
 
-def read_clinicians(path: Path, day: date) -> tuple[list[Clinician], list[InputProblem]]:
-    """Good clinicians, and a problem per bad row."""
-    return _read(path, day, CLINICIAN_COLUMNS, _clinician)
+def read_visits(
+    path: Path, day: date, zone: ZoneInfo | None = None
+) -> tuple[list[Visit], list[InputProblem]]:
+    """Good visits, and a problem per bad row (times with an offset converted into `zone`)."""
+    return _read(path, day, zone, VISIT_COLUMNS, _visit)
+
+
+def read_clinicians(
+    path: Path, day: date, zone: ZoneInfo | None = None
+) -> tuple[list[Clinician], list[InputProblem]]:
+    """Good clinicians, and a problem per bad row (times with an offset converted into `zone`)."""
+    return _read(path, day, zone, CLINICIAN_COLUMNS, _clinician)

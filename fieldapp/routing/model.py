@@ -1,7 +1,8 @@
 """The planning vocabulary: places, visits, clinicians, and the plan that comes back.
 
-Times are naive local datetimes of the planning day; durations are minutes. Visit ids and
-place names are what the dispatcher wrote; patient names never leave the visits file.
+Times are naive local datetimes of the planning day in the clinic's timezone; durations are
+minutes; ketamine is in whole hundredths of a mg (`quantity.py`). Visit ids and place names
+are what the dispatcher wrote; patient names never leave the visits file.
 """
 
 from __future__ import annotations
@@ -9,6 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# What the clinic server stores of a plan (`PlanDocument`): longer text is cut with "…".
+REASON_MAX_CHARS = 1000
+NOTE_MAX_CHARS = 500
+NOTES_MAX = 100
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a final "…" when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -29,12 +40,14 @@ class Visit:
     latest: datetime
     duration_min: float
     skills: frozenset[str] = frozenset()
-    planned_dose_mg: float = 0.0
+    dose_cmg: int = 0
     flags: frozenset[str] = frozenset()
     previous_clinician: str = ""
     place: Place | None = None
     address: str = ""
     row: int = 0
+    safety: frozenset[tuple[str, str]] = frozenset()
+    """Address safety notes as (category, level): only what the dispatcher may see."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,8 @@ class Clinician:
     shift_start: datetime
     shift_end: datetime
     skills: frozenset[str] = frozenset()
-    stock_mg: float = 0.0
+    stock_cmg: int | None = 0
+    """Ketamine this clinician may carry, hundredths of a mg; None is `unlimited`."""
     max_visits: int = 99
     escort: bool = False
     lunch: Break | None = None
@@ -145,6 +159,8 @@ class Plan:
     solve_s: float = 0.0
     input_problems: list[InputProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Routes our checker refused (naming clinician and visits); never in the routes."""
 
     def totals(self) -> dict[str, Any]:
         """Drive km and minutes, visits planned and left out, clinicians used."""
@@ -164,13 +180,19 @@ class Plan:
             "date": self.date,
             "solver": self.solver,
             "routes": [_route_json(route) for route in self.routes if route.stops],
-            "unassigned": [{"visit_id": u.visit_id, "reason": u.reason} for u in self.unassigned],
+            "unassigned": [
+                {"visit_id": u.visit_id, "reason": clip(u.reason, REASON_MAX_CHARS)}
+                for u in self.unassigned
+            ],
             "totals": self.totals(),
             "input_problems": [
                 {"file": p.file, "row": p.row, "column": p.column, "problem": p.problem}
                 for p in self.input_problems
             ],
-            "notes": list(self.notes),
+            "notes": [
+                clip(note, NOTE_MAX_CHARS)
+                for note in [*(f"error: {error}" for error in self.errors), *self.notes][:NOTES_MAX]
+            ],
         }
 
 

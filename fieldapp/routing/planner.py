@@ -1,9 +1,13 @@
 """Plan a day: visits and clinicians in, routes and reasons out, behind one function.
 
 `plan_day` turns our records into a solver-neutral problem (whole seconds, metres, skill
-numbers), runs the configured solver(s), times every route with our own scheduler, keeps the
-better feasible plan, explains every visit left out, and verifies the result with our own
-checker before returning it.
+numbers, hundredths of a mg), runs the configured solver(s) (`search.py`), times every route
+with our own scheduler, completes the plan with the insertion pass, verifies every route
+with our own checker, and explains every visit left out (`diagnose.py`).
+
+A route the checker refuses is never returned and never ends the planning: the refusal is
+reported as an error naming the clinician and the visits, those visits are planned again
+where the checker accepts them, and the best valid plan of all solvers is kept.
 
 Continuity is a soft preference: a visit done by anyone but the patient's earlier clinician
 costs `continuity_penalty_min` extra driving minutes in the objective. Both solvers see it as
@@ -14,51 +18,68 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import numpy as np
 
 from fieldapp.errors import PlanInputError
+from fieldapp.routing.assemble import Assembler
 from fieldapp.routing.check import check_plan
-from fieldapp.routing.diagnose import explain_unassigned
 from fieldapp.routing.matrix import TravelMatrix
-from fieldapp.routing.model import BreakStop, Clinician, Plan, Route, Stop, Unassigned, Visit
-from fieldapp.routing.problem import Job, SolverProblem, Timeline, Vehicle, schedule
+from fieldapp.routing.model import Clinician, Plan, Unassigned, Visit
+from fieldapp.routing.problem import Job, SolverProblem, Vehicle
+from fieldapp.routing.search import run_solvers
 from fieldapp.routing.settings import PlannerSettings, RoutingSettings
-from fieldapp.routing.solvers import Solver
-from fieldapp.routing.solvers.pyvrp_solver import PyVrpSolver
-from fieldapp.routing.solvers.vroom_solver import VroomSolver
 
 ESCORT = "\x00escort"  # an internal skill no CSV can spell: "this clinician is accompanied"
-MG_UNITS = 10  # planned doses in tenths of a mg, so the solvers' integer loads stay exact
+
+
+class PlanError(PlanInputError):
+    """The planner could not produce a plan its own checker accepts (never expected)."""
 
 
 @dataclass(frozen=True)
 class DayFacts:
-    """The derived facts both the planner and the diagnostics need."""
+    """The derived facts the planner, the checker and the diagnostics share."""
 
     origin: datetime
     durations_min: dict[str, float]
     needs: dict[str, frozenset[str]]
     holds: dict[str, frozenset[str]]
-    doses: dict[str, float]
+    doses: dict[str, int]
+    escort_why: dict[str, str] = field(default_factory=dict)
+    """Why a visit needs an escort, when an address safety note is the cause."""
 
 
 def derive_facts(
     visits: list[Visit], clinicians: list[Clinician], settings: RoutingSettings
 ) -> DayFacts:
-    """Visit durations (first infusion longer), needed and held skills, the time origin."""
+    """Visit durations (first infusion longer), needed and held skills, the time origin.
+
+    A visit needs its own skills, an escort when flagged, and whatever its address safety
+    notes require through `[safety]` in routing.toml.
+    """
     rules = settings.visits
     durations = {
         visit.id: visit.duration_min
         + (rules.first_infusion_extra_min if rules.first_infusion_flag in visit.flags else 0)
         for visit in visits
     }
-    needs = {
-        visit.id: visit.skills | ({ESCORT} if rules.escort_flag in visit.flags else frozenset())
-        for visit in visits
-    }
+    needs: dict[str, frozenset[str]] = {}
+    escort_why: dict[str, str] = {}
+    for visit in visits:
+        need = set(visit.skills)
+        if rules.escort_flag in visit.flags:
+            need.add(ESCORT)
+        for category, level in sorted(visit.safety):
+            escort, skills = settings.safety.requires(category, level)
+            need |= skills
+            if escort:
+                need.add(ESCORT)
+                if rules.escort_flag not in visit.flags and visit.id not in escort_why:
+                    escort_why[visit.id] = f" (address safety note: {category}, {level})"
+        needs[visit.id] = frozenset(need)
     holds = {
         clinician.id: expand_skills(clinician.skills, settings.skills.implies)
         | ({ESCORT} if clinician.escort else frozenset())
@@ -66,9 +87,9 @@ def derive_facts(
     }
     moments = [v.earliest for v in visits] + [c.shift_start for c in clinicians]
     first = min(moments) if moments else datetime(2000, 1, 1)
-    doses = {visit.id: visit.planned_dose_mg for visit in visits}
+    doses = {visit.id: visit.dose_cmg for visit in visits}
     origin = datetime.combine(first.date(), datetime.min.time())
-    return DayFacts(origin, durations, needs, holds, doses)
+    return DayFacts(origin, durations, needs, holds, doses, escort_why)
 
 
 def expand_skills(skills: frozenset[str], implies: dict[str, list[str]]) -> frozenset[str]:
@@ -125,11 +146,12 @@ def build_problem(
             node=node_of[visit.id],
             service=_seconds(facts.durations_min[visit.id]),
             window=(at(visit.earliest), at(visit.latest)),
-            load=(round(visit.planned_dose_mg * MG_UNITS), 1),
+            load=(visit.dose_cmg, 1),
             skills=frozenset(skill_ids[s] for s in facts.needs[visit.id]),
         )
         for visit in visits
     ]
+    unlimited = sum(visit.dose_cmg for visit in visits) + 1  # more than any route can need
     vehicles = []
     for clinician in clinicians:
         lunch = None
@@ -141,12 +163,13 @@ def build_problem(
             if hi < lo:
                 raise PlanInputError(f"clinician {clinician.id}: the break does not fit the shift")
             lunch = (lo, hi, length)
+        stock = unlimited if clinician.stock_cmg is None else clinician.stock_cmg
         vehicles.append(
             Vehicle(
                 start=node_of[clinician.start_place],
                 end=node_of[clinician.end_place],
                 window=(at(clinician.shift_start), at(clinician.shift_end)),
-                capacity=(math.floor(clinician.stock_mg * MG_UNITS + 1e-6), clinician.max_visits),
+                capacity=(stock, clinician.max_visits),
                 skills=frozenset(skill_ids[s] for s in facts.holds[clinician.id]),
                 lunch=lunch,
             )
@@ -162,46 +185,19 @@ def build_problem(
     return SolverProblem(durations, costs, jobs, vehicles, extra)
 
 
-def solvers_for(planner: PlannerSettings) -> list[Solver]:
-    """The solvers to run, in order, for the configured choice."""
-    vroom_solver = VroomSolver(planner.vroom_exploration, planner.vroom_threads)
-    if planner.solver == "vroom":
-        return [vroom_solver]
-    if planner.solver == "pyvrp":
-        return [PyVrpSolver()]
-    return [vroom_solver, PyVrpSolver()]
-
-
-def solve_problem(
-    problem: SolverProblem, planner: PlannerSettings
-) -> tuple[str, list[Timeline | None], list[list[int]], list[str]]:
-    """Run the solvers within the time limit and keep the best feasible timed plan."""
-    chosen = [s for s in solvers_for(planner) if s.supports(problem)] or [
-        VroomSolver(planner.vroom_exploration, planner.vroom_threads)
+def _unknown_safety_notes(visits: list[Visit], settings: RoutingSettings) -> list[str]:
+    """One note per safety category routing.toml does not list, naming its visits."""
+    unknown: dict[str, list[str]] = {}
+    for visit in visits:
+        for category, _level in sorted(visit.safety):
+            if category not in settings.safety.categories:
+                unknown.setdefault(category, []).append(visit.id)
+    treated = "planned as needing an escort" if settings.safety.unknown_escort else "ignored"
+    return [
+        f"safety: address safety note category {category!r} is not in routing.toml "
+        f"[safety.categories] ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}); {treated}"
+        for category, ids in unknown.items()
     ]
-    deadline = time.perf_counter() + planner.time_limit_s
-    notes: list[str] = []
-    best: tuple[tuple[int, int], str, list[Timeline | None], list[list[int]]] | None = None
-    for k, solver in enumerate(chosen):
-        left = deadline - time.perf_counter()
-        # With two solvers VROOM gets a third of the time: it converges fast, PyVRP keeps improving.
-        share = left / 3 if k == 0 and len(chosen) > 1 else left
-        if share <= 0.05 and best is not None:
-            notes.append(f"{solver.name}: skipped, no time left")
-            continue
-        began = time.perf_counter()
-        orders = solver.solve(problem, max(share, 0.05))
-        timed = [schedule(problem, v, order) for v, order in enumerate(orders)]
-        orders = [order if timed[v] is not None else [] for v, order in enumerate(orders)]
-        planned = sum(len(order) for order in orders)
-        cost = sum(problem.route_cost(v, order) for v, order in enumerate(orders))
-        took = time.perf_counter() - began
-        notes.append(f"{solver.name}: {planned} visits, objective {cost}, {took:.2f} s")
-        score = (-planned, cost)
-        if best is None or score < best[0]:
-            best = (score, solver.name, timed, orders)
-    assert best is not None
-    return best[1], best[2], best[3], notes
 
 
 def plan_day(
@@ -211,69 +207,26 @@ def plan_day(
     settings: RoutingSettings,
     day: date | None = None,
 ) -> Plan:
-    """The day's plan, verified by `check_plan`, every visit left out with a reason."""
+    """The day's plan, verified by `check_plan`, every visit left out with a proven reason."""
     facts = derive_facts(visits, clinicians, settings)
     began = time.perf_counter()
     problem = build_problem(
         visits, clinicians, matrix, facts, settings.planner, settings.travel.speed_kmh
     )
-    solver_name, timed, orders, notes = solve_problem(problem, settings.planner)
-    routes = [
-        _route(clinicians[v], [visits[j] for j in orders[v]], timeline, matrix, facts.origin)
-        for v, timeline in enumerate(timed)
-        if timeline is not None and orders[v]
-    ]
-    planned = {stop.visit_id for route in routes for stop in route.stops}
-    left_out = [visit for visit in visits if visit.id not in planned]
-    reasons = explain_unassigned(left_out, clinicians, routes, matrix, facts)
+    candidates, notes = run_solvers(problem, settings.planner)
+    notes += _unknown_safety_notes(visits, settings)
+    assembler = Assembler(visits, clinicians, matrix, facts, problem)
+    best = assembler.best_of(candidates)
     plan = Plan(
         date=(day or facts.origin.date()).isoformat(),
-        routes=routes,
-        unassigned=[Unassigned(visit.id, reasons[visit.id]) for visit in left_out],
-        solver=solver_name,
+        routes=best.routes,
+        unassigned=[Unassigned(visit_id, reason) for visit_id, reason in best.reasons.items()],
+        solver=best.solver,
         solve_s=round(time.perf_counter() - began, 3),
-        notes=notes,
+        notes=[*notes, *best.notes],
+        errors=best.refusals,
     )
     problems = check_plan(plan, visits, clinicians, matrix, facts)
     if problems:
-        raise RuntimeError("planner produced an invalid plan: " + "; ".join(problems[:5]))
+        raise PlanError("the planner could not build a plan its checker accepts: " + problems[0])
     return plan
-
-
-def _route(
-    clinician: Clinician,
-    visits: list[Visit],
-    timeline: Timeline,
-    matrix: TravelMatrix,
-    origin: datetime,
-) -> Route:
-    def clock(seconds: int) -> datetime:
-        return origin + timedelta(seconds=seconds)
-
-    stops = []
-    here = clinician.start_place
-    for visit, (arrival, start, end) in zip(visits, timeline.visits, strict=True):
-        stops.append(
-            Stop(
-                visit_id=visit.id,
-                place=visit.id,
-                arrival=clock(arrival),
-                start=clock(start),
-                end=clock(end),
-                drive_km=matrix.km_between(here, visit.id),
-                drive_min=matrix.minutes_between(here, visit.id),
-            )
-        )
-        here = visit.id
-    lunch = (
-        BreakStop(clock(timeline.lunch[0]), clock(timeline.lunch[1])) if timeline.lunch else None
-    )
-    return Route(
-        clinician_id=clinician.id,
-        depart=clock(timeline.depart),
-        arrive_end=clock(timeline.arrive_end),
-        stops=stops,
-        lunch=lunch,
-        end_drive_km=matrix.km_between(here, clinician.end_place),
-        end_drive_min=matrix.minutes_between(here, clinician.end_place),
-    )

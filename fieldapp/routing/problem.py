@@ -79,8 +79,34 @@ class Timeline:
     lunch: tuple[int, int] | None
 
 
+@dataclass(frozen=True)
+class Miss:
+    """Why a route cannot be timed: what is late, when it could happen, and its limit.
+
+    `kind` is `window` (job `job` could start at `at` at the earliest, after its window
+    closes at `limit`), `break` (the break could start at `at`, after its latest start
+    `limit`) or `shift` (back at the end place at `at`, after the shift ends at `limit`).
+    """
+
+    kind: str
+    at: int
+    limit: int
+    job: int = -1
+
+    @property
+    def over(self) -> int:
+        """Seconds past the limit."""
+        return self.at - self.limit
+
+
 def schedule(problem: SolverProblem, v: int, order: list[int]) -> Timeline | None:
     """Time a route as early as possible, placing the break where it fits best; None if none."""
+    timed = time_route(problem, v, order)
+    return timed if isinstance(timed, Timeline) else None
+
+
+def time_route(problem: SolverProblem, v: int, order: list[int]) -> Timeline | Miss | None:
+    """The timed route, or the nearest miss of its time rules; None if over load or skills."""
     vehicle = problem.vehicles[v]
     if not order:
         return Timeline(vehicle.window[0], [], vehicle.window[0], None)
@@ -89,16 +115,20 @@ def schedule(problem: SolverProblem, v: int, order: list[int]) -> Timeline | Non
         return None
     positions: list[int | None] = [None] if vehicle.lunch is None else list(range(len(order) + 1))
     best: Timeline | None = None
+    nearest: Miss | None = None
     for position in positions:
         timed = _simulate(problem, vehicle, order, position)
-        if timed is not None and (best is None or timed.arrive_end < best.arrive_end):
+        if isinstance(timed, Miss):
+            if nearest is None or timed.over < nearest.over:
+                nearest = timed
+        elif best is None or timed.arrive_end < best.arrive_end:
             best = timed
-    return best
+    return best if best is not None else nearest
 
 
 def _simulate(
     problem: SolverProblem, vehicle: Vehicle, order: list[int], lunch_at: int | None
-) -> Timeline | None:
+) -> Timeline | Miss:
     durations = problem.durations
     now, here = vehicle.window[0], vehicle.start
     visits: list[tuple[int, int, int]] = []
@@ -117,20 +147,20 @@ def _simulate(
             ]
             feasible = [option for option in options if option[2] <= hi]
             if not feasible:
-                return None
+                return Miss("break", min(rest_first, drive_first), hi)
             ready, arrival, lunch_start = min(feasible)
             lunch = (lunch_start, lunch_start + length)
         if k == len(order):
             if ready > vehicle.window[1]:
-                return None
+                return Miss("shift", ready, vehicle.window[1])
             return _depart_late(vehicle, visits, ready, lunch, lunch_at)
         job = problem.jobs[order[k]]
         start = max(ready, job.window[0])
         if start > job.window[1]:
-            return None
+            return Miss("window", start, job.window[1], order[k])
         visits.append((arrival, start, start + job.service))
         now, here = start + job.service, node
-    return None
+    raise AssertionError("unreachable: the loop returns at the end place")
 
 
 def _depart_late(

@@ -22,6 +22,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from sync.records import Address, CoursePosition, ShortText
+from sync.server.safety_notes import SafetyNote
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -207,7 +208,8 @@ class RosterClinician(_Body):
     shift_start: datetime
     shift_end: datetime
     skills: list[Tag] = Field(default_factory=list, max_length=20)
-    stock_mg: float = Field(0, ge=0, le=10_000)
+    stock_mg: float | None = Field(0, ge=0, le=10_000)
+    """Ketamine the clinician may carry (mg, hundredths at most); None: unlimited."""
     max_visits: int = Field(99, ge=0, le=100)
     escort: bool = False
     break_min: float | None = Field(None, gt=0, le=240)
@@ -290,6 +292,8 @@ class BoardVisit(BaseModel):
     live: str | None
     live_at: datetime | None
     events: list[LiveEvent]
+    safety_notes: list[SafetyNote] = Field(default_factory=list)
+    """The address safety notes that apply on the day (category and level only)."""
 
 
 class BoardClinician(BaseModel):

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from sync.canonical import canonical_text
 from sync.records import Address, Visit
-from sync.server import crud
+from sync.server import crud, safety_notes
 from sync.server.errors import Invalid, NotFound
 from sync.server.models import AppUser, DeviceRecordRow, Patient, VisitRow
 from sync.server.plan_models import (
@@ -260,7 +261,9 @@ def publish(session: Session, plan_id: str, who: str, now: float, tz: str) -> Pu
                 result.kept_under_way.append(stop.visit_id)
                 continue
             eta = _aware(stop.start, zone)
-            outcome = _assign(session, stop.visit_id, route.clinician_id, stop.seq, eta, now)
+            outcome = _assign(
+                session, stop.visit_id, route.clinician_id, stop.seq, eta, now, row.scheduled_on
+            )
             getattr(result, outcome).append(stop.visit_id)
     for visit in crud.visits_for(session, None, row.scheduled_on, limit=100_000):
         if visit.id not in planned and visit.status != "cancelled":
@@ -283,8 +286,21 @@ def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
+def _with_notes(session: Session, patient_id: str, day: date, flags: list[str]) -> list[str]:
+    """A visit's safety flags with its address's safety notes of the day, current ones only."""
+    notes = safety_notes.active_on(session, [patient_id], day).get(patient_id, [])
+    own = [f for f in flags if not f.startswith("safety note: ")]
+    return own + [safety_notes.flag_text(note) for note in notes]
+
+
 def _assign(
-    session: Session, visit_id: str, clinician: str, order: int, eta: datetime, now: float
+    session: Session,
+    visit_id: str,
+    clinician: str,
+    order: int,
+    eta: datetime,
+    now: float,
+    day: date,
 ) -> str:
     """Give one visit to a clinician; which list of `PublishResult` it belongs in."""
     row = session.get(VisitRow, visit_id)
@@ -292,7 +308,8 @@ def _assign(
         return "cancelled"
     if row is not None:
         version = row.version
-        update = VisitUpdate(clinician_id=clinician, route_order=order, eta=eta)
+        flags = _with_notes(session, row.patient_id, day, crud.visit_record(row).safety_flags)
+        update = VisitUpdate(clinician_id=clinician, route_order=order, eta=eta, safety_flags=flags)
         row = crud.update_visit(session, row, update, now)
         return "changed" if row.version != version else "unchanged"
     request = session.get(VisitRequestRow, visit_id)
@@ -314,12 +331,17 @@ def _assign(
         duration_min=data.duration_min,
         address=address,
         course=data.course,
-        safety_flags=data.safety_flags,
+        safety_flags=_with_notes(session, request.patient_id, day, list(data.safety_flags)),
         route_order=order,
         eta=eta,
     )
     crud.put_visit(session, visit, now)
     return "created"
+
+
+def _hundredths(mg: float) -> int:
+    """mg as whole hundredths of a mg, so sums compare exactly (no float drift)."""
+    return round(Decimal(repr(float(mg))) * 100)
 
 
 def _check_stock(session: Session, plan: PlanDocument, roster: dict[str, Any]) -> None:
@@ -329,12 +351,12 @@ def _check_stock(session: Session, plan: PlanDocument, roster: dict[str, Any]) -
         limit = roster.get(route.clinician_id, {}).get("stock_mg")
         if limit is None:
             continue
-        need = 0.0
+        need = 0
         for stop in route.stops:
             row = session.get(VisitRow, stop.visit_id)
             if row is not None and row.status != "cancelled":
-                need += crud.visit_record(row).planned_dose_mg or 0.0
-        if need > float(limit) + 1e-9:
+                need += _hundredths(crud.visit_record(row).planned_dose_mg or 0.0)
+        if need > _hundredths(limit):
             over.append(route.clinician_id)
     if over:
         raise Invalid(
@@ -408,12 +430,13 @@ def board(session: Session, day: date, tz: str, now: datetime) -> Board:
     patient_ids = {r.patient_id for r in visits.values()} | {
         r.patient_id for r in requests.values()
     }
+    notes = safety_notes.active_on(session, patient_ids, day)
     contacts = {
         p.id: json.loads(p.contact)
         for p in session.exec(select(Patient).where(col(Patient.id).in_(sorted(patient_ids))))
     }
     items = [
-        _board_visit(visits.get(i), requests.get(i), contacts, events.get(i, []))
+        _board_visit(visits.get(i), requests.get(i), contacts, events.get(i, []), notes)
         for i in sorted(ids)
     ]
     published = next((p for p in list_plans(session, day) if p.status == "published"), None)
@@ -445,6 +468,7 @@ def _board_visit(
     request: VisitRequestRow | None,
     contacts: dict[str, dict[str, Any]],
     events: list[LiveEvent],
+    notes: dict[str, list[safety_notes.SafetyNote]],
 ) -> BoardVisit:
     planning = VisitRequestCreate.model_validate_json(request.payload) if request else None
     record = crud.visit_record(visit) if visit else None
@@ -478,6 +502,7 @@ def _board_visit(
         live=last.status if last else None,
         live_at=last.at if last else None,
         events=events,
+        safety_notes=notes.get(patient_id, []),
     )
 
 

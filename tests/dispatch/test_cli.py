@@ -161,3 +161,32 @@ def test_upload_publish_then_replan_with_a_cancellation(
     cancelled = [i for i, r in rows.items() if r.status == "cancelled"]
     assert len(cancelled) == 1 and cancelled[0] not in planned
     assert "Published" in capsys.readouterr().out
+
+
+def test_replan_skips_a_bad_clinician_row_as_plan_does(
+    wired: Any, world: World, tmp_path: Path, capsys: Any
+) -> None:
+    """The row `fieldapp plan` would skip and report is skipped and reported here too."""
+    patients = add_patients(world, 2)
+    requests = tmp_path / "requests.json"
+    requests.write_text(
+        json.dumps([request(f"R{i}", p, 9 + 2 * i) for i, p in enumerate(patients)])
+    )
+    assert main(_args(world, tmp_path, "upload", str(requests))) == 0
+    clinicians = tmp_path / "clinicians.csv"
+    clinicians.write_text(
+        CLINICIANS_CSV.replace(",RN,500,6\nb,", ",RN,500,6\nb,").replace(
+            "b,Clinician B,Clinic,Clinic,47.6,-122.33,47.6,-122.33,07:00,18:00,RN,500,6",
+            "b,Clinician B,Clinic,Clinic,47.6,-122.33,47.6,-122.33,07:00,18:00,RN,,6",
+        )
+    )
+    out = tmp_path / "replan.json"
+    code = main(
+        _args(world, tmp_path, "replan", "--clinicians", str(clinicians), "--out", str(out))
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "input: clinicians.csv row 3, column stock_mg: is empty" in err
+    plan = json.loads(out.read_text())
+    assert {r["clinician_id"] for r in plan["routes"]} == {"a"}
+    assert plan["input_problems"][0]["row"] == 3

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from fieldapp.routing.matrix import TravelMatrix, estimate_matrix
 from fieldapp.routing.model import Break, Clinician, Place, Visit
+from fieldapp.routing.quantity import parse_cmg
 from fieldapp.routing.settings import RoutingSettings, load_routing_settings
 
 DAY = date(2025, 3, 4)
@@ -34,13 +35,13 @@ def visit(
     *,
     minutes: float = 120,
     skills: tuple[str, ...] = (),
-    dose: float = 40,
+    dose: float | str = 40,
     flags: tuple[str, ...] = (),
     previous: str = "",
     place: Place | None = None,
     km_east: float = 2.0,
 ) -> Visit:
-    """A visit `km_east` km east of the clinic unless a place is given."""
+    """A visit `km_east` km east of the clinic unless a place is given (`dose` in mg)."""
     where = place or Place(CLINIC.lat, CLINIC.lon + km_east / 75.0)
     return Visit(
         id=vid,
@@ -49,7 +50,7 @@ def visit(
         latest=latest,
         duration_min=minutes,
         skills=frozenset(skills),
-        planned_dose_mg=dose,
+        dose_cmg=parse_cmg(str(dose)),
         flags=frozenset(flags),
         previous_clinician=previous,
         place=where,
@@ -62,7 +63,7 @@ def clinician(
     end: datetime = at(17),
     *,
     skills: tuple[str, ...] = ("RN",),
-    stock: float = 200,
+    stock: float | str | None = 200,
     max_visits: int = 4,
     escort: bool = False,
     lunch: tuple[float, datetime, datetime] | None = None,
@@ -78,7 +79,7 @@ def clinician(
         shift_start=start,
         shift_end=end,
         skills=frozenset(skills),
-        stock_mg=stock,
+        stock_cmg=None if stock in (None, "unlimited") else parse_cmg(str(stock)),
         max_visits=max_visits,
         escort=escort,
         lunch=Break(*lunch) if lunch else None,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from fieldapp.routing.model import Clinician, Place, Plan, Visit
 from fieldapp.routing.planner import plan_day
+from fieldapp.routing.settings import SafetyRule
 
 from .days import CLINIC, at, clinician, matrix, settings, visit
 
@@ -78,7 +80,9 @@ def test_md_may_do_an_rn_visit_by_config_but_not_the_reverse() -> None:
     result = plan([visit("V1", skills=("RN",))], [clinician("MD1", skills=("MD",))])
     assert assigned(result) == {"V1": "MD1"}
     result = plan([visit("V1", skills=("MD",))], [clinician("RN1", skills=("RN",))])
-    assert reasons(result)["V1"] == "no clinician with skill MD is working today"
+    assert reasons(result)["V1"] == (
+        "no clinician with skill MD is working today (skills held today: RN)"
+    )
 
 
 def test_skills_that_exist_only_apart() -> None:
@@ -111,7 +115,9 @@ def test_max_visits_per_day() -> None:
     result = plan(visits, [clinician("C1", max_visits=2)])
     assert len(assigned(result)) == 2
     (reason,) = reasons(result).values()
-    assert reason == "every clinician who could do it already has their maximum number of visits"
+    assert reason == (
+        "every clinician who could do it already has their maximum number of visits (C1 2 of 2)"
+    )
 
 
 def test_stock_is_a_capacity() -> None:
@@ -119,7 +125,9 @@ def test_stock_is_a_capacity() -> None:
     result = plan(visits, [clinician("C1", stock=200)])
     assert len(assigned(result)) == 2
     (reason,) = reasons(result).values()
-    assert reason == "every clinician who could do it has less than 80 mg left"
+    assert reason == (
+        "every clinician who could do it has less than 80 mg left (C1 has 40 mg of 200 mg left)"
+    )
 
 
 def test_dose_above_anyone_s_stock() -> None:
@@ -163,13 +171,43 @@ def test_too_far_to_reach_within_the_shift() -> None:
     far = Place(CLINIC.lat + 1.5, CLINIC.lon)  # about 170 km north
     result = plan([visit("V1", at(9), at(10), place=far)], [clinician("C1", at(8), at(14))])
     assert reasons(result)["V1"] == (
-        "no clinician can drive there, start by 10:00 and be back by the end of their shift "
-        "(check the window, the shifts and the break)"
+        "no clinician can do it, even with no other visit that day "
+        "(C1 could start it at 14:26 at the earliest, after its window closes at 10:00)"
     )
 
 
 def test_auto_keeps_the_better_plan_of_both_solvers() -> None:
     visits = [visit(f"V{i}", at(8), at(15), minutes=60, km_east=i) for i in range(5)]
     result = plan(visits, [clinician("C1"), clinician("C2")], "auto")
-    assert len(result.notes) == 2 and {n.split(":")[0] for n in result.notes} == {"vroom", "pyvrp"}
+    assert {n.split(":")[0] for n in result.notes} == {"vroom", "pyvrp", f"{result.solver} kept"}
     assert len(assigned(result)) == 5
+
+
+def test_an_address_safety_note_requires_an_escort_through_config() -> None:
+    noted = replace(visit("V1"), safety=frozenset({("weapons", "high")}))
+    result = plan([noted], [clinician("LONE")])
+    assert reasons(result)["V1"] == (
+        "escort required (address safety note: weapons, high) and no clinician has an escort today"
+    )
+    result = plan([noted], [clinician("LONE"), clinician("PAIR", escort=True)])
+    assert assigned(result) == {"V1": "PAIR"}
+    low = replace(visit("V1"), safety=frozenset({("weapons", "low")}))
+    assert assigned(plan([low], [clinician("LONE")])) == {"V1": "LONE"}
+
+
+def test_a_safety_rule_can_require_a_skill() -> None:
+    cfg = settings()
+    cfg.safety.categories["violence_or_threats"] = SafetyRule(
+        escort_from="never", skills=["deescalation"], skills_from="medium"
+    )
+    noted = replace(visit("V1"), safety=frozenset({("violence_or_threats", "medium")}))
+    team = [clinician("C1"), clinician("C2", skills=("RN", "deescalation"))]
+    result = plan_day([noted], team, matrix([noted], team, cfg), cfg)
+    assert assigned(result) == {"V1": "C2"}
+
+
+def test_an_unknown_safety_category_is_planned_safe_and_noted() -> None:
+    noted = replace(visit("V1"), safety=frozenset({("snakes", "low")}))
+    result = plan([noted], [clinician("LONE"), clinician("PAIR", escort=True)])
+    assert assigned(result) == {"V1": "PAIR"}
+    assert any("'snakes' is not in routing.toml" in note for note in result.notes)

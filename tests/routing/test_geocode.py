@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from geopy.exc import GeocoderServiceError, GeocoderTimedOut
+from geopy.exc import GeocoderRateLimited, GeocoderServiceError, GeocoderTimedOut
 
 from fieldapp.errors import ConfigError
 from fieldapp.routing.geocode import (
@@ -38,7 +39,7 @@ class FakeGeocoder:
         self.fail = fail
         self.calls: list[str] = []
 
-    def geocode(self, query: str) -> Found | None:
+    def geocode(self, query: str, timeout: float | None = None) -> Found | None:
         self.calls.append(query)
         if self.fail is not None:
             raise self.fail
@@ -78,18 +79,74 @@ def test_not_found_is_not_a_failure(tmp_path: Path) -> None:
     assert result.reason == "address not found"
 
 
-@pytest.mark.parametrize("error", [GeocoderTimedOut("slow"), GeocoderServiceError("503")])
-def test_failing_geocoder_reports_failure_not_not_found_and_is_not_cached(
+class Clock:
+    """A settable wall clock (epoch seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 1_741_100_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_at(tmp_path: Path, fake: FakeGeocoder, wall: Clock) -> AddressGeocoder:
+    return AddressGeocoder(SETTINGS, GeocodeCache(tmp_path / "g.sqlite"), fake, wall=wall)
+
+
+@pytest.mark.parametrize(
+    "error", [GeocoderTimedOut("slow"), GeocoderServiceError("503"), OSError("no route")]
+)
+def test_an_unavailable_geocoder_is_asked_once_per_plan_and_remembered(
     tmp_path: Path, error: Exception
 ) -> None:
+    wall = Clock()
     fake = FakeGeocoder({}, fail=error)
-    result = make(tmp_path, fake).geocode(ADDRESS)
-    assert result.place is None and result.failed
-    assert "failed" in result.reason and "not found" not in result.reason
-    assert "66th" not in result.reason  # never echo the address
-    assert len(fake.calls) == 2  # one retry, as configured
+    geocoder = make_at(tmp_path, fake, wall)
+    results = geocoder.geocode_many([ADDRESS, "2 Other St"])
+    first, second = results[ADDRESS], results["2 Other St"]
+    assert first.place is None and first.failed and "not found" not in first.reason
+    assert first.reason == f"geocoder unavailable ({type(error).__name__})"
+    assert second.failed and second.reason.startswith("not asked: the geocoder was unavailable")
+    assert fake.calls == [ADDRESS]  # no retry, and nothing more once it is seen down
+    assert "66th" not in first.reason + second.reason  # never echo the address
+    assert "--offline" in geocoder.notes()[0]
+    # The next plan, minutes later, does not wait for the same failure.
     working = FakeGeocoder({ADDRESS: (47.676, -122.313)})
-    assert make(tmp_path, working).geocode(ADDRESS).place is not None
+    wall.now += 120
+    again = make_at(tmp_path, working, wall).geocode(ADDRESS)
+    assert again.failed and "not asked again until" in again.reason and working.calls == []
+    # Once the failure is older than failure_cache_s, the service is asked again.
+    wall.now += SETTINGS.failure_cache_s
+    assert make_at(tmp_path, working, wall).geocode(ADDRESS).place is not None
+    assert working.calls == [ADDRESS]
+
+
+def test_rate_limited_is_retried_as_configured(tmp_path: Path) -> None:
+    fake = FakeGeocoder({}, fail=GeocoderRateLimited("429", retry_after=0))
+    result = make(tmp_path, fake).geocode(ADDRESS)
+    assert result.failed and result.reason == "rate limited"
+    assert len(fake.calls) == 1 + SETTINGS.max_retries
+
+
+def test_a_geocoder_that_hangs_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    class Hanging:
+        calls = 0
+
+        def geocode(self, query: str, timeout: float | None = None) -> None:
+            Hanging.calls += 1
+            release.wait(60)
+
+    quick = SETTINGS.model_copy(update={"deadline_s": 0.3, "timeout_s": 60})
+    geocoder = AddressGeocoder(quick, GeocodeCache(tmp_path / "g.sqlite"), Hanging())
+    try:
+        results = geocoder.geocode_many([ADDRESS, "2 Other St"])
+    finally:
+        release.set()
+    assert results[ADDRESS].reason == "no answer within the deadline"
+    assert results["2 Other St"].reason.startswith("not asked")
+    assert Hanging.calls == 1
 
 
 def test_offline_without_cache_entry_is_a_failure(tmp_path: Path) -> None:

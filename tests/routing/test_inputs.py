@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_good_visit_rows_are_read(tmp_path: Path) -> None:
     first, second = visits
     assert first.earliest == at(9) and first.latest == at(11)
     assert first.skills == {"MD", "lang:es"} and first.flags == {"first_infusion", "escort"}
-    assert first.planned_dose_mg == 42.5 and first.place is not None
+    assert first.dose_cmg == 4250 and first.place is not None
     assert second.place is None and second.address == "1 Main St, Seattle"
     assert second.earliest == at(13) and second.row == 3
 
@@ -112,3 +113,103 @@ def test_clinician_rows_with_breaks_and_escort(tmp_path: Path) -> None:
         (7, "break_latest"),
         (8, "break_earliest"),
     ]
+
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def test_times_with_z_or_an_offset_are_converted_to_the_clinic_zone(tmp_path: Path) -> None:
+    """17:00Z on 4 March 2025 is 09:00 in Seattle (PST, UTC-8); 18:30+01:00 is 09:30."""
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISIT_HEADER
+        + "V1,Demo Patient 01,,47.6,-122.3,2025-03-04T17:00Z,2025-03-04T19:00:00+00:00,60,,,\n"
+        + "V2,Demo Patient 02,,47.6,-122.3,2025-03-04T18:30+01:00,2025-03-04T11:00,60,,,\n",
+    )
+    (first, second), problems = read_visits(path, DAY, LA)
+    assert problems == []
+    assert (first.earliest, first.latest) == (at(9), at(11))
+    assert (second.earliest, second.latest) == (at(9, 30), at(11))
+
+
+def test_an_offset_without_a_clinic_zone_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "v.csv", VISIT_HEADER + "V1,P,,47.6,-122.3,2025-03-04T17:00Z,19:00,60,,,\n"
+    )
+    visits, problems = read_visits(path, DAY)
+    assert visits == [] and problems[0].column == "earliest"
+
+
+def test_a_row_dated_another_day_is_an_input_problem(tmp_path: Path) -> None:
+    """23:30Z on 4 March is 15:30 in Seattle (kept); 09:00Z on 4 March is 01:00 (kept);
+    a visit on the 5th, or that only lands on the 5th once converted, is a bad row."""
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISIT_HEADER
+        + "V1,P,,47.6,-122.3,2025-03-05T09:00,2025-03-05T11:00,60,,,\n"
+        + "V2,P,,47.6,-122.3,2025-03-04T23:30Z,2025-03-05T09:00Z,60,,,\n"
+        + "V3,P,,47.6,-122.3,2025-03-04T23:30Z,2025-03-04T23:45Z,60,,,\n",
+    )
+    visits, problems = read_visits(path, DAY, LA)
+    assert [v.id for v in visits] == ["V3"]
+    assert [(p.row, p.column, p.problem) for p in problems] == [
+        (2, "earliest", "is on 2025-03-05, not the planning day 2025-03-04"),
+        (3, "latest", "is on 2025-03-05, not the planning day 2025-03-04"),
+    ]
+
+
+def test_stock_must_be_given_or_explicitly_unlimited(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "clinicians.csv",
+        CLINICIAN_HEADER
+        + "C1,Demo A,Clinic,,47.59,-122.31,,,08:00,17:00,RN,,4,no,,,\n"
+        + "C2,Demo B,Clinic,,47.59,-122.31,,,08:00,17:00,RN,unlimited,4,no,,,\n"
+        + "C3,Demo C,Clinic,,47.59,-122.31,,,08:00,17:00,RN,0,4,no,,,\n"
+        + "C4,Demo D,Clinic,,47.59,-122.31,,,08:00,17:00,RN,99.999,4,no,,,\n",
+    )
+    clinicians, problems = read_clinicians(path, DAY)
+    assert [(c.id, c.stock_cmg) for c in clinicians] == [("C2", None), ("C3", 0)]
+    assert [(p.row, p.column) for p in problems] == [(2, "stock_mg"), (5, "stock_mg")]
+    assert "unlimited" in problems[0].problem and "two decimals" in problems[1].problem
+
+
+def test_a_semicolon_file_gets_a_separator_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, "visits.csv", VISIT_HEADER.replace(",", ";") + "V1;P;;1;2;09:00\n")
+    with pytest.raises(PlanInputError, match="separated by semicolons"):
+        read_visits(path, DAY)
+
+
+def test_an_unquoted_comma_is_a_cell_count_problem_not_a_bad_time(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "visits.csv",
+        VISIT_HEADER
+        + "V1,Patient, Demo,,47.6,-122.3,09:00,11:00,120,,,\n"
+        + "V2,Demo Patient 02,,47.6,-122.3,09:00,11:00,120,,,\n",
+    )
+    visits, problems = read_visits(path, DAY)
+    assert [v.id for v in visits] == ["V2"]
+    assert (problems[0].row, problems[0].column) == (2, "(row)")
+    assert problems[0].problem == (
+        "has 12 cells but the header has 11 columns (a value holding a comma must be in "
+        "double quotes)"
+    )
+
+
+def test_safety_notes_are_category_and_level(tmp_path: Path) -> None:
+    header = VISIT_HEADER.rstrip("\n") + ",safety\n"
+    path = write(
+        tmp_path,
+        "visits.csv",
+        header
+        + "V1,P,,47.6,-122.3,09:00,11:00,120,,,,weapons:high; aggressive_animals:low\n"
+        + "V2,P,,47.6,-122.3,09:00,11:00,120,,,,weapons:extreme\n"
+        + "V3,P,,47.6,-122.3,09:00,11:00,120,,,,has a gun\n",
+    )
+    visits, problems = read_visits(path, DAY)
+    assert visits[0].safety == {("weapons", "high"), ("aggressive_animals", "low")}
+    assert [(p.row, p.column) for p in problems] == [(3, "safety"), (4, "safety")]
+    assert problems[0].problem == "each note is category:level, the level one of low, medium, high"

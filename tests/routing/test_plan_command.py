@@ -49,7 +49,10 @@ def test_plan_writes_json_and_geojson(tmp_path: Path, capsys: pytest.CaptureFixt
     assert {"arrival", "start", "end", "drive_km", "drive_min"} <= set(stops[0])
     reasons = {u["visit_id"]: u["reason"] for u in plan["unassigned"]}
     assert reasons["V15"] == "needs 320 mg but the most any clinician carries is 300 mg"
-    assert reasons["V17"] == "no clinician with skill lang:so is working today"
+    assert reasons["V17"] == (
+        "no clinician with skill lang:so is working today "
+        "(skills held today: MD, NP, RN, lang:es, lang:vi, state:WA)"
+    )
     assert "Demo Patient" not in out.read_text()  # the plan carries ids, not names
     shape = json.loads(geo.read_text())
     assert shape["type"] == "FeatureCollection"

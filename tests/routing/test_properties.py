@@ -12,8 +12,12 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldapp.routing.model import Clinician, Place, Visit
-from fieldapp.routing.planner import plan_day
+from fieldapp.routing.check import check_route
+from fieldapp.routing.matrix import TravelMatrix
+from fieldapp.routing.model import BreakStop, Clinician, Place, Plan, Route, Stop, Visit
+from fieldapp.routing.planner import build_problem, derive_facts, plan_day
+from fieldapp.routing.problem import schedule
+from fieldapp.routing.settings import RoutingSettings
 
 from .days import CLINIC, at, clinician, matrix, visit
 from .days import settings as routing_settings
@@ -35,7 +39,7 @@ def days(draw: st.DrawFn, with_breaks: bool) -> tuple[list[Visit], list[Clinicia
                 at(0) + timedelta(minutes=start + width),
                 minutes=draw(st.sampled_from([60, 90, 120])),
                 skills=tuple(draw(st.sets(st.sampled_from([*SKILLS, "lang:es"]), max_size=2))),
-                dose=draw(st.sampled_from([0, 30, 50, 80, 120])),
+                dose=f"{draw(st.integers(0, 12_000)) / 100:.2f}",  # two-decimal mg
                 flags=tuple(
                     draw(st.sets(st.sampled_from(["escort", "first_infusion"]), max_size=2))
                 ),
@@ -59,7 +63,12 @@ def days(draw: st.DrawFn, with_breaks: bool) -> tuple[list[Visit], list[Clinicia
                 at(0) + timedelta(minutes=begin),
                 at(0) + timedelta(minutes=begin + length),
                 skills=tuple(draw(st.sets(st.sampled_from([*SKILLS, "lang:es"]), min_size=1))),
-                stock=draw(st.sampled_from([50, 100, 200])),
+                stock=draw(
+                    st.one_of(
+                        st.sampled_from(["0", "100", "unlimited"]),
+                        st.integers(0, 30_000).map(lambda n: f"{n / 100:.2f}"),
+                    )
+                ),
                 max_visits=draw(st.integers(0, 4)),
                 escort=draw(st.booleans()),
                 lunch=lunch,
@@ -79,6 +88,8 @@ def assert_sound(visits: list[Visit], team: list[Clinician], solver: str) -> Non
     cfg = routing_settings(solver, time_limit_s=0.2)
     m = matrix(visits, team, cfg)
     result = plan_day(visits, team, m, cfg)
+    assert result.errors == []
+    assert_no_left_out_visit_fits(result, visits, team, m, cfg)
     by_visit = {v.id: v for v in visits}
     by_c = {c.id: c for c in team}
     planned = [s.visit_id for r in result.routes for s in r.stops]
@@ -90,7 +101,9 @@ def assert_sound(visits: list[Visit], team: list[Clinician], solver: str) -> Non
         c = by_c[route.clinician_id]
         assert route.depart >= c.shift_start and route.arrive_end <= c.shift_end + slack
         assert len(route.stops) <= c.max_visits
-        assert sum(by_visit[s.visit_id].planned_dose_mg for s in route.stops) <= c.stock_mg
+        assert c.stock_cmg is None or (
+            sum(by_visit[s.visit_id].dose_cmg for s in route.stops) <= c.stock_cmg
+        )
         previous_end, here = route.depart, c.start_place
         for s in route.stops:
             v = by_visit[s.visit_id]
@@ -106,6 +119,55 @@ def assert_sound(visits: list[Visit], team: list[Clinician], solver: str) -> Non
             assert c.lunch.earliest <= route.lunch.start <= route.lunch.end <= c.lunch.latest
             for s in route.stops:
                 assert route.lunch.end <= s.start or s.end <= route.lunch.start
+
+
+def assert_no_left_out_visit_fits(
+    result: Plan,
+    visits: list[Visit],
+    team: list[Clinician],
+    m: TravelMatrix,
+    cfg: RoutingSettings,
+) -> None:
+    """Every visit left out was tried everywhere: no route takes it at any place."""
+    facts = derive_facts(visits, team, cfg)
+    problem = build_problem(visits, team, m, facts, cfg.planner, cfg.travel.speed_kmh)
+    index = {v.id: j for j, v in enumerate(visits)}
+    routes = {r.clinician_id: [index[s.visit_id] for s in r.stops] for r in result.routes}
+    for left in result.unassigned:
+        j = index[left.visit_id]
+        for v, c in enumerate(team):
+            order = routes.get(c.id, [])
+            for p in range(len(order) + 1):
+                tried = [*order[:p], j, *order[p:]]
+                timed = schedule(problem, v, tried)
+                if timed is None:
+                    continue
+                route = Route(
+                    c.id,
+                    facts.origin + timedelta(seconds=timed.depart),
+                    facts.origin + timedelta(seconds=timed.arrive_end),
+                    [
+                        Stop(
+                            visits[k].id,
+                            visits[k].id,
+                            facts.origin + timedelta(seconds=a),
+                            facts.origin + timedelta(seconds=b),
+                            facts.origin + timedelta(seconds=e),
+                            0,
+                            0,
+                        )
+                        for k, (a, b, e) in zip(tried, timed.visits, strict=True)
+                    ],
+                    lunch=BreakStop(
+                        facts.origin + timedelta(seconds=timed.lunch[0]),
+                        facts.origin + timedelta(seconds=timed.lunch[1]),
+                    )
+                    if timed.lunch
+                    else None,
+                )
+                assert check_route(route, c, [visits[k] for k in tried], m, facts) != [], (
+                    f"{left.visit_id} fits {c.id}'s route at place {p}: {left.reason}"
+                )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,6 +16,8 @@ class Solver(Protocol):
         """Whether this library can represent every constraint of the problem."""
         ...
 
-    def solve(self, problem: SolverProblem, time_limit_s: float) -> list[list[int]]:
-        """For each vehicle, the job indices it visits, in order."""
+    def solve(
+        self, problem: SolverProblem, time_limit_s: float, warm: list[list[int]] | None = None
+    ) -> list[list[int]]:
+        """For each vehicle, the job indices it visits, in order (`warm`: a plan to start from)."""
         ...

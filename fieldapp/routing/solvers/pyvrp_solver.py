@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
 from fieldapp.routing.problem import SolverProblem
 
@@ -20,25 +20,34 @@ _FAR = 10**9  # seconds: no window in a day is ever reachable through such an ar
 
 
 class PyVrpSolver:
-    """Solve with PyVRP's iterated local search for a fixed wall-clock time."""
+    """Solve with PyVRP's iterated local search until the time limit or a stall."""
 
     name = "pyvrp"
 
-    def __init__(self, seed: int = 1) -> None:
+    def __init__(self, seed: int = 1, stall_iterations: int = 2_000) -> None:
         self.seed = seed
+        self.stall_iterations = stall_iterations
 
     def supports(self, problem: SolverProblem) -> bool:
         """PyVRP has no breaks; everything else we need maps onto it."""
         return not problem.has_breaks
 
-    def solve(self, problem: SolverProblem, time_limit_s: float) -> list[list[int]]:
-        """Orders per vehicle, or empty routes if PyVRP finds nothing feasible."""
+    def solve(
+        self, problem: SolverProblem, time_limit_s: float, warm: list[list[int]] | None = None
+    ) -> list[list[int]]:
+        """Orders per vehicle (from `warm`'s routes if given), or empty routes if none found."""
         routes: list[list[int]] = [[] for _ in problem.vehicles]
         if not problem.jobs or not problem.vehicles:
             return routes
         data, members = _problem_data(problem)
+        stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(self.stall_iterations)])
         result = pyvrp.solve(
-            data, MaxRuntime(time_limit_s), seed=self.seed, collect_stats=False, display=False
+            data,
+            stop,
+            seed=self.seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=_warm_start(data, members, warm) if warm else None,
         )
         if not result.is_feasible():
             return routes
@@ -121,6 +130,19 @@ def _problem_data(problem: SolverProblem) -> tuple[pyvrp.ProblemData, list[list[
         locations, clients, depots, vehicle_types, distance_matrices, duration_matrices
     )
     return data, members
+
+
+def _warm_start(
+    data: pyvrp.ProblemData, members: list[list[int]], orders: list[list[int]]
+) -> pyvrp.Solution | None:
+    """Another solver's routes as PyVRP's starting solution (its search improves on them)."""
+    type_of = {v: t for t, group in enumerate(members) for v in group}
+    routes = [
+        pyvrp.Route(data, list(order), type_of[v])  # client indices, as `schedule()` gives
+        for v, order in enumerate(orders)
+        if order
+    ]
+    return pyvrp.Solution(data, routes) if routes else None
 
 
 def _max_extra(problem: SolverProblem) -> int:

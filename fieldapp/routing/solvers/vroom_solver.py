@@ -23,8 +23,10 @@ class VroomSolver:
         """VROOM represents every constraint we have."""
         return True
 
-    def solve(self, problem: SolverProblem, time_limit_s: float) -> list[list[int]]:
-        """Orders per vehicle (an empty list for an idle vehicle)."""
+    def solve(
+        self, problem: SolverProblem, time_limit_s: float, warm: list[list[int]] | None = None
+    ) -> list[list[int]]:
+        """Orders per vehicle (an empty list for an idle vehicle); VROOM starts afresh."""
         routes: list[list[int]] = [[] for _ in problem.vehicles]
         if not problem.jobs or not problem.vehicles:
             return routes

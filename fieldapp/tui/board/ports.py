@@ -37,3 +37,5 @@ class BoardContext:
     routing: RoutingSettings | None = None
     roster: list[RosterClinician] | None = None
     poll_s: float = 15.0
+    notes: tuple[str, ...] = ()
+    """Shown once at start (e.g. bad rows of the clinicians file, skipped)."""

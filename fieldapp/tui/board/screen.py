@@ -81,6 +81,8 @@ class BoardScreen(Screen[None]):
         """Set the columns, load the day, then poll the server and tick the ladder."""
         self.title = f"Dispatch board — {self.ctx.day.isoformat()}"
         self.query_one(DataTable).add_columns(*COLUMNS)
+        for note in self.ctx.notes:
+            self.notify(note, severity="warning", timeout=30, markup=False)
         self.load_board()
         self.set_interval(self.ctx.poll_s, self.load_board)
         self.set_interval(1.0, self.recompute)
@@ -213,6 +215,12 @@ class BoardScreen(Screen[None]):
             f"{v.ref or v.id}  {v.patient_name or ''}  {v.phone or ''}",
             v.address,
             f"Safety: {', '.join(v.safety_flags) or 'none'}",
+            *(
+                f"Safety note: {n.category.replace('_', ' ')} ({n.level}), "
+                + ("REVIEW DUE" if n.review_due else f"review by {n.review_on}")
+                + f", expires {n.expires_on}"
+                for n in v.safety_notes
+            ),
             "Check-ins: " + (", ".join(f"{e.status} {self._hm(e.at)}" for e in v.events) or "none"),
         ]
         if v.review_flags:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
-from sync.server import audit, plans
+from sync.server import audit, plans, safety_notes
 from sync.server.db import transaction
 from sync.server.deps import Ctx, Dispatcher, Principal
 from sync.server.plan_models import (
@@ -26,6 +27,7 @@ from sync.server.plan_models import (
     RequestUpload,
     VisitRequestPublic,
 )
+from sync.server.safety_notes import SafetyNoteCreate, SafetyNotePublic
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 Day = Annotated[date, Query(alias="date", description="The day, YYYY-MM-DD.")]
@@ -131,3 +133,36 @@ def board(on: Day, who: Dispatcher, ctx: Ctx) -> Board:
         visits += [str(v.id) for v in answer.unassigned]
         _audit(ctx, session, who, "read_board", {"day": str(on), "visits": visits})
         return answer
+
+
+def _today(ctx: Ctx) -> date:
+    return ctx.clock().astimezone(ZoneInfo(ctx.settings.clinic_timezone)).date()
+
+
+@router.post("/safety-notes", response_model=SafetyNotePublic, status_code=201)
+def add_safety_note(body: SafetyNoteCreate, who: Dispatcher, ctx: Ctx) -> SafetyNotePublic:
+    """Record an address safety note: a category and a level, a review date, an expiry."""
+    with transaction(ctx.engine) as session:
+        row = safety_notes.add(session, body, who.user, ctx.now(), _today(ctx))
+        _audit(ctx, session, who, "add_safety_note", {"note": row.id, "patient": row.patient_id})
+        return safety_notes.public(row, _today(ctx))
+
+
+@router.get("/safety-notes", response_model=list[SafetyNotePublic])
+def list_safety_notes(
+    who: Dispatcher, ctx: Ctx, patient: UUID | None = None
+) -> list[SafetyNotePublic]:
+    """Every safety note (of one patient, if given), withdrawn ones marked."""
+    with transaction(ctx.engine) as session:
+        rows = safety_notes.listed(session, str(patient) if patient else None)
+        _audit(ctx, session, who, "read_safety_notes", {"notes": [r.id for r in rows]})
+        return [safety_notes.public(row, _today(ctx)) for row in rows]
+
+
+@router.post("/safety-notes/{note_id}/withdraw", response_model=SafetyNotePublic)
+def withdraw_safety_note(note_id: UUID, who: Dispatcher, ctx: Ctx) -> SafetyNotePublic:
+    """Withdraw a note: it no longer applies, and stays stored with who withdrew it."""
+    with transaction(ctx.engine) as session:
+        row = safety_notes.withdraw(session, str(note_id), who.user, ctx.now())
+        _audit(ctx, session, who, "withdraw_safety_note", {"note": row.id})
+        return safety_notes.public(row, _today(ctx))
