@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from sync.canonical import canonical_json
+from sync.clinical_record import ClinicalRecord
 
 SCHEMA_VERSION = 1
 
@@ -201,6 +202,8 @@ class PatientSummary(ServerRecord):
     baseline_pain_nrs: int | None = Field(None, ge=0, le=10)
     baseline_phq9: int | None = Field(None, ge=0, le=27)
     past_sessions: list[PastSession] = Field(default_factory=list, max_length=500)
+    # The clinic's structured record (problems, allergies, medications, labs, ECG, risk).
+    record: ClinicalRecord | None = None
 
     CLINICAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -216,6 +219,7 @@ class PatientSummary(ServerRecord):
             "baseline_pain_nrs",
             "baseline_phq9",
             "past_sessions",
+            "record",
             "date_of_birth",
             "sex",
         }
@@ -330,6 +334,8 @@ class VitalsReading(DeviceRecord):
     diastolic_mmhg: int | None = Field(None, ge=20, le=200)
     heart_rate_bpm: int | None = Field(None, ge=20, le=250)
     spo2_pct: int | None = Field(None, ge=50, le=100)
+    # How long SpO2 has been below the stop limit: entered, or derived from the readings.
+    spo2_low_seconds: int | None = Field(None, ge=0, le=3600)
     resp_rate_per_min: int | None = Field(None, ge=0, le=60)
     temperature_c: float | None = Field(None, ge=30, le=45)
     rass: int | None = Field(None, ge=-5, le=4)
@@ -374,6 +380,9 @@ class DoseOrder(DeviceRecord):
     pump_ml_per_h: float | None = Field(None, ge=0, le=2000)
     double_checked_by: ShortText
     warnings: list[Reason] = Field(default_factory=list, max_length=50)
+    # The weight differed from today's checklist or the last visit by more than the
+    # protocol allows, and the clinician confirmed it before the dose was shown.
+    weight_confirmed: bool = False
 
 
 class DoseAdministration(DeviceRecord):
@@ -524,6 +533,38 @@ class Incident(DeviceRecord):
     vial_id: str | None = Field(None, max_length=200)
 
 
+TaskOwner = Literal["clinician", "prescriber", "supervisor"]
+
+
+class Task(DeviceRecord):
+    """A follow-up a decision asked for: who must do it, what, and by when.
+
+    Tasks for people off the device (prescriber, supervisor) reach the clinic with the visit
+    and show on the dispatch board by their action and owner, never their clinical reason.
+    """
+
+    KIND: ClassVar[str] = "task"
+
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,60}$")]
+    owner: TaskOwner
+    text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    rule_id: ShortText
+    due_at: datetime
+    # The task whose timer ran out and raised this one (an escalation), if any.
+    escalates: UUID | None = None
+
+
+class TaskUpdate(DeviceRecord):
+    """What became of a task: acknowledged on screen, done, or overdue, and when."""
+
+    KIND: ClassVar[str] = "task_update"
+
+    task_id: UUID
+    status: Literal["acknowledged", "done", "overdue"]
+    at: datetime
+    note: str | None = Field(None, max_length=500)
+
+
 class ProtocolDocument(ServerRecord):
     """A clinic-edited config document a device needs offline: the protocol or a checklist."""
 
@@ -550,6 +591,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         SessionNote,
         Addendum,
         Incident,
+        Task,
+        TaskUpdate,
         ProtocolDocument,
     )
 }

@@ -264,6 +264,15 @@ class LiveEvent(BaseModel):
     at: datetime
 
 
+class BoardTask(BaseModel):
+    """A task for someone off the laptop: what, whose, due when, where it stands."""
+
+    action: str
+    owner: str
+    due_at: datetime
+    state: Literal["open", "overdue", "done"]
+
+
 class BoardVisit(BaseModel):
     """A visit of the day as dispatch sees it, with its live status from check-ins."""
 
@@ -290,6 +299,7 @@ class BoardVisit(BaseModel):
     live: str | None
     live_at: datetime | None
     events: list[LiveEvent]
+    tasks: list[BoardTask] = Field(default_factory=list)
 
 
 class BoardClinician(BaseModel):

@@ -26,7 +26,7 @@ from fieldapp.tui.board.confirm import ConfirmScreen
 from fieldapp.tui.board.ports import BoardContext
 from fieldapp.tui.board.routemap import MapData, MapRoute, RouteMap
 from sync.client import SyncError
-from sync.server.plan_models import Board, RosterClinician
+from sync.server.plan_models import Board, BoardTask, RosterClinician
 
 COLUMNS = ("", "Clinician", "#", "Visit", "Patient", "Due now", "Live", "Window", "ETA")
 # Short words for the device statuses, so the table fits beside the map.
@@ -123,6 +123,12 @@ class BoardScreen(Screen[None]):
         self._fill_table()
         self._set_banner()
 
+    def _task_state(self, task: BoardTask) -> str:
+        """done, or overdue once its due time has passed on this clock, else open."""
+        if task.state == "done":
+            return "done"
+        return "overdue" if task.due_at < self.ctx.clock.now() else task.state
+
     def _hm(self, moment: datetime | None) -> str:
         if moment is None or self.board is None:
             return ""
@@ -150,6 +156,8 @@ class BoardScreen(Screen[None]):
         due = ""
         if row.decision is not None and row.step != "none":
             due = f"{row.step} +{int(row.decision.minutes_overdue)}m"
+        elif any(self._task_state(t) == "overdue" for t in v.tasks):
+            due = "task overdue"
         mark = "‼" if row.step == "emergency" else ("!" if row.alert else "")
         cells = [
             mark,
@@ -217,6 +225,12 @@ class BoardScreen(Screen[None]):
         ]
         if v.review_flags:
             lines.append(f"Review: {', '.join(v.review_flags)}")
+        for task in v.tasks:
+            state = self._task_state(task)
+            lines.append(
+                f"Task for the {task.owner}: {task.action.replace('_', ' ')}, "
+                f"due {self._hm(task.due_at)}, {state.upper() if state == 'overdue' else state}"
+            )
         if row.decision is not None:
             lines.append(f"Expected check-out {self._hm(row.decision.expected_end)}")
             lines += [f"→ {action}" for action in row.decision.actions]
