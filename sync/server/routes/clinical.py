@@ -75,7 +75,20 @@ def put_record(patient_id: UUID, body: ClinicalRecord, who: Admin, ctx: Ctx) -> 
     return RecordPublic(patient_id=patient_id, version=version, record=body)
 
 
-@router.post("/import", response_model=ImportResult)
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    responses={422: {"description": "A bad row, naming its line and column"}},
+    openapi_extra=CSV_BODY,
+)
 async def import_csv(request: Request, who: Admin, ctx: Ctx) -> ImportResult:
     """Import the clinic's CSV (text/csv, UTF-8): every record in it, or none."""
     raw = await request.body()
