@@ -57,7 +57,8 @@ class Concept(Model):
     kinds: list[EntryKind] = Field(default_factory=lambda: list(DEFAULT_KINDS), min_length=1)
     codes: list[str] = Field(default_factory=list)
     synonyms: list[str] = Field(default_factory=list)
-    # status (or "any") -> {readiness input path: value}; a status not listed sets "any".
+    # status (or "any") -> {readiness input path: value}; "any" applies to every status, a
+    # status's own table adds to it and wins where both set one input.
     sets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # A medication: the generic name the interaction lists in protocol.toml match.
     drug: str | None = Field(None, pattern=r"^[a-z0-9 -]+$")
@@ -93,8 +94,8 @@ class Concept(Model):
         return self
 
     def sets_for(self, status: str) -> dict[str, Any]:
-        """What this concept sets for an entry of `status`."""
-        return dict(self.sets.get(status, self.sets.get("any", {})))
+        """What this concept sets for an entry of `status` ("any", then the status's own)."""
+        return {**self.sets.get("any", {}), **self.sets.get(status, {})}
 
 
 def _check_value(concept: str, path: str, value: Any) -> None:

@@ -181,7 +181,10 @@ def confirm_dose(
         weight_confirmed=form.weight_confirmed
         and any(r.rule_id in ("weight_changed", "weight_differs_today") for r in result.reasons),
     )
-    session.services.ledger.draw(session, source.vial, Decimal(str(record.dose_mg)))
+    # What leaves the vial: the drug put into the bag when the order names it (the rest is
+    # wasted, witnessed), else the dose itself.
+    drawn = form.bag_drug_mg if form.bag_drug_mg is not None else Decimal(str(record.dose_mg))
+    session.services.ledger.draw(session, source.vial, drawn)
     session.save(record)
     return record
 
