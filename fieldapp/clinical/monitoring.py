@@ -394,7 +394,7 @@ def with_low_spo2_durations(readings: Sequence[Reading], protocol: Protocol) -> 
         if r.spo2 is not None and r.spo2 < limit:
             start = r.minute - Decimal(r.spo2_below_seconds) / 60
             since = start if since is None else min(since, start)
-            seconds = int((r.minute - since) * 60)
+            seconds = int(((r.minute - since) * 60).to_integral_value())
             r = r.model_copy(update={"spo2_below_seconds": max(r.spo2_below_seconds, seconds)})
         elif r.spo2 is not None:
             since = None

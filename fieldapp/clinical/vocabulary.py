@@ -39,7 +39,8 @@ _SEPARATORS = re.compile(r"[\s,;:()\[\]/_]+")
 
 def normalise(text: str) -> str:
     """A name as the vocabulary compares it: lower case, punctuation as single spaces."""
-    return _SEPARATORS.sub(" ", text.lower().replace("h/o", "history of")).strip(" .-")
+    text = text.lower().replace("h/o", "history of").replace("'", "").replace("\u2019", "")
+    return _SEPARATORS.sub(" ", text).strip(" .-")
 
 
 def code_key(coded: str) -> tuple[str, str]:
