@@ -549,7 +549,8 @@ class Task(DeviceRecord):
     owner: TaskOwner
     text: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     rule_id: ShortText
-    due_at: datetime
+    # None: an instruction to acknowledge, with no timer (it is never overdue).
+    due_at: datetime | None = None
     # The task whose timer ran out and raised this one (an escalation), if any.
     escalates: UUID | None = None
 

@@ -74,7 +74,7 @@ class FollowUps:
     def overdue(self) -> list[Task]:
         """Open tasks past their due time."""
         now = self.session.services.clock.now()
-        return [t for t in self.open() if t.due_at < now]
+        return [t for t in self.open() if t.due_at is not None and t.due_at < now]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -99,7 +99,7 @@ class FollowUps:
                 owner=item.owner,
                 text=item.text,
                 rule_id=item.rule_id,
-                due_at=due if item.due_minutes is not None else now,
+                due_at=due if item.due_minutes is not None else None,
                 escalates=escalates,
             )
             self.session.save(task)

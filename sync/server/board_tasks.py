@@ -43,14 +43,13 @@ def visit_tasks(
             states.setdefault(data["task_id"], set()).add(data["status"])
     found: dict[str, list[BoardTask]] = {}
     for task_id, (visit_id, data) in tasks.items():
-        due = datetime.fromisoformat(str(data["due_at"]))
+        due = datetime.fromisoformat(str(data["due_at"])) if data.get("due_at") else None
         seen = states.get(task_id, set())
-        state = (
-            "done" if "done" in seen else "overdue" if due < now or "overdue" in seen else "open"
-        )
+        late = "overdue" in seen or (due is not None and due < now)
+        state = "done" if "done" in seen else "overdue" if late else "open"
         found.setdefault(visit_id, []).append(
             BoardTask(action=str(data["action"]), owner=str(data["owner"]), due_at=due, state=state)
         )
     for listed in found.values():
-        listed.sort(key=lambda t: t.due_at)
+        listed.sort(key=lambda t: (t.due_at is None, t.due_at or now))
     return found

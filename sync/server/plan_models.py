@@ -269,7 +269,7 @@ class BoardTask(BaseModel):
 
     action: str
     owner: str
-    due_at: datetime
+    due_at: datetime | None
     state: Literal["open", "overdue", "done"]
 
 

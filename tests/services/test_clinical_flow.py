@@ -265,3 +265,19 @@ async def test_tasks_for_the_prescriber_reach_the_dispatch_board(
     mine = next(c for c in day.clinicians if c.clinician_id == CLINICIAN)
     shown = {(t.action, t.owner, t.state) for v in mine.visits for t in v.tasks}
     assert shown == {("notify_prescriber", "prescriber", "done")}
+
+
+def test_an_instruction_without_a_timer_is_never_overdue(
+    services: AppServices, clock: ManualClock
+) -> None:
+    s = visit_with(services)
+    run = ChecklistRun(s)
+    run.texts.update({**GOOD_CHECKLIST, "urinary_symptoms": "y"})
+    run.approve("Dr. Prescriber", "urinalysis ordered")
+    run.submit()
+    tasks = FollowUps(s)
+    (urinalysis,) = [t for t in tasks.tasks() if t.action == "urinalysis"]
+    assert urinalysis.due_at is None
+    later(services, clock, 240)
+    tasks.sweep()
+    assert tasks.status(urinalysis) == set() and urinalysis in tasks.open()

@@ -127,7 +127,8 @@ class BoardScreen(Screen[None]):
         """done, or overdue once its due time has passed on this clock, else open."""
         if task.state == "done":
             return "done"
-        return "overdue" if task.due_at < self.ctx.clock.now() else task.state
+        due = task.due_at
+        return "overdue" if due is not None and due < self.ctx.clock.now() else task.state
 
     def _hm(self, moment: datetime | None) -> str:
         if moment is None or self.board is None:
@@ -229,7 +230,8 @@ class BoardScreen(Screen[None]):
             state = self._task_state(task)
             lines.append(
                 f"Task for the {task.owner}: {task.action.replace('_', ' ')}, "
-                f"due {self._hm(task.due_at)}, {state.upper() if state == 'overdue' else state}"
+                + (f"due {self._hm(task.due_at)}, " if task.due_at else "")
+                + (state.upper() if state == "overdue" else state)
             )
         if row.decision is not None:
             lines.append(f"Expected check-out {self._hm(row.decision.expected_end)}")

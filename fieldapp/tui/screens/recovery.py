@@ -84,10 +84,9 @@ class RecoveryScreen(StepScreen):
         text += f" · {left} min to go" if left else " · minimum observation done"
         tasks = FollowUps(self.session)
         for task in tasks.open():
-            if task.owner == "clinician" and task.action in (
-                "rescore_recovery",
-                "post_stop_recheck",
-            ):
+            timed = task.due_at is not None and task.owner == "clinician"
+            if timed and task.action in ("rescore_recovery", "post_stop_recheck"):
+                assert task.due_at is not None
                 late = task.due_at < self.services.clock.now()
                 when = task.due_at.astimezone(self.services.clock.now().tzinfo)
                 text += f" · {task.action.replace('_', ' ')} {'OVERDUE since' if late else 'at'} "
