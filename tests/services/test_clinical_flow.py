@@ -281,3 +281,21 @@ def test_an_instruction_without_a_timer_is_never_overdue(
     later(services, clock, 240)
     tasks.sweep()
     assert tasks.status(urinalysis) == set() and urinalysis in tasks.open()
+
+
+def test_the_timers_live_in_the_store_and_survive_a_restart(
+    services: AppServices, store: Store, settings: Any, clock: ManualClock
+) -> None:
+    infusion = infusing(services, clock)
+    later(services, clock, 10)
+    infusion.record({**GOOD_VITALS, "rass": -3})
+    visit_id = infusion.session.visit.id
+    store.lock()  # the app is gone; a new one starts on the same store
+    later(services, clock, 16)
+    again = AppServices(store, settings, clock=clock)
+    again.unlock(PASSPHRASE)
+    tasks = FollowUps(VisitSession.load(again, visit_id))
+    started = tasks.sweep()
+    assert {t.rule_id for t in started} == {"after_stop_escalation"}
+    recheck = next(t for t in tasks.tasks() if t.action == "post_stop_recheck")
+    assert "overdue" in tasks.status(recheck)

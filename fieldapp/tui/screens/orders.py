@@ -81,8 +81,8 @@ class OrdersScreen(ModalScreen[None]):
         self._refresh_continue()
 
     def _describe(self, task: Task) -> str:
-        due = f", due {task.due_at.astimezone(self._tz()):%H:%M}" if task.due_at else ""
-        return f"[{OWNER[task.owner]}] {task.text}{due}"
+        due = f" (due {task.due_at.astimezone(self._tz()):%H:%M})" if task.due_at else ""
+        return f"[{OWNER[task.owner]}] {task.text.rstrip('.')}{due}"
 
     def _tz(self):  # type: ignore[no-untyped-def]
         return self.session.services.clock.now().tzinfo
