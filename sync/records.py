@@ -22,7 +22,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,23 +29,14 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from sync.canonical import canonical_json
+from sync.clinical_record import ClinicalRecord
+from sync.text import Text
 
 SCHEMA_VERSION = 1
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL stores no NUL in text or JSON; a lone surrogate (which has no UTF-8 form)
-    # pydantic refuses already. A record that cannot be stored is refused when it is made.
-    if "\x00" in value:
-        raise PydanticCustomError("unstorable_text", "must not contain a NUL character")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
-"""Any text in a record: every string field uses it (or a type built on it)."""
 ShortText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[Text, StringConstraints(max_length=20_000)]
 TemplateRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*@[0-9]+$")]
@@ -214,6 +204,8 @@ class PatientSummary(ServerRecord):
     baseline_pain_nrs: int | None = Field(None, ge=0, le=10)
     baseline_phq9: int | None = Field(None, ge=0, le=27)
     past_sessions: list[PastSession] = Field(default_factory=list, max_length=500)
+    # The clinic's structured record (problems, allergies, medications, labs, ECG, risk).
+    record: ClinicalRecord | None = None
 
     CLINICAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -229,6 +221,7 @@ class PatientSummary(ServerRecord):
             "baseline_pain_nrs",
             "baseline_phq9",
             "past_sessions",
+            "record",
             "date_of_birth",
             "sex",
         }
@@ -345,6 +338,8 @@ class VitalsReading(DeviceRecord):
     diastolic_mmhg: int | None = Field(None, ge=20, le=200)
     heart_rate_bpm: int | None = Field(None, ge=20, le=250)
     spo2_pct: int | None = Field(None, ge=50, le=100)
+    # How long SpO2 has been below the stop limit: entered, or derived from the readings.
+    spo2_low_seconds: int | None = Field(None, ge=0, le=3600)
     resp_rate_per_min: int | None = Field(None, ge=0, le=60)
     temperature_c: float | None = Field(None, ge=30, le=45)
     rass: int | None = Field(None, ge=-5, le=4)
@@ -389,6 +384,9 @@ class DoseOrder(DeviceRecord):
     pump_ml_per_h: float | None = Field(None, ge=0, le=2000)
     double_checked_by: ShortText
     warnings: list[Reason] = Field(default_factory=list, max_length=50)
+    # The weight differed from today's checklist or the last visit by more than the
+    # protocol allows, and the clinician confirmed it before the dose was shown.
+    weight_confirmed: bool = False
 
 
 class DoseAdministration(DeviceRecord):
@@ -539,6 +537,39 @@ class Incident(DeviceRecord):
     vial_id: Text | None = Field(None, max_length=200)
 
 
+TaskOwner = Literal["clinician", "prescriber", "supervisor"]
+
+
+class Task(DeviceRecord):
+    """A follow-up a decision asked for: who must do it, what, and by when.
+
+    Tasks for people off the device (prescriber, supervisor) reach the clinic with the visit
+    and show on the dispatch board by their action and owner, never their clinical reason.
+    """
+
+    KIND: ClassVar[str] = "task"
+
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,60}$")]
+    owner: TaskOwner
+    text: Annotated[Text, StringConstraints(min_length=1, max_length=500)]
+    rule_id: ShortText
+    # None: an instruction to acknowledge, with no timer (it is never overdue).
+    due_at: datetime | None = None
+    # The task whose timer ran out and raised this one (an escalation), if any.
+    escalates: UUID | None = None
+
+
+class TaskUpdate(DeviceRecord):
+    """What became of a task: acknowledged on screen, done, or overdue, and when."""
+
+    KIND: ClassVar[str] = "task_update"
+
+    task_id: UUID
+    status: Literal["acknowledged", "done", "overdue"]
+    at: datetime
+    note: Text | None = Field(None, max_length=500)
+
+
 class ProtocolDocument(ServerRecord):
     """A clinic-edited config document a device needs offline: the protocol or a checklist."""
 
@@ -565,6 +596,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         SessionNote,
         Addendum,
         Incident,
+        Task,
+        TaskUpdate,
         ProtocolDocument,
     )
 }

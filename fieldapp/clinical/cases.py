@@ -31,7 +31,17 @@ from fieldapp.clinical.recovery import RecoveryInput, evaluate_recovery
 from fieldapp.config import deep_merge, describe_validation_error, load_toml
 from fieldapp.errors import ConfigError
 
-KINDS = ("readiness", "dose", "monitoring", "recovery", "lone_worker", "ledger", "scale", "course")
+KINDS = (
+    "readiness",
+    "dose",
+    "monitoring",
+    "recovery",
+    "lone_worker",
+    "ledger",
+    "scale",
+    "course",
+    "visit",
+)
 SPECIAL = {"outcome", "reasons", "absent", "tolerance", "actions", "sequence", "error"}
 
 
@@ -56,9 +66,13 @@ class CaseResult(Model):
     problems: list[str]
     reasons: list[str] = Field(default_factory=list)
     settings_used: list[str] = Field(default_factory=list)
+    # rule id -> the settings its reasons named (visit cases fill it for the coverage table)
+    rule_settings: dict[str, list[str]] = Field(default_factory=dict)
 
 
 Runner = Callable[[dict[str, Any], Protocol, dict[str, ChecklistTemplate]], Outcome]
+# Runs a `visit` case through the app's services (they live outside the pure engine).
+VisitRunner = Callable[[dict[str, Any], dict[str, Any], str], CaseResult]
 
 
 def _readiness(inputs: dict[str, Any], p: Protocol, t: dict[str, ChecklistTemplate]) -> Outcome:
@@ -290,9 +304,13 @@ def _expected_error(result: dict[str, str], expect: dict[str, Any], problem: str
 
 
 def run_folder(
-    folder: Path, base: dict[str, Any], templates: dict[str, ChecklistTemplate]
+    folder: Path,
+    base: dict[str, Any],
+    templates: dict[str, ChecklistTemplate],
+    visit: VisitRunner | None = None,
 ) -> list[CaseResult]:
-    """Run every case of every `*.toml` file in `folder`, file by file."""
+    """Run every case of every `*.toml` file in `folder`, file by file; `visit` cases go to
+    `visit` (without it they fail, saying they need the app)."""
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise ConfigError(f"{folder}: no case files (*.toml)")
@@ -300,5 +318,18 @@ def run_folder(
     for path in files:
         case_file = CaseFile(path)
         for case in case_file.cases:
-            results.append(run_case(case, case_file.defaults, base, path.name, templates))
+            if case.get("kind") == "visit":
+                results.append(_visit(case, case_file.defaults, path.name, visit))
+            else:
+                results.append(run_case(case, case_file.defaults, base, path.name, templates))
     return results
+
+
+def _visit(
+    case: dict[str, Any], defaults: dict[str, Any], source: str, visit: VisitRunner | None
+) -> CaseResult:
+    if visit is None:
+        name = str(case.get("name", "(unnamed)"))
+        problem = "a visit case runs through the app: use `fieldapp protocol check`"
+        return CaseResult(file=source, name=name, kind="visit", passed=False, problems=[problem])
+    return visit(case, defaults, source)

@@ -37,6 +37,10 @@ class DoseInput(Model):
     height_cm: Decimal = Field(gt=0)
     sex: Literal["female", "male"]
     previous_weight_kg: Decimal | None = Field(None, gt=0)
+    # Today's weight from the checklist; a dose weight far from it (or from the last
+    # visit's) must be confirmed before any dose is computed.
+    checklist_weight_kg: Decimal | None = Field(None, gt=0)
+    weight_confirmed: bool = False
     order: DoseOrder
     vial_mg_per_ml: Decimal = Field(gt=0)
     vial_ml: Decimal = Field(gt=0)
@@ -174,19 +178,43 @@ def _check_weight(data: DoseInput, settings: Dosing, work: _Work) -> None:
             f"{fmt(settings.weight_min_kg)}–{fmt(settings.weight_max_kg)} kg",
             "protocol.dosing.weight_min_kg",
         )
-    if data.previous_weight_kg is not None:
-        change = abs(weight - data.previous_weight_kg) / data.previous_weight_kg * 100
-        work.numbers["weight_change_pct"] = round_to(change, Decimal("0.1"))
-        if change > settings.weight_change_warn_pct:
-            work.warn(
-                "weight_changed",
-                f"Weight moved {fmt(round_to(change, Decimal('0.1')))}% since the last visit "
-                f"({fmt(data.previous_weight_kg)} → {fmt(weight)} kg), more than "
-                f"{fmt(settings.weight_change_warn_pct)}%: a lb/kg slip?",
-                "protocol.dosing.weight_change_warn_pct",
-                measured=f"{fmt(change)}%",
-                threshold=f"{fmt(settings.weight_change_warn_pct)}%",
-            )
+    changed = [
+        _weight_change(work, rule, weight, other, what, settings)
+        for rule, other, what in (
+            ("weight_changed", data.previous_weight_kg, "since the last visit"),
+            ("weight_differs_today", data.checklist_weight_kg, "from today's checklist weight"),
+        )
+        if other is not None
+    ]
+    if any(changed) and not data.weight_confirmed:
+        work.refuse(
+            "weight_unconfirmed",
+            "Confirm the weight before the dose is worked out: it differs by more than "
+            f"{fmt(settings.weight_change_warn_pct)}% (re-weigh, check lb against kg)",
+            f"{fmt(weight)} kg",
+            f"{fmt(settings.weight_change_warn_pct)}%",
+            "protocol.dosing.weight_change_warn_pct",
+        )
+
+
+def _weight_change(
+    work: _Work, rule: str, weight: Decimal, other: Decimal, what: str, settings: Dosing
+) -> bool:
+    """Warn when `weight` is further than the setting from `other`; True when it is."""
+    change = abs(weight - other) / other * 100
+    shown = round_to(change, Decimal("0.1"))
+    work.numbers[f"{rule}_pct"] = shown
+    if change <= settings.weight_change_warn_pct:
+        return False
+    work.warn(
+        rule,
+        f"Weight {fmt(weight)} kg is {fmt(shown)}% {what} ({fmt(other)} kg), more than "
+        f"{fmt(settings.weight_change_warn_pct)}%: a lb/kg slip?",
+        "protocol.dosing.weight_change_warn_pct",
+        measured=f"{fmt(change)}%",
+        threshold=f"{fmt(settings.weight_change_warn_pct)}%",
+    )
+    return True
 
 
 def _capped(value: Decimal, step: Decimal, cap: Decimal, what: str, work: _Work) -> Decimal:

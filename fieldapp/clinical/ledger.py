@@ -23,8 +23,6 @@ from fieldapp.clinical.protocol import Ledger, Protocol
 from fieldapp.clinical.reasons import LEDGER_LADDER, Model, Reason, fmt, worst
 
 USES = ("draw", "administer", "waste", "breakage", "loss")
-# Entries agree when mg and mL × concentration differ by less than this (rounding of mL).
-AGREE_MG = Decimal("0.01")
 
 
 class Witness(Model):
@@ -158,19 +156,28 @@ def evaluate_vial(events: list[LedgerEvent], protocol: Protocol) -> VialStatus:
     resolved = False
     custody = "base"
     for event in events:
-        amount = _amount(event, conc, reasons)
+        amount = _amount(event, conc, s.entry_agreement_mg, reasons)
         if event.kind in USES or event.kind == "overage":
             totals[event.kind] += amount
         if event.kind in USES:
             last_use = event.at
-        if event.kind == "waste" and not _witnessed(event, s, 1):
+        if event.kind == "waste" and not _witnessed(event, s, s.waste_witnesses):
             reasons.append(
                 _r(
                     "waste_unwitnessed",
                     "incomplete",
                     f"Vial {name}: waste of "
                     f"{fmt(amount)} mg at {event.at:%H:%M} has no valid witness",
-                    "waste_witness_methods",
+                    "waste_witnesses",
+                )
+            )
+        if event.kind == "overage" and not (event.reason or "").strip():
+            reasons.append(
+                _r(
+                    "overage_unexplained",
+                    "incomplete",
+                    f"Vial {name}: the overage of {fmt(amount)} mg at {event.at:%H:%M} "
+                    "needs its reason (e.g. manufacturer overfill)",
                 )
             )
         if event.kind == "breakage" and not _witnessed(event, s, s.breakage_witnesses):
@@ -303,11 +310,11 @@ def evaluate_vial(events: list[LedgerEvent], protocol: Protocol) -> VialStatus:
     )
 
 
-def _amount(event: LedgerEvent, conc: Decimal, reasons: list[Reason]) -> Decimal:
+def _amount(event: LedgerEvent, conc: Decimal, agree_mg: Decimal, reasons: list[Reason]) -> Decimal:
     if (
         event.mg is not None
         and event.ml is not None
-        and abs(event.mg - event.ml * conc) >= AGREE_MG
+        and abs(event.mg - event.ml * conc) >= agree_mg
     ):
         reasons.append(
             _r(
@@ -316,6 +323,7 @@ def _amount(event: LedgerEvent, conc: Decimal, reasons: list[Reason]) -> Decimal
                 f"Vial {event.vial}: "
                 f"{fmt(event.mg)} mg and {fmt(event.ml)} mL disagree at "
                 f"{fmt(conc)} mg/mL",
+                "entry_agreement_mg",
             )
         )
     if event.mg is not None:

@@ -18,6 +18,7 @@ from fieldapp.clinical.protocol import Monitoring, Protocol
 from fieldapp.clinical.reasons import MONITORING_LADDER, Model, Reason, fmt, worst
 
 Action = Literal["continue", "pause", "stop", "emergency"]
+WATCH = "Watch SpO2 closely."
 
 
 class Reading(Model):
@@ -54,22 +55,38 @@ class _State(Model):
 
 
 def _reason(
-    rule: str, action: str, message: str, measured: str, limit: str, key: str, order: str
+    rule: str,
+    action: str,
+    message: str,
+    measured: str,
+    limit: str,
+    key: str,
+    order: str | None,
+    m: Monitoring,
 ) -> Reason:
-    return Reason(
+    """A reason whose actions are the standing order `order` (None: watch closely)."""
+    reason = Reason(
         rule_id=rule,
         outcome=action,
         message=message,
         measured=measured,
         threshold=limit,
         setting=f"protocol.monitoring.{key}",
-        actions=(order,),
+        actions=(WATCH,),
     )
+    return _with_orders(reason, m, order) if order else reason
+
+
+def _with_orders(reason: Reason, m: Monitoring, *orders: str) -> Reason:
+    """`reason` with the text and the follow-up actions of the standing orders named."""
+    texts = tuple(getattr(m.standing_orders, order) for order in orders)
+    ids = tuple(a for order in orders for a in m.order_actions.get(order, []))
+    return reason.model_copy(update={"actions": texts, "action_ids": ids})
 
 
 def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
     """Every limit this reading meets, with the trigger family it belongs to."""
-    so, found = m.standing_orders, []
+    found: list[tuple[Reason, str]] = []
     bp = f"{r.systolic}/{r.diastolic}"
     has_bp = r.systolic is not None and r.diastolic is not None
     if has_bp and m.emergency.met_by(r.systolic or 0, r.diastolic or 0):
@@ -82,7 +99,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     bp,
                     str(m.emergency),
                     "emergency",
-                    so.emergency,
+                    "emergency",
+                    m,
                 ),
                 "bp",
             )
@@ -100,7 +118,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     bp,
                     limit,
                     "pause",
-                    so.pause_haemodynamic,
+                    "pause_haemodynamic",
+                    m,
                 ),
                 "bp",
             )
@@ -115,7 +134,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     str(r.heart_rate),
                     str(m.pause.heart_rate),
                     "pause.heart_rate",
-                    so.pause_haemodynamic,
+                    "pause_haemodynamic",
+                    m,
                 ),
                 "hr",
             )
@@ -131,7 +151,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     ", ".join(symptoms),
                     "any",
                     "emergency_symptoms",
-                    so.emergency,
+                    "emergency",
+                    m,
                 ),
                 "symptom",
             )
@@ -146,7 +167,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     f"{r.spo2}%",
                     f"{m.spo2_emergency_below}%",
                     "spo2_emergency_below",
-                    so.emergency,
+                    "emergency",
+                    m,
                 ),
                 "spo2",
             )
@@ -163,7 +185,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     f"{r.spo2}% for {r.spo2_below_seconds} s",
                     f"{m.spo2_stop_below}% for {m.spo2_stop_sustained_seconds} s",
                     "spo2_stop_sustained_seconds",
-                    so.spo2_stop if sustained else "Watch SpO2 closely.",
+                    "spo2_stop" if sustained else None,
+                    m,
                 ),
                 "spo2",
             )
@@ -179,7 +202,8 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
                     measured,
                     str(m.rr_emergency_below),
                     "rr_emergency_below",
-                    so.emergency,
+                    "emergency",
+                    m,
                 ),
                 "rr",
             )
@@ -190,7 +214,6 @@ def _triggers(r: Reading, m: Monitoring) -> list[tuple[Reason, str]]:
 
 
 def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
-    so = m.standing_orders
     for hit, rule, action, limit, key, order in (
         (
             score <= m.rass_sedation_stop_at_or_below,
@@ -198,7 +221,7 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
             "stop",
             m.rass_sedation_stop_at_or_below,
             "rass_sedation_stop_at_or_below",
-            so.sedation_stop,
+            "sedation_stop",
         ),
         (
             score <= m.rass_sedation_pause_at_or_below,
@@ -206,7 +229,7 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
             "pause",
             m.rass_sedation_pause_at_or_below,
             "rass_sedation_pause_at_or_below",
-            so.sedation_pause,
+            "sedation_pause",
         ),
         (
             score >= m.rass_agitation_stop_at_or_above,
@@ -214,7 +237,7 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
             "stop",
             m.rass_agitation_stop_at_or_above,
             "rass_agitation_stop_at_or_above",
-            so.agitation_stop,
+            "agitation_stop",
         ),
         (
             score >= m.rass_agitation_pause_at_or_above,
@@ -222,7 +245,7 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
             "pause",
             m.rass_agitation_pause_at_or_above,
             "rass_agitation_pause_at_or_above",
-            so.agitation_pause,
+            "agitation_pause",
         ),
     ):
         if hit:
@@ -237,6 +260,7 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
                         f"{limit:+d}",
                         key,
                         order,
+                        m,
                     ),
                     "rass",
                 )
@@ -273,20 +297,21 @@ def _decide(r: Reading, state: _State, m: Monitoring) -> tuple[MonitoringDecisio
         persisting = pausing.intersection(state.paused_families)
         if persisting:
             stop = [
-                reason.model_copy(
-                    update={
-                        "outcome": "stop",
-                        "rule_id": f"{reason.rule_id}_persisting",
-                        "message": f"{reason.message}, still at the recheck: stop",
-                        "actions": (
-                            so.stop_haemodynamic
-                            if reason.rule_id in ("bp_pause", "hr_pause")
-                            else so.sedation_stop
-                            if "sedation" in reason.rule_id
-                            else so.agitation_stop,
-                            so.no_restart,
-                        ),
-                    }
+                _with_orders(
+                    reason.model_copy(
+                        update={
+                            "outcome": "stop",
+                            "rule_id": f"{reason.rule_id}_persisting",
+                            "message": f"{reason.message}, still at the recheck: stop",
+                        }
+                    ),
+                    m,
+                    "stop_haemodynamic"
+                    if reason.rule_id in ("bp_pause", "hr_pause")
+                    else "sedation_stop"
+                    if "sedation" in reason.rule_id
+                    else "agitation_stop",
+                    "no_restart",
                 )
                 for reason, family in found
                 if family in persisting and reason.outcome == "pause"
@@ -356,10 +381,32 @@ def _done(
     )
 
 
+def with_low_spo2_durations(readings: Sequence[Reading], protocol: Protocol) -> list[Reading]:
+    """The readings (in time order), each low SpO2 with how long it has been low.
+
+    A run of consecutive readings below the stop limit is one desaturation: its duration is
+    the time since the run's first reading (plus how long that one had already been low, as
+    entered), or the duration entered now if longer. A reading at or above the limit ends
+    the run; one without SpO2 leaves it running.
+    """
+    limit, since, out = protocol.monitoring.spo2_stop_below, None, []
+    for r in readings:
+        if r.spo2 is not None and r.spo2 < limit:
+            start = r.minute - Decimal(r.spo2_below_seconds) / 60
+            since = start if since is None else min(since, start)
+            seconds = int(((r.minute - since) * 60).to_integral_value())
+            r = r.model_copy(update={"spo2_below_seconds": max(r.spo2_below_seconds, seconds)})
+        elif r.spo2 is not None:
+            since = None
+        out.append(r)
+    return out
+
+
 def evaluate_series(readings: Sequence[Reading], protocol: Protocol) -> list[MonitoringDecision]:
     """The decision for each reading of a session, in order."""
     state, decisions = _State(), []
-    for reading in sorted(readings, key=lambda r: r.minute):
+    ordered = sorted(readings, key=lambda r: r.minute)
+    for reading in with_low_spo2_durations(ordered, protocol):
         decision, state = _decide(reading, state, protocol.monitoring)
         decisions.append(decision)
     return decisions
@@ -370,6 +417,8 @@ def evaluate_reading(
 ) -> MonitoringDecision:
     """The decision for `reading`, given the session's earlier readings."""
     state = _State()
-    for previous in sorted(earlier, key=lambda r: r.minute):
+    ordered = [*sorted(earlier, key=lambda r: r.minute), reading]
+    *before, current = with_low_spo2_durations(ordered, protocol)
+    for previous in before:
         _, state = _decide(previous, state, protocol.monitoring)
-    return _decide(reading, state, protocol.monitoring)[0]
+    return _decide(current, state, protocol.monitoring)[0]

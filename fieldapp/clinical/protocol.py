@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from fieldapp.clinical.actions import ActionSpec, setting_value, unknown_actions
 from fieldapp.clinical.reasons import Model
 from fieldapp.config import config_dir, load_toml, validate
 from fieldapp.errors import ConfigError
@@ -80,6 +81,8 @@ READINESS_RULES: tuple[str, ...] = (
     "cssrs_low",
     "cssrs_moderate",
     "cssrs_high",
+    "record_unrecognised",
+    "record_changed",
 )
 
 
@@ -88,6 +91,8 @@ class RuleOutcome(Model):
 
     outcome: ReadinessOutcome
     approvable: bool = False
+    # Follow-up actions (protocol.toml [actions]) the rule starts when it fires.
+    actions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _only_holds_are_approvable(self) -> RuleOutcome:
@@ -243,6 +248,9 @@ class Interaction(Model):
     outcome: ReadinessOutcome
     approvable: bool = False
     message: str
+    # A BP interval during the infusion shorter than the usual one (§1.9: pressors).
+    bp_interval_minutes: Decimal | None = Field(None, gt=0)
+    actions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _lower_case_drugs(self) -> Interaction:
@@ -351,6 +359,20 @@ class VitalsInterval(Model):
     rr_rass: Decimal = Positive
 
 
+class AfterStop(Model):
+    """After a stop: the recheck after rest, and the escalation when there is no recovery."""
+
+    recheck_minutes: Decimal = Positive
+    escalate_after_minutes: Decimal = Positive
+    escalate_actions: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _recheck_first(self) -> AfterStop:
+        if self.escalate_after_minutes <= self.recheck_minutes:
+            raise ValueError("escalate_after_minutes must be after recheck_minutes")
+        return self
+
+
 class Monitoring(Model):
     """Pause, stop and emergency rules during the infusion (§1.6)."""
 
@@ -368,6 +390,9 @@ class Monitoring(Model):
     rass_agitation_stop_at_or_above: int = Field(ge=0, le=4)
     emergency_symptoms: list[str]
     standing_orders: StandingOrders
+    # The follow-up actions each standing order starts (keys as in standing_orders).
+    order_actions: dict[str, list[str]]
+    after_stop: AfterStop
 
     @model_validator(mode="after")
     def _ladders_in_order(self) -> Monitoring:
@@ -389,6 +414,9 @@ class Monitoring(Model):
         for ok, key, other in checks:
             if not ok:
                 raise ValueError(f"{key} must be more extreme than the {other} limit")
+        unknown = sorted(set(self.order_actions) - set(StandingOrders.model_fields))
+        if unknown:
+            raise ValueError(f"order_actions: no standing order {', '.join(unknown)}")
         return self
 
 
@@ -416,6 +444,9 @@ class Recovery(Model):
     min_observation_first_minutes: int = Field(ge=0)
     min_observation_later_minutes: int = Field(ge=0)
     max_nausea: NauseaLevel
+    rescore_minutes: Decimal = Positive
+    escalate_not_cleared_after_minutes: Decimal = Positive
+    escalate_actions: list[str] = Field(min_length=1)
     required: list[
         Literal[
             "oriented_x3",
@@ -584,8 +615,10 @@ class Ledger(Model):
     form106_days: int = Field(ge=0)
     waste_witness_methods: list[str] = Field(min_length=1)
     waste_witness_must_be_licensed: bool
+    waste_witnesses: int = Field(ge=1)
     breakage_witnesses: int = Field(ge=1)
     require_closing_count: bool
+    entry_agreement_mg: Decimal = Field(gt=0)
 
 
 class Protocol(Model):
@@ -611,6 +644,7 @@ class Protocol(Model):
     scales: Scales
     lone_worker: LoneWorker
     ledger: Ledger
+    actions: dict[str, ActionSpec]
 
     def rule(self, rule_id: str) -> RuleOutcome:
         """The configured outcome of one readiness rule."""
@@ -627,7 +661,25 @@ class Protocol(Model):
         ids = [interaction.id for interaction in self.interactions]
         if len(ids) != len(set(ids)):
             raise ValueError("interactions: an id is used twice")
+        self._actions_exist()
         return self
+
+    def _actions_exist(self) -> None:
+        named = [a for rule in self.readiness.rules.values() for a in rule.actions]
+        named += [a for i in self.interactions for a in i.actions]
+        named += [a for ids in self.monitoring.order_actions.values() for a in ids]
+        named += self.monitoring.after_stop.escalate_actions + self.recovery.escalate_actions
+        unknown = unknown_actions(named, self.actions)
+        if unknown:
+            raise ValueError(f"actions: {', '.join(unknown)} named but not in [actions]")
+        for action, spec in self.actions.items():
+            if isinstance(spec.due_minutes, str):
+                try:
+                    Decimal(str(setting_value(self, spec.due_minutes)))
+                except (AttributeError, KeyError, ArithmeticError, ValueError):
+                    raise ValueError(
+                        f"actions.{action}.due_minutes: {spec.due_minutes!r} names no number"
+                    ) from None
 
 
 def default_protocol_path() -> Path:

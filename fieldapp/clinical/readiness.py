@@ -118,6 +118,7 @@ def _visit_gates(data: ReadinessInput, p: Protocol) -> list[Reason]:
                     measured=", ".join(hits),
                     setting=f"protocol.interactions.{interaction.id}",
                     approvable=interaction.approvable,
+                    action_ids=tuple(interaction.actions),
                 )
             )
     return reasons
@@ -240,6 +241,33 @@ def _course(data: ReadinessInput, p: Protocol) -> list[Reason]:
     return course_reasons(data.course, data.visit_at, p)[0]
 
 
+def _record(data: ReadinessInput, p: Protocol) -> list[Reason]:
+    """The clinical record: entries nobody can read, and changes the patient reports."""
+    reasons = []
+    if data.record_review:
+        reasons.append(
+            fire(
+                p,
+                "record_unrecognised",
+                "The clinical record has entries the vocabulary cannot read: "
+                + "; ".join(data.record_review)
+                + ". A prescriber reviews them.",
+                f"{len(data.record_review)} entr{'y' if len(data.record_review) == 1 else 'ies'}",
+                setting="protocol.readiness.rules.record_unrecognised",
+            )
+        )
+    if data.today.record_changed:
+        reasons.append(
+            fire(
+                p,
+                "record_changed",
+                "New diagnosis, hospital stay or medication since the clinic's record: "
+                "prescriber review",
+            )
+        )
+    return reasons
+
+
 RULES: tuple[Rule, ...] = (
     screening.conditions,
     screening.cardiac_hepatic,
@@ -249,6 +277,7 @@ RULES: tuple[Rule, ...] = (
     _staff,
     _mood,
     _course,
+    _record,
 )
 
 
@@ -270,14 +299,30 @@ def _apply_approvals(reasons: list[Reason], approvals: list[Approval]) -> list[R
     return out
 
 
+def bp_interval_minutes(rule_ids: list[str], protocol: Protocol) -> Decimal | None:
+    """The BP interval during the infusion the fired rules ask for, if shorter than usual.
+
+    Age or known hypertension asks for the flagged-patient interval; an interaction (a
+    pressor) for its own. The shortest wins; None when no rule asks for one.
+    """
+    asked = []
+    if any(rule in ("age_older", "hypertension_known") for rule in rule_ids):
+        asked.append(Decimal(protocol.age.bp_interval_minutes_when_flagged))
+    for interaction in protocol.interactions:
+        if f"interaction_{interaction.id}" in rule_ids and interaction.bp_interval_minutes:
+            asked.append(interaction.bp_interval_minutes)
+    return min(asked) if asked else None
+
+
 def evaluate_readiness(data: ReadinessInput, protocol: Protocol) -> ReadinessDecision:
     """Run every readiness rule; the worst outcome wins after approvals are applied."""
     reasons = [reason for rule in RULES for reason in rule(data, protocol)]
     reasons = _apply_approvals(reasons, data.approvals)
     outcome = worst((r.outcome for r in reasons), READINESS_LADDER)
     numbers: dict[str, Decimal | int | str | None] = {}
-    if any(r.rule_id in ("age_older", "hypertension_known") for r in reasons):
-        numbers["bp_interval_minutes"] = protocol.age.bp_interval_minutes_when_flagged
+    interval = bp_interval_minutes([r.rule_id for r in reasons], protocol)
+    if interval is not None:
+        numbers["bp_interval_minutes"] = interval
     if data.today.phq9_items is not None and len(data.today.phq9_items) == 9:
         numbers["phq9_total"] = sum(data.today.phq9_items)
     return ReadinessDecision(

@@ -102,6 +102,8 @@ class Today(Model):
     consent_on_file: bool | None = None
     phq9_items: list[int] | None = None
     cssrs: dict[str, bool] | None = None
+    # A new diagnosis, hospital stay or medication since the clinic's record, as reported.
+    record_changed: bool = False
 
 
 class Personnel(Model):
@@ -145,3 +147,6 @@ class ReadinessInput(Model):
     course: CourseInput = Field(default_factory=CourseInput)
     approvals: list[Approval] = Field(default_factory=list)
     checklists: list[ChecklistAnswered] = Field(default_factory=list)
+    # Entries of the clinical record the vocabulary cannot read, each as shown to the
+    # clinician ("problem 'Foo' (icd10cm:X99): not in the vocabulary").
+    record_review: list[str] = Field(default_factory=list)

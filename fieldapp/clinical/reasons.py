@@ -38,6 +38,8 @@ class Reason(Model):
     setting: str | None = None
     approvable: bool = False
     actions: tuple[str, ...] = ()
+    # Follow-up actions (ids of protocol.toml [actions]) this reason starts.
+    action_ids: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.message} ({self.setting})" if self.setting else self.message

@@ -28,4 +28,5 @@ def fire(
         setting=setting or f"protocol.readiness.rules.{rule_id}",
         approvable=rule.approvable,
         actions=tuple(actions),
+        action_ids=tuple(rule.actions),
     )

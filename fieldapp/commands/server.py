@@ -114,6 +114,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     day.add_argument("file", type=Path)
     day.set_defaults(handler=cmd_import_day)
 
+    records = sub.add_parser(
+        "import-records", help="load patients' clinical records from the clinic's CSV"
+    )
+    records.add_argument("file", type=Path)
+    records.set_defaults(handler=cmd_import_records)
+
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:
     """Server settings from --config, the environment and --database-url."""
@@ -366,5 +372,31 @@ def cmd_import_day(args: argparse.Namespace) -> int:
     print(
         f"imported {counts['patients']} patients, {counts['visits']} visits, "
         f"{counts['docs']} protocol documents; {counts['clinicians']} new clinicians"
+    )
+    return 0
+
+
+def cmd_import_records(args: argparse.Namespace) -> int:
+    """Load the clinic's CSV of clinical records: every record in it, or none."""
+    from sync.server import clinical
+
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FieldAppError(
+            f"{args.file}: cannot be read as UTF-8 text ({exc.__class__.__name__})"
+        ) from None
+
+    def work(session: Any, _settings: ServerSettings, now: float) -> Any:
+        counts = clinical.import_csv(session, text, "cli", now)
+        return counts, counts
+
+    try:
+        counts = _admin(args, "import_clinical_records", work)
+    except FieldAppError as exc:
+        raise FieldAppError(f"{args.file}: {exc}") from None
+    print(
+        f"imported the clinical records of {counts['patients']} patients "
+        f"({counts['entries']} entries)"
     )
     return 0

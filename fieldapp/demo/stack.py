@@ -44,11 +44,15 @@ DEMO_CLINICIAN = "c01"
 
 
 def protocol_documents() -> list[ProtocolDocument]:
-    """The clinic's protocol and checklist templates, as records a device pulls."""
-    files = [config_dir() / "protocol.toml", *sorted((config_dir() / "checklists").glob("*.toml"))]
+    """The clinic's protocol, vocabulary and checklist templates, as records a device pulls."""
+    files = [
+        config_dir() / "protocol.toml",
+        config_dir() / "vocabulary.toml",
+        *sorted((config_dir() / "checklists").glob("*.toml")),
+    ]
     docs = []
     for path in files:
-        name = "protocol" if path.name == "protocol.toml" else f"checklist.{path.stem}"
+        name = path.stem if path.parent == config_dir() else f"checklist.{path.stem}"
         docs.append(
             ProtocolDocument(
                 id=stable_id("protocol_doc", name),

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
+from fieldapp.clinical.actions import follow_ups
 from fieldapp.clinical.checklists import (
     ChecklistResponse,
     ChecklistTemplate,
@@ -22,8 +23,11 @@ from fieldapp.clinical.checklists import (
 from fieldapp.clinical.course import CourseInput
 from fieldapp.clinical.readiness import ReadinessDecision, evaluate_readiness
 from fieldapp.clinical.readiness_input import Approval, ReadinessInput
+from fieldapp.clinical.record import RecordReading, lay_over, read_record
+from fieldapp.clinical.vocabulary import normalise
 from fieldapp.config import config_dir
 from fieldapp.services import engine
+from fieldapp.services.followups import FollowUps
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
@@ -47,8 +51,8 @@ class Item:
 
 
 # Questions no checklist template can ask: the template format has no list answer (the
-# prescriber's DEA states) and the readiness input has no weight or pain field (the dose
-# step and the course read them from the checklist's answers).
+# prescriber's DEA states, today's medications) and the readiness input has no weight or
+# pain field (the dose step and the course read them from the checklist's answers).
 EXTRA_ITEMS: tuple[Item, ...] = (
     Item("weight_kg", "Weight today (kg)", "number", "weight"),
     Item("pain_nrs", "Pain NRS now (0–10)", "int", "pain_nrs"),
@@ -59,15 +63,15 @@ EXTRA_ITEMS: tuple[Item, ...] = (
         "personnel.prescriber_dea_states",
         hint="WA, OR",
     ),
+    Item(
+        "medications_today",
+        "Medications taken today",
+        "list",
+        "today.medications_today",
+        required=False,
+        hint="comma list, e.g. lorazepam",
+    ),
 )
-# The clinic summary's condition phrases, as the engine's history fields.
-CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
-    "hypertension": ("hypertension", True),
-    "hypothyroidism": ("thyroid", True),
-    "controlled glaucoma": ("raised_icp_iop", "controlled"),
-    "history of psychosis": ("psychosis", "history"),
-    "moderate hepatic disease": ("hepatic", "moderate"),
-}
 
 
 FORM_TEMPLATES = ("equipment", "pre_visit_safety")
@@ -160,13 +164,16 @@ def _parse(item: Item, raw: str) -> Any:
     return raw
 
 
-def _history(patient: PatientSummary) -> dict[str, Any]:
-    history: dict[str, Any] = {"ecg_date": patient.last_ecg_on, "lft_date": patient.last_lft_on}
-    for condition in patient.conditions:
-        field = CONDITION_FIELDS.get(condition.lower())
-        if field is not None:
-            history[field[0]] = field[1]
-    return history
+def medications_today(names: list[str]) -> tuple[list[str], list[str]]:
+    """Medications typed as taken today: (generic names, those the vocabulary does not know)."""
+    vocabulary, known, unknown = engine.vocabulary(), [], []
+    for name in names:
+        found = vocabulary.by_name("medication", normalise(name))
+        if found is not None and found[0].drug and not found[1]:
+            known.append(found[0].drug)
+        else:
+            unknown.append(f"medication taken today {name!r}: not in the vocabulary")
+    return known, unknown
 
 
 def _age(born: date, on: date) -> int:
@@ -180,6 +187,13 @@ class ChecklistRun:
         self.session = session
         self.texts: dict[str, str] = {}
         self.approval: Approval | None = None
+        self._record: RecordReading | None = None
+
+    def record(self) -> RecordReading:
+        """The patient's clinical record as the vocabulary reads it (each entry a finding)."""
+        if self._record is None:
+            self._record = read_record(self.session.patient, engine.vocabulary())
+        return self._record
 
     def problems(self) -> dict[str, str]:
         """Every answer typed that does not parse, by item id."""
@@ -206,28 +220,33 @@ class ChecklistRun:
         """The engine's input from the answers given so far (unanswered stays missing)."""
         s, patient = self.session, self.session.patient
         now = s.services.clock.now()
+        record = self.record()
         base: dict[str, Any] = {
             "visit_at": now,
             "age_years": _age(patient.date_of_birth, now.date()),
             "sex": patient.sex if patient.sex in ("female", "male") else "female",
             "indication": _indication(patient),
-            "history": _history(patient),
+            "history": {},
             "vitals": {},
-            "today": {"medications": [m.split()[0].lower() for m in patient.medications]},
+            "today": {"medications": list(record.medications)},
             "personnel": {"visit_state": s.visit.address.state},
             "course": _course(s).model_dump(),
         }
-        missing = []
+        missing, review = [], record.review()
         for item in EXTRA_ITEMS:
             value, problem = parse_answer(item, self.texts.get(item.id, ""))
             if value is None:
                 if problem and item.required:
                     missing.append(item.id)
                 continue
+            if item.id == "medications_today":
+                value, unknown = medications_today(value)
+                review += unknown
             if "." in item.path:
                 section, key = item.path.split(".", 1)
                 base[section][key] = value
         base["checklists"] = [{"template": "visit_extras", "missing": missing}]
+        base["record_review"] = review
         if self.approval is not None:
             base["approvals"] = [self.approval.model_dump()]
         responses = [
@@ -235,7 +254,7 @@ class ChecklistRun:
             for ref, answers in self.responses().items()
         ]
         data = apply_responses(base, responses, templates())
-        return ReadinessInput.model_validate(data)
+        return ReadinessInput.model_validate(lay_over(data, record.inputs))
 
     def decide(self) -> ReadinessDecision:
         """The engine's decision on the answers so far."""
@@ -279,6 +298,7 @@ class ChecklistRun:
             )
             self.session.save(record)
             saved.append(record)
+        FollowUps(self.session).start(follow_ups(decision.reasons, engine.protocol()))
         return saved
 
     def weight_kg(self) -> Decimal | None:
@@ -326,9 +346,11 @@ def _previous_infusions(session: VisitSession) -> list[datetime]:
 
 def _course(session: VisitSession) -> CourseInput:
     patient = session.patient
+    infusions = _previous_infusions(session)
     return CourseInput(
-        previous_infusions=_previous_infusions(session),
+        previous_infusions=infusions,
         nrs_baseline=patient.baseline_pain_nrs,
         nrs_after=[p.pain_nrs_after for p in patient.past_sessions if p.pain_nrs_after is not None],
-        last_lft_date=patient.last_lft_on,
+        # Every infusion so far was at the patient's home, the address of this visit.
+        visits_at_address=sorted({at.date() for at in infusions}),
     )

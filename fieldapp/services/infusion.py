@@ -8,16 +8,25 @@ persists at the recheck becomes a stop), and a stop or an emergency ends the inf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from fieldapp.clinical.actions import follow_ups
 from fieldapp.clinical.dosing import DoseInput, DoseResult, compute_dose
 from fieldapp.clinical.dosing import DoseOrder as EngineOrder
-from fieldapp.clinical.monitoring import MonitoringDecision, Reading, evaluate_reading
+from fieldapp.clinical.monitoring import (
+    MonitoringDecision,
+    Reading,
+    evaluate_reading,
+    with_low_spo2_durations,
+)
+from fieldapp.clinical.readiness import bp_interval_minutes
+from fieldapp.clinical.vocabulary import symptom_id
 from fieldapp.services import engine
 from fieldapp.services.checklist import to_record_reason
+from fieldapp.services.followups import DONE_BY_READING, FollowUps, as_reading
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import (
     ChecklistSubmission,
@@ -53,6 +62,42 @@ class DoseForm:
     bag_ml: Decimal | None = None
     bag_drug_mg: Decimal | None = None
     previous_weight_kg: Decimal | None = None
+    checklist_weight_kg: Decimal | None = None
+    weight_confirmed: bool = False
+    given_this_session_mg: Decimal = Decimal(0)
+    diluted_to_mg_per_ml: Decimal | None = None
+    session_override_by: str | None = None
+
+
+def prepared(form: DoseForm, session: VisitSession) -> DoseForm:
+    """The form with what the visit knows: the last visit's weight, today's checklist
+    weight and what was given this session (never taken from the screen)."""
+    given = sum((Decimal(str(a.dose_mg)) for a in session.administrations()), Decimal(0))
+    return replace(
+        form,
+        previous_weight_kg=last_visit_weight(session),
+        checklist_weight_kg=checklist_weight(session),
+        given_this_session_mg=given,
+    )
+
+
+def last_visit_weight(session: VisitSession) -> Decimal | None:
+    """The weight of the patient's last visit: a dose ordered on this laptop, or the clinic's."""
+    local = [r for r in session.earlier if isinstance(r, DoseOrder)]
+    if local:
+        return Decimal(str(max(local, key=lambda r: r.recorded_at).weight_kg))
+    sessions = session.patient.past_sessions
+    last = next((p.weight_kg for p in reversed(sessions) if p.weight_kg), None)
+    return Decimal(str(last)) if last else None
+
+
+def checklist_weight(session: VisitSession) -> Decimal | None:
+    """The weight measured today, as answered in the safety checklist."""
+    raw = session.last_checklist_answers().get("weight_kg")
+    try:
+        return Decimal(str(raw)) if raw not in (None, "") else None
+    except ArithmeticError:
+        return None
 
 
 def compute(form: DoseForm) -> DoseResult:
@@ -69,6 +114,11 @@ def compute(form: DoseForm) -> DoseResult:
         height_cm=form.height_cm,
         sex=form.sex,  # type: ignore[arg-type]
         previous_weight_kg=form.previous_weight_kg,
+        checklist_weight_kg=form.checklist_weight_kg,
+        weight_confirmed=form.weight_confirmed,
+        given_this_session_mg=form.given_this_session_mg,
+        diluted_to_mg_per_ml=form.diluted_to_mg_per_ml,
+        session_override_by=form.session_override_by or None,
         order=order,
         vial_mg_per_ml=form.vial_mg_per_ml,
         vial_ml=form.vial_ml,
@@ -88,9 +138,13 @@ def confirm_dose(
 ) -> DoseOrder:
     """Save the order and its draw from `vial` after the explicit double-check.
 
-    A refused dose is never saved, and neither is a dose drawn from a vial of another
-    strength than the one the arithmetic used.
+    The dose is worked out again with what the visit knows (weights, what was given), so a
+    weight that needs confirming is confirmed before anything is saved. A refused dose is
+    never saved, and neither is a dose drawn from a vial of another strength than the one
+    the arithmetic used.
     """
+    form = prepared(form, session)
+    result = compute(form)
     if result.outcome == "refused":
         raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
     checker = double_checked_by.strip()
@@ -124,8 +178,13 @@ def confirm_dose(
         pump_ml_per_h=_num(n, "pump_ml_per_h"),
         double_checked_by=checker,
         warnings=[to_record_reason(r) for r in result.reasons],
+        weight_confirmed=form.weight_confirmed
+        and any(r.rule_id in ("weight_changed", "weight_differs_today") for r in result.reasons),
     )
-    session.services.ledger.draw(session, source.vial, Decimal(str(record.dose_mg)))
+    # What leaves the vial: the drug put into the bag when the order names it (the rest is
+    # wasted, witnessed), else the dose itself.
+    drawn = form.bag_drug_mg if form.bag_drug_mg is not None else Decimal(str(record.dose_mg))
+    session.services.ledger.draw(session, source.vial, drawn)
     session.save(record)
     return record
 
@@ -159,7 +218,11 @@ class Infusion:
         if self.started_at is not None:
             raise StepRefused("The infusion has already started.")
         _ = self.order
-        return self.session.set_status("infusion_started")
+        event = self.session.set_status("infusion_started")
+        due = self.next_due()
+        if due is not None:
+            FollowUps(self.session).next_vitals(due)
+        return event
 
     def elapsed_min(self) -> Decimal:
         """Minutes since the start."""
@@ -174,17 +237,7 @@ class Infusion:
 
     def _as_reading(self, v: VitalsReading) -> Reading:
         assert self.started_at is not None
-        minute = Decimal(int((v.taken_at - self.started_at).total_seconds())) / 60
-        return Reading(
-            minute=max(Decimal(0), minute),
-            systolic=v.systolic_mmhg,
-            diastolic=v.diastolic_mmhg,
-            heart_rate=v.heart_rate_bpm,
-            spo2=v.spo2_pct,
-            rr=v.resp_rate_per_min,
-            rass=v.rass,
-            symptoms=list(v.symptoms),
-        )
+        return as_reading(v, (v.taken_at - self.started_at).total_seconds() / 60)
 
     def stopped(self) -> bool:
         """Whether a reading stopped the infusion (it is never restarted this session)."""
@@ -209,10 +262,9 @@ class Infusion:
         if readings and readings[-1].judgement == "pause":
             return protocol.monitoring.recheck_minutes
         interval = protocol.monitoring.vitals_interval_minutes.nibp_during
-        flags = {"age_older", "hypertension_known"}
-        if any(r.rule_id in flags for c in self.session.of(ChecklistSubmission) for r in c.reasons):
-            interval = min(interval, Decimal(protocol.age.bp_interval_minutes_when_flagged))
-        return interval
+        fired = [r.rule_id for c in self.session.of(ChecklistSubmission) for r in c.reasons]
+        shorter = bp_interval_minutes(fired, protocol)
+        return min(interval, shorter) if shorter is not None else interval
 
     def rr_rass_due(self) -> datetime | None:
         """When respiratory rate and RASS are next due (their own, longer interval)."""
@@ -229,16 +281,29 @@ class Infusion:
         if self.ended:
             raise StepRefused("The infusion has ended: record recovery vitals instead.")
         now = self.session.services.clock.now()
+        protocol = engine.protocol()
+        vocabulary = engine.vocabulary()
+        values = {
+            **values,
+            "symptoms": [symptom_id(vocabulary, s) for s in values.get("symptoms", [])],
+        }
         draft = self.session.new(VitalsReading, phase="during", taken_at=now, **values)
         earlier = [self._as_reading(v) for v in self.readings()]
-        decision = evaluate_reading(self._as_reading(draft), earlier, engine.protocol())
+        current = self._as_reading(draft)
+        # How long SpO2 has been low: as entered, or since the first of consecutive low readings.
+        low = with_low_spo2_durations([*earlier, current], protocol)[-1].spo2_below_seconds
+        decision = evaluate_reading(current, earlier, protocol)
         reading = draft.model_copy(
             update={
                 "judgement": decision.action,
                 "reasons": [to_record_reason(r) for r in decision.reasons],
+                "spo2_low_seconds": low if low else draft.spo2_low_seconds,
             }
         )
         self.session.save(reading)
+        tasks = FollowUps(self.session)
+        tasks.complete_actions(DONE_BY_READING, "vitals recorded")
+        tasks.start(follow_ups(decision.reasons, protocol))
         if decision.action in ("stop", "emergency"):
             self.end(stopped_early=True, why="; ".join(r.message for r in decision.reasons))
             if decision.action == "emergency":
@@ -247,6 +312,10 @@ class Infusion:
                     "critical",
                     "Emergency during the infusion: " + decision.reasons[0].message,
                 )
+        else:
+            due = self.next_due()
+            if due is not None:
+                tasks.next_vitals(due)
         return reading, decision
 
     def end(self, stopped_early: bool = False, why: str | None = None) -> DoseAdministration:

@@ -72,6 +72,7 @@ def to_engine(record: SubstanceEvent) -> LedgerEvent:
         data["mg"], data["ml"] = _dec(record.mg), _dec(record.ml)
     if record.event in ("loss", "resolution"):
         data["significant"] = record.significant_loss
+    if record.event in ("loss", "resolution", "overage"):
         data["reason"] = record.note
     if record.witness:
         method = record.method or "in_person"
@@ -269,8 +270,14 @@ class LedgerBook:
         this one is not: the drug stays secured until one is present.
         """
         found = self._usable(vial)
+        need = engine.protocol().ledger.waste_witnesses
         if not witnesses_of(witness):
             raise LedgerRefused("Waste needs a witness: name the licensed witness present.")
+        if len(set(witnesses_of(witness))) < need:
+            raise LedgerRefused(
+                f"The protocol asks for {need} witnesses to waste (ledger.waste_witnesses): "
+                "name them separated by ';', or keep the drug secured until they are present."
+            )
         if not licensed and engine.protocol().ledger.waste_witness_must_be_licensed:
             raise LedgerRefused(
                 "The protocol asks for a licensed witness to waste "
@@ -331,6 +338,14 @@ class LedgerBook:
             raise LedgerRefused("A count cannot be below 0 mL.")
         self._entry("count", vial, found.mg_per_ml, measured_ml * found.mg_per_ml, measured_ml)
         return self.open_incidents()
+
+    def overage(self, vial: str, ml: Decimal, reason: str) -> None:
+        """Measured excess (manufacturer overfill) recorded as an adjustment with its reason."""
+        found = self.vial(vial)
+        self._positive(ml)
+        if not reason.strip():
+            raise LedgerRefused("An overage needs its reason, e.g. manufacturer overfill.")
+        self._entry("overage", vial, found.mg_per_ml, ml * found.mg_per_ml, ml, note=reason.strip())
 
     def give_back(self, vial: str) -> None:
         """Return a vial to the base at the end of the day."""

@@ -11,8 +11,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from fieldapp.clinical.escalation import recovered
 from fieldapp.clinical.recovery import RecoveryDecision, RecoveryInput, evaluate_recovery
 from fieldapp.services import engine
+from fieldapp.services.followups import DONE_BY_RECOVERY, FollowUps, as_reading
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import (
     Addendum,
@@ -104,17 +106,7 @@ class Recovery:
         decision = self.decide(answers)
         now = self.session.services.clock.now()
         cleared = decision.outcome == "cleared"
-        if answers.get("systolic"):
-            self.session.save(
-                self.session.new(
-                    VitalsReading,
-                    phase="post",
-                    taken_at=now,
-                    systolic_mmhg=answers.get("systolic"),
-                    diastolic_mmhg=answers.get("diastolic"),
-                    heart_rate_bpm=answers.get("heart_rate"),
-                )
-            )
+        self.record_vitals(answers)
         record = self.session.new(
             RecoveryRecord,
             assessed_at=now,
@@ -128,7 +120,33 @@ class Recovery:
             next_day_call_on=(now + timedelta(days=1)).date() if cleared else None,
         )
         self.session.save(record)
+        tasks = FollowUps(self.session)
+        tasks.complete_actions(DONE_BY_RECOVERY, "recovery assessed")
+        if not cleared:
+            tasks.rescore_after_not_cleared()
         return record, decision
+
+    def record_vitals(self, answers: dict[str, Any]) -> VitalsReading | None:
+        """Save the vitals of an assessment (or a recheck after a stop), judged against
+        the monitoring limits: back within them all is "continue", the recovery a stopped
+        infusion's escalation timer waits for."""
+        fields = {
+            "systolic_mmhg": answers.get("systolic"),
+            "diastolic_mmhg": answers.get("diastolic"),
+            "heart_rate_bpm": answers.get("heart_rate"),
+            "spo2_pct": answers.get("spo2"),
+            "rass": answers.get("rass"),
+        }
+        if all(value is None for value in fields.values()):
+            return None
+        draft = self.session.new(
+            VitalsReading, phase="post", taken_at=self.session.services.clock.now(), **fields
+        )
+        back = recovered(as_reading(draft), engine.protocol())
+        reading = draft.model_copy(update={"judgement": "continue" if back else "pause"})
+        self.session.save(reading)
+        FollowUps(self.session).complete_actions(("post_stop_recheck",), "vitals rechecked")
+        return reading
 
 
 class Note:

@@ -95,11 +95,22 @@ def patient_contact(row: Patient) -> dict[str, Any]:
 
 
 def put_patient_summary(session: Session, summary: PatientSummary, now: float) -> Patient:
-    """Store a whole patient summary (import), as a new version if it changed."""
+    """Store a whole patient summary (import), as a new version if it changed.
+
+    A summary without a clinical record keeps the record the clinic already stored.
+    """
     data = summary.model_dump(mode="json", exclude={"id", "version", "schema_version"})
+    existing = session.get(Patient, str(summary.id))
+    if data.get("record") is None and existing is not None and existing.clinical is not None:
+        data["record"] = json.loads(existing.clinical).get("record")
     contact = canonical_text({k: v for k, v in data.items() if k in CONTACT_FIELDS})
     clinical = canonical_text({k: v for k, v in data.items() if k not in CONTACT_FIELDS})
     return _put_patient(session, str(summary.id), contact, clinical, now)
+
+
+def put_patient_clinical(session: Session, row: Patient, clinical: str, now: float) -> Patient:
+    """Replace a patient's clinical part (the clinic's record changed): a new version."""
+    return _put_patient(session, row.id, row.contact, clinical, now)
 
 
 def put_patient_contact(

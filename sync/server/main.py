@@ -29,7 +29,17 @@ from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
 from sync.server.faults import UnexpectedErrors
-from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
+from sync.server.routes import (
+    admin,
+    clinical,
+    dispatch,
+    enroll,
+    health,
+    patients,
+    plans,
+    sync,
+    visits,
+)
 from sync.server.schemas import ErrorBody
 from sync.server.textcheck import refuse_unstorable_text
 
@@ -156,7 +166,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.ctx = ctx
-    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
+    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin, clinical):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 
     @app.exception_handler(errors.ServerError)

@@ -215,3 +215,26 @@ class RefusalWindow(SQLModel, table=True):
     last_at: float
     count: int = 0
     outcomes: str = "{}"  # JSON: outcome code -> how many of `count`
+
+
+class ClinicalEntry(SQLModel, table=True):
+    """One entry of a patient's clinical record, as the clinic keeps it.
+
+    A new import or API call writes a whole new version of the record (nothing is deleted
+    or changed: earlier versions stay for the audit); the newest version travels to the
+    laptops inside the patient summary.
+    """
+
+    __tablename__ = "clinical_entry"
+
+    patient_id: str = Field(foreign_key="patient.id", primary_key=True, max_length=36)
+    record_version: int = Field(primary_key=True)
+    position: int = Field(primary_key=True)
+    kind: str = Field(max_length=20)
+    code_system: str | None = Field(default=None, max_length=10)
+    code: str | None = Field(default=None, max_length=20)
+    text: str = Field(max_length=200)
+    status: str | None = Field(default=None, max_length=20)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: float
+    recorded_by: str = Field(max_length=64)

@@ -266,6 +266,15 @@ class LiveEvent(BaseModel):
     at: datetime
 
 
+class BoardTask(BaseModel):
+    """A task for someone off the laptop: what, whose, due when, where it stands."""
+
+    action: str
+    owner: str
+    due_at: datetime | None
+    state: Literal["open", "overdue", "done"]
+
+
 class BoardVisit(BaseModel):
     """A visit of the day as dispatch sees it, with its live status from check-ins."""
 
@@ -294,6 +303,7 @@ class BoardVisit(BaseModel):
     events: list[LiveEvent]
     safety_notes: list[SafetyNote] = Field(default_factory=list)
     """The address safety notes that apply on the day (category and level only)."""
+    tasks: list[BoardTask] = Field(default_factory=list)
 
 
 class BoardClinician(BaseModel):

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from sync.canonical import canonical_text
 from sync.records import Address, Visit
 from sync.server import crud, safety_notes
+from sync.server.board_tasks import visit_tasks
 from sync.server.errors import Invalid, NotFound
 from sync.server.models import AppUser, DeviceRecordRow, Patient, VisitRow
 from sync.server.plan_models import (
@@ -435,8 +436,11 @@ def board(session: Session, day: date, tz: str, now: datetime) -> Board:
         p.id: json.loads(p.contact)
         for p in session.exec(select(Patient).where(col(Patient.id).in_(sorted(patient_ids))))
     }
+    tasks = visit_tasks(session, ids, now)
     items = [
-        _board_visit(visits.get(i), requests.get(i), contacts, events.get(i, []), notes)
+        _board_visit(visits.get(i), requests.get(i), contacts, events.get(i, []), notes).model_copy(
+            update={"tasks": tasks.get(i, [])}
+        )
         for i in sorted(ids)
     ]
     published = next((p for p in list_plans(session, day) if p.status == "published"), None)

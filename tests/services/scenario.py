@@ -14,9 +14,13 @@ GOOD_CHECKLIST = {
     "spo2": "98",
     "rr": "14",
     "temperature_c": "36.8",
-    "weight_kg": "68",
+    "weight_kg": "105",
     "weight_measured_on": "2026-03-10",
     "chest_pain": "n",
+    "severe_headache": "n",
+    "neurological_deficit": "n",
+    "dyspnoea": "n",
+    "record_changed": "n",
     "responsible_adult": "y",
     "hours_since_solids": "8",
     "hours_since_clear_fluids": "3",
@@ -77,7 +81,7 @@ GOOD_RECOVERY = {
 }
 
 
-def dose_form(weight: str = "68", height: str = "170", sex: str = "female") -> DoseForm:
+def dose_form(weight: str = "105", height: str = "170", sex: str = "female") -> DoseForm:
     """The depression template from a 10 mg/mL, 20 mL vial into a 100 mL bag."""
     return DoseForm(
         kind="template",

@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from sync.clinical_record import Allergy, ClinicalRecord, LabResult, Problem
 from sync.records import (
     Addendum,
     Address,
@@ -29,6 +30,8 @@ from sync.records import (
     SessionNote,
     StatusEvent,
     SubstanceEvent,
+    Task,
+    TaskUpdate,
     Visit,
     VitalsReading,
 )
@@ -94,6 +97,36 @@ reasons = st.builds(
     setting=opt(short),
 )
 
+_partial_dates = st.builds(
+    lambda d, precision: d.isoformat()[:precision], days, st.sampled_from([4, 7, 10])
+)
+clinical_records = st.builds(
+    ClinicalRecord,
+    problems=small_list(
+        st.builds(
+            Problem,
+            text=short,
+            code_system=opt(st.sampled_from(["snomed", "icd10cm"])),
+            code=opt(st.from_regex(r"\A[A-Z0-9.]{1,8}\Z")),
+            status=st.sampled_from(["active", "history", "controlled", "resolved"]),
+            onset=opt(_partial_dates),
+        )
+    ),
+    allergies=small_list(
+        st.builds(Allergy, substance=short, severity=st.sampled_from(["mild", "severe"]))
+    ),
+    labs=small_list(
+        st.builds(
+            LabResult,
+            test=short,
+            value=opt(floats(0, 100_000)),
+            upper_limit_normal=opt(floats(0.1, 100_000)),
+            taken_on=days,
+        )
+    ),
+    ecg_on=opt(days),
+)
+
 patients = st.builds(
     PatientSummary,
     id=st.uuids(),
@@ -118,6 +151,7 @@ patients = st.builds(
     past_sessions=small_list(
         st.builds(PastSession, on=days, pain_nrs_before=opt(st.integers(0, 10)))
     ),
+    record=opt(clinical_records),
 )
 
 
@@ -327,6 +361,22 @@ incidents = _device(
     description=st.text(_storable, min_size=1, max_size=400),
     vial_id=opt(st.text(_storable, max_size=50)),
 )
+tasks = _device(
+    Task,
+    action=st.from_regex(r"\A[a-z0-9_]{1,60}\Z"),
+    owner=st.sampled_from(["clinician", "prescriber", "supervisor"]),
+    text=st.text(_storable, min_size=1, max_size=200),
+    rule_id=short,
+    due_at=moments,
+    escalates=opt(st.uuids()),
+)
+task_updates = _device(
+    TaskUpdate,
+    task_id=st.uuids(),
+    status=st.sampled_from(["acknowledged", "done", "overdue"]),
+    at=moments,
+    note=opt(st.text(max_size=200)),
+)
 protocol_docs = st.builds(
     ProtocolDocument,
     id=st.uuids(),
@@ -350,5 +400,7 @@ BY_KIND: dict[str, st.SearchStrategy[Any]] = {
     "note": signed_notes,
     "addendum": addenda,
     "incident": incidents,
+    "task": tasks,
+    "task_update": task_updates,
     "protocol_doc": protocol_docs,
 }

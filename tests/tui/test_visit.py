@@ -12,10 +12,17 @@ from fieldapp.tui.screens.dose import DoseScreen
 from fieldapp.tui.screens.evv import EvvScreen
 from fieldapp.tui.screens.monitor import MonitorScreen
 from fieldapp.tui.screens.note import NoteScreen
+from fieldapp.tui.screens.orders import OrdersScreen
 from fieldapp.tui.screens.recovery import RecoveryScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
-from sync.records import ChecklistSubmission, Incident, StatusEvent, VitalsReading
+from sync.records import (
+    ChecklistSubmission,
+    Incident,
+    StatusEvent,
+    TaskUpdate,
+    VitalsReading,
+)
 from tests.services.scenario import GOOD_CHECKLIST
 from tests.tui.helpers import carry_vial, check_in, fill, later, open_first_visit, settle, unlock
 
@@ -164,6 +171,29 @@ async def test_infusion_stopped_for_bp(app: FieldApp, clock) -> None:  # type: i
         assert judged == ["pause", "stop"]
         assert s.has_status("infusion_ended")
         await pilot.pause(0.2)
+        await settle(pilot)
+        # The STOP order stays on screen until each of its actions is acknowledged.
+        orders = app.screen
+        assert isinstance(orders, OrdersScreen)
+        assert "STOP" in str(orders.query_one("#orders-headline", Static).render())
+        stop_tasks = [t.action for t in orders.tasks]
+        assert stop_tasks == ["notify_prescriber", "antihypertensive", "post_stop_recheck"]
+        for key in ("escape", "f2", "f3", "f4"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen is orders, key
+        await pilot.click("#orders-continue")
+        await settle(pilot)
+        assert app.screen is orders
+        for n in range(len(orders.tasks)):
+            clock.advance(seconds=20)
+            await pilot.click(f"#order-button-{n}")
+            await settle(pilot)
+        updates = {u.task_id: u for u in s.of(TaskUpdate)}
+        assert [updates[t.id].status for t in orders.tasks] == ["done", "done", "acknowledged"]
+        times = [updates[t.id].at for t in orders.tasks]
+        assert times == sorted(times) and len(set(times)) == 3
+        await pilot.click("#orders-continue")
         await settle(pilot)
         assert isinstance(app.screen, RecoveryScreen)
 

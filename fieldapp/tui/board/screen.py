@@ -26,7 +26,7 @@ from fieldapp.tui.board.confirm import ConfirmScreen
 from fieldapp.tui.board.ports import BoardContext
 from fieldapp.tui.board.routemap import MapData, MapRoute, RouteMap
 from sync.client import SyncError
-from sync.server.plan_models import Board, RosterClinician
+from sync.server.plan_models import Board, BoardTask, RosterClinician
 
 COLUMNS = ("", "Clinician", "#", "Visit", "Patient", "Due now", "Live", "Window", "ETA")
 # Short words for the device statuses, so the table fits beside the map.
@@ -125,6 +125,13 @@ class BoardScreen(Screen[None]):
         self._fill_table()
         self._set_banner()
 
+    def _task_state(self, task: BoardTask) -> str:
+        """done, or overdue once its due time has passed on this clock, else open."""
+        if task.state == "done":
+            return "done"
+        due = task.due_at
+        return "overdue" if due is not None and due < self.ctx.clock.now() else task.state
+
     def _hm(self, moment: datetime | None) -> str:
         if moment is None or self.board is None:
             return ""
@@ -152,6 +159,8 @@ class BoardScreen(Screen[None]):
         due = ""
         if row.decision is not None and row.step != "none":
             due = f"{row.step} +{int(row.decision.minutes_overdue)}m"
+        elif any(self._task_state(t) == "overdue" for t in v.tasks):
+            due = "task overdue"
         mark = "‼" if row.step == "emergency" else ("!" if row.alert else "")
         cells = [
             mark,
@@ -225,6 +234,13 @@ class BoardScreen(Screen[None]):
         ]
         if v.review_flags:
             lines.append(f"Review: {', '.join(v.review_flags)}")
+        for task in v.tasks:
+            state = self._task_state(task)
+            lines.append(
+                f"Task for the {task.owner}: {task.action.replace('_', ' ')}, "
+                + (f"due {self._hm(task.due_at)}, " if task.due_at else "")
+                + (state.upper() if state == "overdue" else state)
+            )
         if row.decision is not None:
             lines.append(f"Expected check-out {self._hm(row.decision.expected_end)}")
             lines += [f"→ {action}" for action in row.decision.actions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -63,6 +64,7 @@ class ChecklistScreen(StepScreen):
             with VerticalScroll(id="rules-panel"):
                 yield Static("", id="decision-banner")
                 yield Static("", id="rules")
+                yield Static("", id="record-findings")
         yield self.buttons(
             Button("Submit", id="submit", variant="primary"),
             Button("Approve hold…", id="approve", variant="warning"),
@@ -71,9 +73,21 @@ class ChecklistScreen(StepScreen):
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Bring back the draft and judge it."""
+        """Bring back the draft and judge it; show what the clinical record says."""
         self.restore_draft()
         self.rejudge()
+        self.show_record()
+
+    def show_record(self) -> None:
+        """Every entry of the patient's record as the vocabulary read it; unknown ones first."""
+        findings = sorted(self.run.record().findings, key=lambda f: f.review is None)
+        text = Text("From the clinical record:\n", "bold")
+        for finding in findings:
+            style = "bold yellow" if finding.review else "dim"
+            text.append(f"{'?' if finding.review else '·'} {finding.shown()}\n", style)
+        if not findings:
+            text.append("no entries\n", "dim")
+        self.query_one("#record-findings", Static).update(text)
 
     def edited(self, event: Field.Edited) -> None:
         """Every keystroke: the engine judges again."""
@@ -124,8 +138,17 @@ class ChecklistScreen(StepScreen):
         if outcome in ("hard_stop", "emergency"):
             self.notify("Hard stop: the infusion is blocked. Decline the visit.", severity="error")
             return
-        self.attempt(self.run.submit)
-        self.done()
+        if self.attempt(self.run.submit) is None:
+            return
+        self.after_orders(self.done)
+
+    def after_orders(self, then: Callable[[], None]) -> None:
+        """Show the follow-ups the decision started (until acknowledged), then go on."""
+        assert self.decision is not None
+        headline = OUTCOME_TEXT[self.decision.outcome]
+        asked = [r.message for r in self.decision.reasons if r.action_ids]
+        if not self.show_orders(headline, asked, then=then):
+            then()
 
     def action_approve(self) -> None:
         """Ask the approving prescriber's name and note."""
@@ -146,4 +169,4 @@ class ChecklistScreen(StepScreen):
             self.session.decline("Hard stop at the safety checklist")
             self.services.drafts.discard(self.draft_key)
             self.notify("Visit declined: the hard stop is recorded.", severity="warning")
-            self.field_app.action_today()
+            self.after_orders(self.field_app.action_today)

@@ -13,8 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.clinical.dosing import DoseResult
+from fieldapp.services import engine
 from fieldapp.services.checklist import ChecklistRun
-from fieldapp.services.infusion import DoseForm, compute, confirm_dose
+from fieldapp.services.infusion import DoseForm, compute, confirm_dose, prepared
 from fieldapp.services.ledger import Vial
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
@@ -31,6 +32,7 @@ NUMBERS = {
     "vial_ml": "Vial volume (mL)",
     "bag_ml": "Bag volume (mL)",
     "bag_drug_mg": "Drug into bag (mg)",
+    "diluted_to_mg_per_ml": "Diluted to (mg/mL)",
 }
 
 
@@ -48,6 +50,10 @@ def _kind(text: str) -> str | None:
 
 def _sex(text: str) -> str | None:
     return None if text.strip() in ("female", "male") else "female or male (for dosing weight)"
+
+
+def _any(text: str) -> str | None:
+    return None
 
 
 def _name(text: str) -> str | None:
@@ -102,6 +108,11 @@ class DoseScreen(StepScreen):
                     "vial", "Vial to draw from", self._vial_problem, placeholder="a carried vial"
                 )
                 yield Static("Loading the vials carried today…", id="dose-vials", markup=False)
+                yield Checkbox(
+                    "I re-weighed the patient: this weight is right", id="weight-confirm"
+                )
+                if engine.protocol().dosing.session_cap_override_allowed:
+                    yield Field("override_by", "Medical director over the session cap", _any)
                 yield Field("prescriber", "Ordering prescriber", _name)
                 yield Field("checker", "Double-checked with", _name)
                 yield Checkbox(
@@ -116,6 +127,7 @@ class DoseScreen(StepScreen):
 
     def on_mount(self) -> None:
         """Bring back the draft, compute, and find the vials carried today."""
+        self.query_one("#weight-confirm", Checkbox).display = False
         self.restore_draft()
         self.recompute()
         self.load_vials()
@@ -164,7 +176,7 @@ class DoseScreen(StepScreen):
             return Decimal(t[key]) if t.get(key, "").strip() else None
 
         try:
-            return DoseForm(
+            form = DoseForm(
                 kind=t.get("kind", "").strip(),
                 template=t.get("template", "").strip() or None,
                 weight_kg=num("weight_kg") or Decimal(0),
@@ -178,15 +190,14 @@ class DoseScreen(StepScreen):
                 duration_min=num("duration_min"),
                 bag_ml=num("bag_ml"),
                 bag_drug_mg=num("bag_drug_mg"),
-                previous_weight_kg=self._previous_weight(),
+                diluted_to_mg_per_ml=num("diluted_to_mg_per_ml"),
+                session_override_by=t.get("override_by", "").strip() or None,
+                weight_confirmed=self.query_one("#weight-confirm", Checkbox).value,
             )
         except (InvalidOperation, ValueError):
             return None
-
-    def _previous_weight(self) -> Decimal | None:
-        sessions = self.session.patient.past_sessions
-        last = next((p.weight_kg for p in reversed(sessions) if p.weight_kg), None)
-        return Decimal(str(last)) if last else None
+        # The weights to compare with and what was given come from the visit, not the form.
+        return prepared(form, self.session)
 
     def recompute(self) -> None:
         """Show the engine's arithmetic, or why it cannot compute yet."""
@@ -208,6 +219,13 @@ class DoseScreen(StepScreen):
         outcome.update(
             Text(self.result.outcome.replace("_", " ").upper(), style[self.result.outcome])
         )
+        confirm = self.query_one("#weight-confirm", Checkbox)
+        weight_doubtful = any(
+            r.rule_id in ("weight_changed", "weight_differs_today") for r in self.result.reasons
+        )
+        confirm.display = weight_doubtful
+        if any(r.rule_id == "weight_unconfirmed" for r in self.result.reasons):
+            outcome.update(Text("CONFIRM THE WEIGHT before the dose is shown", "bold red"))
         lines = Text()
         for step in self.result.steps:
             lines.append(f"{step.label}: ", "bold")
@@ -217,6 +235,11 @@ class DoseScreen(StepScreen):
             lines.append(f"● {reason.message}\n", style.get(reason.outcome, "yellow"))
         steps.update(lines)
         self.query_one("#confirm", Button).disabled = self.result.outcome == "refused"
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Confirming the weight shows the dose worked out on it."""
+        if event.checkbox.id == "weight-confirm":
+            self.recompute()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Confirm."""

@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from fieldapp.clinical.monitoring import MonitoringDecision
 from fieldapp.clinical.scales import CADSS_ITEM_MAX, CADSS_ITEMS, CADSS_TOTAL_MAX, cadss
 from fieldapp.services import engine
+from fieldapp.services.followups import FollowUps
 from fieldapp.services.infusion import Infusion
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
@@ -26,6 +27,7 @@ SPECS = [
     spec_for(VitalsReading, "diastolic_mmhg", "Diastolic", "mmHg"),
     spec_for(VitalsReading, "heart_rate_bpm", "Heart rate", "bpm"),
     spec_for(VitalsReading, "spo2_pct", "SpO₂", "%"),
+    spec_for(VitalsReading, "spo2_low_seconds", "SpO₂ low for", "s", required=False),
     spec_for(VitalsReading, "resp_rate_per_min", "Resp. rate", "/min", required=False),
     spec_for(VitalsReading, "rass", "RASS", "", required=False),
 ]
@@ -63,7 +65,12 @@ class MonitorScreen(StepScreen):
             with VerticalScroll(id="monitor-form"):
                 for spec in SPECS:
                     yield Field(spec.name, spec.label, spec.problem)
-                yield Field("symptoms", "Side effects", lambda t: None, placeholder="comma list")
+                yield Field(
+                    "symptoms",
+                    "Side effects",
+                    lambda t: None,
+                    placeholder="comma list, e.g. chest pain, seizure",
+                )
                 yield Field(
                     "cadss",
                     "CADSS",
@@ -98,6 +105,7 @@ class MonitorScreen(StepScreen):
         if self.infusion.ended:
             timer.update("Infusion ended.")
             return
+        self.sweep()
         elapsed = self.infusion.elapsed_min()
         due = self.infusion.next_due()
         now = self.services.clock.now()
@@ -114,7 +122,17 @@ class MonitorScreen(StepScreen):
                 f"RR/RASS {'DUE' if late else 'next'} {rr_due:%H:%M}",
                 "bold reverse yellow" if late else "",
             )
+        waiting = FollowUps(self.session).open()
+        if waiting:
+            text.append(f"  ·  {len(waiting)} task(s) open (F6)")
         timer.update(text)
+
+    def sweep(self) -> None:
+        """Overdue tasks are recorded; an escalation now due is shown at once."""
+        if self.app.screen is not self:
+            return
+        if FollowUps(self.session).sweep():
+            self.show_orders("ESCALATION", ["A follow-up's time has run out."])
 
     def redraw(self) -> None:
         """The judgement banner and the chart from the recorded readings."""
@@ -200,7 +218,10 @@ class MonitorScreen(StepScreen):
                 self.notify(ACTION_TEXT[decision.action], severity="error", timeout=30)
         if self.infusion.ended:
             self.notify("The infusion was stopped and is ended. Go on to recovery.", timeout=15)
-            self.set_timer(0.1, self.done)
+            headline = ACTION_TEXT[decision.action]
+            orders = [r.message for r in decision.reasons] + [f"→ {a}" for a in decision.actions]
+            if not self.show_orders(headline, orders, then=self.done):
+                self.set_timer(0.1, self.done)
 
     def action_end(self) -> None:
         """End the infusion as planned."""

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
+from fieldapp.services.followups import FollowUps
 from fieldapp.services.recovery import Recovery
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
@@ -24,6 +25,8 @@ SPECS = [
     ("systolic", spec_for(VitalsReading, "systolic_mmhg", "Systolic now", "mmHg")),
     ("diastolic", spec_for(VitalsReading, "diastolic_mmhg", "Diastolic now", "mmHg")),
     ("heart_rate", spec_for(VitalsReading, "heart_rate_bpm", "Heart rate now", "bpm")),
+    ("spo2", spec_for(VitalsReading, "spo2_pct", "SpO₂ now", "%", required=False)),
+    ("rass", spec_for(VitalsReading, "rass", "RASS now", "", required=False)),
 ]
 NAUSEA = ("none", "minimal", "moderate", "severe")
 CHECKS = (
@@ -79,7 +82,21 @@ class RecoveryScreen(StepScreen):
         left = int(self.recovery.observation_left_min())
         text = f"Observed {seen} min since the infusion ended"
         text += f" · {left} min to go" if left else " · minimum observation done"
+        tasks = FollowUps(self.session)
+        for task in tasks.open():
+            timed = task.due_at is not None and task.owner == "clinician"
+            if timed and task.action in ("rescore_recovery", "post_stop_recheck"):
+                assert task.due_at is not None
+                late = task.due_at < self.services.clock.now()
+                when = task.due_at.astimezone(self.services.clock.now().tzinfo)
+                text += f" · {task.action.replace('_', ' ')} {'OVERDUE since' if late else 'at'} "
+                text += f"{when:%H:%M}"
         self.query_one("#observation-timer", Static).update(text)
+        if self.app.screen is self and tasks.sweep():
+            self.show_orders(
+                "ESCALATION: the patient has not recovered in time",
+                ["Stay with the patient. Carry out each action below."],
+            )
 
     def answers(self) -> dict[str, Any]:
         """The answers as the service takes them (invalid numbers left out)."""

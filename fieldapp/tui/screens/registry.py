@@ -16,13 +16,17 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     from fieldapp.tui.screens.monitor import MonitorScreen
     from fieldapp.tui.screens.note import NoteScreen
     from fieldapp.tui.screens.recovery import RecoveryScreen
+    from fieldapp.tui.screens.step import StepScreen
     from fieldapp.tui.screens.today import TodayScreen
+
+    shared = len(StepScreen.BINDINGS)
 
     yield "today", TodayScreen.BINDINGS
     yield "check-in/out", EvvScreen.BINDINGS
-    yield "checklist", ChecklistScreen.BINDINGS[2:]
-    yield "dose", DoseScreen.BINDINGS[2:]
-    yield "infusion", MonitorScreen.BINDINGS[2:]
-    yield "recovery", RecoveryScreen.BINDINGS[2:]
-    yield "note", NoteScreen.BINDINGS[2:]
+    yield "visit", StepScreen.BINDINGS
+    yield "checklist", ChecklistScreen.BINDINGS[shared:]
+    yield "dose", DoseScreen.BINDINGS[shared:]
+    yield "infusion", MonitorScreen.BINDINGS[shared:]
+    yield "recovery", RecoveryScreen.BINDINGS[shared:]
+    yield "note", NoteScreen.BINDINGS[shared:]
     yield "ledger", LedgerScreen.BINDINGS

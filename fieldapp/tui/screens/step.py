@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -32,6 +33,7 @@ class StepScreen(FieldScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Today", id="visit-leave"),
         Binding("ctrl+h", "history", "History", id="visit-history"),
+        Binding("f6", "tasks", "Tasks", id="visit-tasks"),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -103,3 +105,33 @@ class StepScreen(FieldScreen):
     def action_history(self) -> None:
         """This patient's history."""
         self.field_app.open_history(self.session.patient.id)
+
+    # -- orders and tasks ----------------------------------------------------------------
+
+    def show_orders(
+        self,
+        headline: str,
+        instructions: list[str],
+        then: Callable[[], None] | None = None,
+    ) -> bool:
+        """Show the tasks nobody has acknowledged yet on a screen that stays until each is;
+        run `then` afterwards. False (and `then` not run) when there is nothing to show."""
+        from fieldapp.services.followups import FollowUps
+        from fieldapp.tui.screens.orders import OrdersScreen
+
+        tasks = FollowUps(self.session).unacknowledged()
+        if not tasks:
+            return False
+        self.app.bell()
+        screen = OrdersScreen(self.session, headline, instructions, tasks)
+        self.app.push_screen(screen, lambda _: then() if then is not None else None)
+        return True
+
+    def action_tasks(self) -> None:
+        """The visit's open tasks (who, what, due when); done ones can be marked."""
+        from fieldapp.services.followups import FollowUps
+        from fieldapp.tui.screens.orders import OrdersScreen
+
+        tasks = FollowUps(self.session).open()
+        title = "Open tasks of this visit" if tasks else "No open tasks"
+        self.app.push_screen(OrdersScreen(self.session, title, [], tasks, must_acknowledge=False))
