@@ -21,6 +21,7 @@ from fieldapp.store import codec
 from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
 from fieldapp.store.drafts import DraftsMixin
+from fieldapp.store.purged import drop_purged
 from sync.outbox import (
     GENESIS_CHAIN_HASH,
     ChainHead,
@@ -29,7 +30,7 @@ from sync.outbox import (
     PushOutcome,
     SetAsideItem,
 )
-from sync.records import SERVER_KINDS, Record
+from sync.records import DEVICE_KINDS, SERVER_KINDS, Record
 
 _IDENTITY = "device_identity"
 
@@ -192,17 +193,19 @@ class OutboxMixin(DraftsMixin):
         removals: Sequence[tuple[str, UUID]],
         cursor: str,
     ) -> None:
-        """One commit: newer server records, removals (deferred while unpushed), the cursor."""
+        """One commit: newer server records, removals (deferred while unpushed), purged
+        device records dropped (`purged.py`), the cursor."""
         cipher = self._require_unlocked()
         with self._write() as conn:
             for record in upserts:
                 self._upsert_server(conn, cipher, record)
             for kind, record_id in removals:
-                if kind in SERVER_KINDS:
+                if kind in SERVER_KINDS or kind in DEVICE_KINDS:  # device kinds: purged
                     conn.execute(
                         "INSERT OR IGNORE INTO deferred_removals VALUES (?, ?)",
                         (kind, str(record_id)),
                     )
+            drop_purged(self, conn, cipher)
             self._retry_removals(conn)
             conn.execute("INSERT OR REPLACE INTO sync_state VALUES ('pull_cursor', ?)", (cursor,))
 

@@ -12,7 +12,8 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
   malformed one, or one ahead of the server answers `CursorExpired` (410: start again).
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
-patient when no other visit in scope needs them.
+patient when no other visit in scope needs them. A record purged past its retention
+(`purge.py`) is reported as a removal to each clinician it concerned.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sync.server import crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
 from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
+from sync.server.records_models import PurgeExit
 
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
@@ -126,6 +128,7 @@ _VISIT = VisitRow.__table__.c  # type: ignore[attr-defined]
 _EXIT = VisitExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
 _DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
+_PURGED = PurgeExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT_COLUMNS = (_PATIENT.id, _PATIENT.version, _PATIENT.contact, _PATIENT.clinical)
 _VISIT_COLUMNS = (
     _VISIT.id,
@@ -175,6 +178,12 @@ _PATIENTS_CHANGED = _after(
         _PATIENT.id.in_(bindparam("ids", expanding=True))
     ),
 )
+_PURGES_CHANGED = _after(
+    _PURGED.seq,
+    select(_PURGED.seq, _PURGED.kind, _PURGED.record_id).where(
+        _PURGED.clinician_id == bindparam("who")
+    ),
+)
 _DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
 _PATIENTS_BY_ID = select(*_PATIENT_COLUMNS).where(_PATIENT.id.in_(bindparam("ids", expanding=True)))
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
@@ -218,6 +227,10 @@ def _changed(
             (row.seq, "exit", row)
             for row in conn.execute(_EXITS_CHANGED, {**bounds, "who": clinician})
         ]
+        found += [
+            (row.seq, "purged", row)
+            for row in conn.execute(_PURGES_CHANGED, {**bounds, "who": clinician})
+        ]
     if scope:
         found += [
             (row.change_seq, "patient", row)
@@ -256,6 +269,8 @@ def _emit(
 ) -> None:
     if kind == "protocol_doc":
         page.upserts.append(("protocol_doc", row.id, row.payload))
+    elif kind == "purged":
+        page.removals.append((row.kind, row.record_id))
     elif kind == "patient":
         _emit_patient(row, page, seen)
     elif kind == "visit" and window[0] <= row.scheduled_on <= window[1]:
