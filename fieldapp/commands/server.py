@@ -1,7 +1,8 @@
 """`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
 
 run | migrate | user add | enroll-code | device list | device revoke | audit verify |
-audit head | import-day. Administrative changes made here are audited with the actor `cli`.
+audit head | import-day; report, export, hold and purge (`server_records.py`).
+Administrative changes made here are audited with the actor `cli`.
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     day = sub.add_parser("import-day", help="load clinicians, patients and visits from JSON")
     day.add_argument("file", type=Path)
     day.set_defaults(handler=cmd_import_day)
+
+    from fieldapp.commands import server_records  # it builds on this module's helpers
+
+    server_records.register(sub)
 
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:

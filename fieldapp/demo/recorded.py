@@ -212,6 +212,7 @@ def record_day(
     clock: ManualClock,
     visits: list[Visit],
     short_count_ml: Decimal | None = None,
+    significant_loss: bool = False,
 ) -> RecordedDay:
     """Every visit of the day, then each vial counted, returned and the day closed."""
     day = RecordedDay()
@@ -228,8 +229,10 @@ def record_day(
         ledger.resolve(
             day.vials[0],
             SUPERVISOR,
-            "Recount confirms the short volume; spill at the base sink suspected, not theft.",
-            significant=False,
+            "Recount confirms the short volume; spill at the base sink suspected, not theft."
+            if not significant_loss
+            else "Recount confirms the short volume; no explanation found: reported as a loss.",
+            significant=significant_loss,
         )
     for vial in ledger.vials():
         if vial.carried:

@@ -89,26 +89,31 @@ def load_demo(app: Any) -> str:
 
 
 async def record_and_push(
-    laptop: Laptop, http: httpx.AsyncClient, short_ml: Decimal | None = None
+    laptop: Laptop,
+    http: httpx.AsyncClient,
+    short_ml: Decimal | None = None,
+    significant: bool = False,
 ) -> Laptop:
     """Work through the laptop's visits of the demo day, then push everything."""
     clock = ManualClock(datetime(DAY.year, DAY.month, DAY.day, 7, 30, tzinfo=SEATTLE))
     services = AppServices(laptop.store, laptop.settings, clock=clock)
     services.unlocked_at = clock.now()
     visits = laptop.store.visits_for_day(DAY)
-    laptop.day = record_day(services, clock, visits, short_count_ml=short_ml)
+    laptop.day = record_day(services, clock, visits, short_ml, significant)
     report = await laptop.sync(http)
     assert report.pending == 0 and report.set_aside == 0, report
     return laptop
 
 
-async def recorded_demo_day(app: Any, http: httpx.AsyncClient, folder: Path) -> list[Laptop]:
+async def recorded_demo_day(
+    app: Any, http: httpx.AsyncClient, folder: Path, significant: bool = False
+) -> list[Laptop]:
     """c01's ordinary day and c02's discrepancy day, recorded and pushed."""
     code = load_demo(app)
     c01 = await enrolled_laptop(app, http, folder, "c01", code)
     c02 = await enrolled_laptop(app, http, folder, "c02")
     await record_and_push(c01, http)
-    await record_and_push(c02, http, SHORT_ML)
+    await record_and_push(c02, http, SHORT_ML, significant)
     return [c01, c02]
 
 
