@@ -57,6 +57,7 @@ def inventory_due(
         .where(
             DeaInventory.registration == registration,
             col(DeaInventory.kind).in_(("initial", "biennial")),
+            col(DeaInventory.as_of) <= today,
         )
         .order_by(col(DeaInventory.as_of).desc())
     ).first()
