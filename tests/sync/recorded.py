@@ -25,7 +25,6 @@ from fieldapp.services.context import AppServices
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.client import SyncClient, enroll
-from sync.server import crud
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
 
@@ -115,10 +114,3 @@ async def recorded_demo_day(
     await record_and_push(c01, http)
     await record_and_push(c02, http, SHORT_ML, significant)
     return [c01, c02]
-
-
-def add_admin(app: Any) -> None:
-    """An admin user (for the export route)."""
-    ctx = app.state.ctx
-    with transaction(ctx.engine) as session:
-        crud.add_user(session, "admin1", "admin", ctx.now())
