@@ -102,16 +102,18 @@ def pull(
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
+    purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
     scope = _scope_patients(conn, clinician, window)
     if cursor_text is not None:
         cursor = Cursor.decode(cursor_text)
         if cursor.epoch != epoch or cursor.seq > hw:
             raise CursorExpired("the cursor belongs to another or an older server database")
+        purged_after = cursor.seq  # purges follow the cursor across a new day's restart
         if cursor.window_from == today:
             start = cursor.seq
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
-    items = _changed(conn, clinician, start, hw, limit, window, scope)
+    items = _changed(conn, clinician, start, hw, limit, window, scope, purged_after)
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
@@ -212,8 +214,10 @@ def _changed(
     limit: int,
     window: tuple[date, date],
     scope: set[str],
+    purged_after: int | None = None,
 ) -> list[tuple[int, str, Any]]:
-    """Up to limit+1 changes in (start, hw] of every kind, in change order."""
+    """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
+    in change order."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
     visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
     found: list[tuple[int, str, Any]] = [
@@ -227,14 +231,17 @@ def _changed(
             (row.seq, "exit", row)
             for row in conn.execute(_EXITS_CHANGED, {**bounds, "who": clinician})
         ]
-        found += [
-            (row.seq, "purged", row)
-            for row in conn.execute(_PURGES_CHANGED, {**bounds, "who": clinician})
-        ]
     if scope:
         found += [
             (row.change_seq, "patient", row)
             for row in conn.execute(_PATIENTS_CHANGED, {**bounds, "ids": sorted(scope)})
+        ]
+    if purged_after is not None:
+        found += [
+            (row.seq, "purged", row)
+            for row in conn.execute(
+                _PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician}
+            )
         ]
     found += [(row.change_seq, "protocol_doc", row) for row in conn.execute(_DOCS_CHANGED, bounds)]
     found.sort(key=lambda entry: entry[0])
