@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from fieldapp.commands.server import _admin, settings_from
 from fieldapp.errors import ConfigError, FieldAppError
 from sync.server.config import ServerConfigError, ServerSettings
@@ -132,6 +134,17 @@ def _output(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--dea-config", type=Path, default=None, help="default config/dea.toml")
 
 
+def _run(args: argparse.Namespace, action: str, work: Any) -> Any:
+    """`_admin` (one transaction, one audit event), with database failures as a sentence."""
+    try:
+        return _admin(args, action, work)
+    except SQLAlchemyError as exc:
+        raise FieldAppError(
+            f"The server database could not be used ({exc.__class__.__name__}): check "
+            "--database-url, and run `fieldapp server migrate` if it is new."
+        ) from None
+
+
 def _zone(settings: ServerSettings) -> ZoneInfo:
     return ZoneInfo(settings.clinic_timezone)
 
@@ -161,7 +174,7 @@ def cmd_report_dea(args: argparse.Namespace) -> int:
         detail = {"from": str(args.first), "to": str(args.last), "rows": counts}
         return report, detail
 
-    report = _admin(args, "dea_report", work)
+    report = _run(args, "dea_report", work)
     print(_write(report, args.format, args.out))
     for balance_line in _vial_lines(report.section("vials")):
         print(balance_line)
@@ -189,7 +202,7 @@ def cmd_report_inventory(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return (row, on_hand), {"inventory": row.id, "kind": row.kind, "vials": len(on_hand)}
 
-    row, on_hand = _admin(args, "dea_inventory", work)
+    row, on_hand = _run(args, "dea_inventory", work)
     columns = list(vars(on_hand[0])) if on_hand else ["vial"]
     section = Section("inventory", "Controlled substances on hand", columns)
     for vial in on_hand:
@@ -215,7 +228,7 @@ def cmd_inventory_due(args: argparse.Namespace) -> int:
         today = datetime.now(_zone(settings)).date()
         return inventory_due(session, dea, number, today), {"registration": number}
 
-    print(f"biennial inventory {_admin(args, 'dea_inventory_due', work).sentence()}")
+    print(f"biennial inventory {_run(args, 'dea_inventory_due', work).sentence()}")
     return 0
 
 
@@ -246,7 +259,7 @@ def cmd_export_fhir(args: argparse.Namespace) -> int:
         }
         return None, detail
 
-    _admin(args, "fhir_export", work)
+    _run(args, "fhir_export", work)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(tally.by_type.items())) or "nothing"
     print(f"exported {counts} for {len(tally.patients)} patients to {args.out}")
     print(f"next export: --since {until.isoformat()}")
@@ -263,7 +276,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return hold, {"hold": hold.id, "patient": hold.patient_id}
 
-    hold = _admin(args, "legal_hold_place", work)
+    hold = _run(args, "legal_hold_place", work)
     print(f"placed legal hold {hold.id}")
     return 0
 
@@ -274,7 +287,7 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
     def work(session: Any, _settings: ServerSettings, _now: float) -> Any:
         return list(list_holds(session, args.all)), {"all": args.all}
 
-    holds = _admin(args, "legal_hold_list", work)
+    holds = _run(args, "legal_hold_list", work)
     print(f"{'HOLD':36}  {'PATIENT':36}  {'DAYS':23}  STATE")
     for h in holds:
         days = f"{h.from_day} to {h.to_day}" if h.from_day else "any"
@@ -290,7 +303,7 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
         hold = release_hold(session, args.hold_id, "cli", now)
         return hold, {"hold": hold.id}
 
-    _admin(args, "legal_hold_release", work)
+    _run(args, "legal_hold_release", work)
     print(f"released legal hold {args.hold_id}")
     return 0
 
@@ -317,7 +330,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
             return (plan, exc), {"refused": True, **outcome}
         return (plan, done), {"purge": done.purge_id}
 
-    plan, done = _admin(args, "purge_run", work)
+    plan, done = _run(args, "purge_run", work)
     if isinstance(done, PurgeRefused):
         raise FieldAppError(f"purge refused: {done}")
     counts = ", ".join(f"{n} {kind}" for kind, n in plan.counts().items()) or "nothing"

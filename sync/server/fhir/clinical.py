@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sync.server.fhir.codes import US_CORE, Codes, Observed, derived_id, ref
+from sync.server.fhir.codes import US_CORE, Codes, Observed, ref
 
 NOTE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
@@ -33,25 +33,33 @@ _VITALS = (
 )
 
 
+def _about(codes: Codes, record: dict[str, Any]) -> dict[str, Any]:
+    """What every Observation made from one record shares: its source, patient, visit and
+    who recorded it (built once per record: a reading makes up to seven)."""
+    base = {
+        "identifier": codes.record_identifier(record["id"]),
+        "subject": ref("Patient", record["patient_id"]),
+        "performer": [codes.person(record["recorded_by"])],
+    }
+    if record.get("visit_id"):
+        base["encounter"] = ref("Encounter", record["visit_id"])
+    return base
+
+
 def _observation(
-    codes: Codes, name: str, record: dict[str, Any], when: str, value: dict[str, Any]
+    codes: Codes, name: str, about: dict[str, Any], rid: str, when: str, value: dict[str, Any]
 ) -> dict[str, Any]:
     observed: Observed = codes.observed[name]
-    resource: dict[str, Any] = {
+    return {
         "resourceType": "Observation",
-        "id": derived_id(record["id"], name),
-        "identifier": codes.record_identifier(record["id"]),
+        "id": rid + observed.suffix,
         "status": "final",
         "category": observed.category,
         "code": observed.code,
-        "subject": ref("Patient", record["patient_id"]),
+        **about,
         "effectiveDateTime": when,
-        "performer": [codes.person(record["recorded_by"])],
         **value,
     }
-    if record.get("visit_id"):
-        resource["encounter"] = ref("Encounter", record["visit_id"])
-    return resource
 
 
 def _quantity(codes: Codes, name: str, value: float | int) -> dict[str, Any]:
@@ -60,7 +68,7 @@ def _quantity(codes: Codes, name: str, value: float | int) -> dict[str, Any]:
 
 def vitals(codes: Codes, record: dict[str, Any]) -> list[dict[str, Any]]:
     """One reading's Observations: the BP panel, HR, SpO2, RR, temperature, RASS, CADSS."""
-    when = record["taken_at"]
+    when, rid, about = record["taken_at"], record["id"], _about(codes, record)
     found = []
     systolic, diastolic = record.get("systolic_mmhg"), record.get("diastolic_mmhg")
     if systolic is not None and diastolic is not None:
@@ -68,48 +76,50 @@ def vitals(codes: Codes, record: dict[str, Any]) -> list[dict[str, Any]]:
             {"code": codes.observed[part].code, **_quantity(codes, part, value)}
             for part, value in (("systolic", systolic), ("diastolic", diastolic))
         ]
-        bp = _observation(codes, "blood_pressure", record, when, {"component": components})
+        bp = _observation(codes, "blood_pressure", about, rid, when, {"component": components})
         bp["meta"] = {"profile": [US_CORE + "us-core-blood-pressure"]}
         found.append(bp)
     for name, field in _VITALS:
         value = record.get(field)
         if value is not None:
-            found.append(_observation(codes, name, record, when, _quantity(codes, name, value)))
+            quantity = _quantity(codes, name, value)
+            found.append(_observation(codes, name, about, rid, when, quantity))
     for name, field in (("rass", "rass"), ("cadss", "cadss_total")):
         value = record.get(field)
         if value is not None:
-            found.append(_observation(codes, name, record, when, {"valueInteger": value}))
+            found.append(_observation(codes, name, about, rid, when, {"valueInteger": value}))
     return found
 
 
 def checklist_observations(codes: Codes, record: dict[str, Any]) -> list[dict[str, Any]]:
     """Pain NRS, PHQ-9 total, C-SSRS risk and today's weight, from a checklist submission."""
     answers, when, found = record["answers"], record["recorded_at"], []
+    rid, about = record["id"], _about(codes, record)
     pain = answers.get("pain_nrs")
     if isinstance(pain, int | float) and not isinstance(pain, bool):
-        found.append(_observation(codes, "pain_nrs", record, when, {"valueInteger": int(pain)}))
+        found.append(_observation(codes, "pain_nrs", about, rid, when, {"valueInteger": int(pain)}))
     items = [answers.get(item) for item in PHQ9_ITEMS]
     if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
         total = sum(int(v) for v in items if v is not None)
-        found.append(_observation(codes, "phq9", record, when, {"valueInteger": total}))
+        found.append(_observation(codes, "phq9", about, rid, when, {"valueInteger": total}))
     rules = {reason["rule_id"] for reason in record.get("reasons", [])}
     level = next((lvl for lvl in CSSRS_LEVELS if f"cssrs_{lvl}" in rules), None)
     if level is not None:
         risk = {"coding": [{"system": codes.local, "code": f"cssrs-{level}"}], "text": level}
-        found.append(_observation(codes, "cssrs", record, when, {"valueCodeableConcept": risk}))
+        found.append(_observation(codes, "cssrs", about, rid, when, {"valueCodeableConcept": risk}))
     weight = answers.get("weight_kg")
     if isinstance(weight, int | float) and not isinstance(weight, bool):
         found.append(
-            _observation(codes, "weight", record, when, _quantity(codes, "weight", weight))
+            _observation(codes, "weight", about, rid, when, _quantity(codes, "weight", weight))
         )
     return found
 
 
 def recovery_observations(codes: Codes, record: dict[str, Any]) -> list[dict[str, Any]]:
     """The modified Aldrete and PADSS scores of a recovery assessment."""
-    when = record["assessed_at"]
+    when, rid, about = record["assessed_at"], record["id"], _about(codes, record)
     return [
-        _observation(codes, name, record, when, {"valueInteger": record[name]})
+        _observation(codes, name, about, rid, when, {"valueInteger": record[name]})
         for name in ("aldrete", "padss")
     ]
 
@@ -245,7 +255,7 @@ def provenance(codes: Codes, record: dict[str, Any], device_id: str) -> dict[str
     }
     return {
         "resourceType": "Provenance",
-        "id": derived_id(record["id"], "provenance"),
+        "id": record["id"] + ".provenance",
         "target": [ref("DocumentReference", record["id"])],
         "recorded": when,
         "agent": [

@@ -17,7 +17,8 @@ DERIVED = uuid.UUID("b7e0c2a4-7f1d-4d0e-9c3b-5a6f8e2d1c90")
 
 
 def derived_id(record_id: str, part: str) -> str:
-    """A stable id for a resource made from part of a record (re-exports upsert, not add)."""
+    """A stable id (a UUID) for a resource made from free text of a record, such as a flag
+    (re-exports upsert, not add). Parts with an id-safe name just append it."""
     return str(uuid.uuid5(DERIVED, f"{record_id}/{part}"))
 
 
@@ -33,6 +34,7 @@ class Observed:
     code: dict[str, Any]
     category: list[dict[str, Any]]
     unit: str | None
+    suffix: str  # of the id: the record's id and this, stable across re-exports
 
     def quantity(self, value: float | int) -> dict[str, Any]:
         """A UCUM quantity of this observation's unit."""
@@ -45,6 +47,7 @@ class Codes:
     def __init__(self, settings: FhirSettings, names: dict[str, str | None] | None = None) -> None:
         self.settings = settings
         self.names = names or {}
+        self._people: dict[str, dict[str, Any]] = {}
         self.base_url = settings.base_url.rstrip("/")
         ids = settings.identifier_system.rstrip("/")
         self.patient_system = f"{ids}/patient"
@@ -83,6 +86,7 @@ class Codes:
                     }
                 ],
                 unit=code.unit,
+                suffix="." + name.replace("_", "-"),
             )
             for name, code in settings.observations.items()
         }
@@ -92,11 +96,15 @@ class Codes:
         return Codes(self.settings, names)
 
     def person(self, user: str) -> dict[str, Any]:
-        """A reference to a clinician by their enrolled user id, with their name if known."""
-        return {
-            "identifier": {"system": self.user_system, "value": user},
-            "display": self.names.get(user) or user,
-        }
+        """A reference to a clinician by their enrolled user id, with their name if known
+        (one shared dict per clinician: resources are written, never changed)."""
+        found = self._people.get(user)
+        if found is None:
+            found = self._people[user] = {
+                "identifier": {"system": self.user_system, "value": user},
+                "display": self.names.get(user) or user,
+            }
+        return found
 
     def record_identifier(self, record_id: str) -> list[dict[str, str]]:
         """The identifier naming the clinic record a resource was made from."""

@@ -48,22 +48,32 @@ def _private(path: Path) -> BinaryIO:
 def ndjson_lines(pairs: Iterable[Pair]) -> Iterator[bytes]:
     """Each resource as one line of NDJSON."""
     for _, resource in pairs:
-        yield orjson.dumps(resource) + b"\n"
+        yield orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def write_ndjson(pairs: Iterable[Pair], folder: Path, until: datetime) -> Path:
     """`<Type>.ndjson` per resource type and `manifest.json` (the Bulk Data output shape)."""
     folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, BinaryIO] = {}
+    pending: dict[str, list[bytes]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
+    files: dict[str, BinaryIO] = {}
+
+    def flush(kind: str) -> None:
+        handle = files.get(kind)
+        if handle is None:
+            handle = files[kind] = _private(folder / f"{kind}.ndjson")
+        handle.write(b"".join(pending[kind]))
+        counts[kind] += len(pending[kind])
+        pending[kind].clear()
+
     try:
         for _, resource in pairs:
-            kind = resource["resourceType"]
-            handle = files.get(kind)
-            if handle is None:
-                handle = files[kind] = _private(folder / f"{kind}.ndjson")
-            handle.write(orjson.dumps(resource) + b"\n")
-            counts[kind] += 1
+            lines = pending[resource["resourceType"]]
+            lines.append(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+            if len(lines) >= 1000:  # written in blocks: one call per thousand resources
+                flush(resource["resourceType"])
+        for kind in list(pending):
+            flush(kind)
     finally:
         for handle in files.values():
             handle.close()
