@@ -34,6 +34,7 @@ def vial_status(ledger: Ledger, balance: VialBalance) -> tuple[str, list[str]]:
 
 
 def vials_section(ledger: Ledger, balances: list[VialBalance]) -> Section:
+    """Each vial's balance and count, with the record ids behind every figure."""
     section = Section(
         "vials",
         "Per-vial reconciliation: start + overage = administered + wasted + breakage + loss "
@@ -78,6 +79,7 @@ def vials_section(ledger: Ledger, balances: list[VialBalance]) -> Section:
 
 
 def days_section(ledger: Ledger, entries: list[Entry]) -> Section:
+    """Each clinician's day per vial: opening, uses, closing, count and the day's close."""
     section = Section(
         "days",
         "Per-day reconciliation, each vial each clinician's day, with the day's close",
@@ -156,6 +158,7 @@ def discrepancies(ledger: Ledger, vials: list[str]) -> list[Discrepancy]:
 
 
 def discrepancies_section(ledger: Ledger, found: list[Discrepancy]) -> Section:
+    """Each discrepancy with its incident and the supervisor's resolution (or open)."""
     section = Section(
         "discrepancies",
         "Discrepancies, their incidents and resolutions",
@@ -180,4 +183,5 @@ def discrepancies_section(ledger: Ledger, found: list[Discrepancy]) -> Section:
 
 
 def yes(value: bool | None) -> str:
+    """A yes/no cell; empty when nothing was said."""
     return "" if value is None else ("yes" if value else "no")

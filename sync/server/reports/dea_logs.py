@@ -13,15 +13,18 @@ from sync.server.reports.table import Section, num
 
 
 def when(entry: Entry) -> tuple[str, str]:
+    """The entry's clinic day and its time of day."""
     return entry.day.isoformat(), entry.record.at.strftime("%H:%M")
 
 
 def strength(entry: Entry, fill_ml: Decimal | None = None) -> str:
+    """The form's strength (and the container's volume, when given)."""
     text = f"{num(Decimal(str(entry.record.concentration_mg_per_ml)))} mg/mL"
     return f"{text}, {num(fill_ml)} mL vial" if fill_ml else text
 
 
 def patient(ledger: Ledger, entry: Entry) -> tuple[str, str]:
+    """The patient's name and address, as 1304.22(c) asks."""
     contact = ledger.patients.get(str(entry.record.patient_id), {})
     address = contact.get("address") or {}
     street = ", ".join(
@@ -47,6 +50,7 @@ def _fills(ledger: Ledger) -> dict[str, tuple[Decimal, str | None]]:
 
 
 def administrations(ledger: Ledger, entries: list[Entry], settings: DeaSettings) -> Section:
+    """The administration log: one line per dose given."""
     section = Section(
         "administrations",
         "Administration log (1304.22(c))",
@@ -79,6 +83,7 @@ def administrations(ledger: Ledger, entries: list[Entry], settings: DeaSettings)
 
 
 def receipts(ledger: Ledger, entries: list[Entry], settings: DeaSettings) -> Section:
+    """Each vial received, with the supplier the invoice names."""
     section = Section(
         "receipts",
         "Receipts (1304.22(a)(2)(iv))",
@@ -108,6 +113,7 @@ def receipts(ledger: Ledger, entries: list[Entry], settings: DeaSettings) -> Sec
 
 
 def witnessed(ledger: Ledger, entries: list[Entry], event: str, title: str) -> Section:
+    """Waste or breakage entries with their witnesses."""
     section = Section(
         event,
         title,
@@ -137,6 +143,7 @@ def witnessed(ledger: Ledger, entries: list[Entry], event: str, title: str) -> S
 
 
 def custody(ledger: Ledger, entries: list[Entry]) -> Section:
+    """Each vial carried out and returned: the chain of custody."""
     section = Section(
         "custody",
         "Chain of custody: carried out from and returned to the registered location",
