@@ -74,10 +74,15 @@ class Ledger:
     people: dict[str, str] = field(default_factory=dict)
     patients: dict[str, dict[str, Any]] = field(default_factory=dict)
     tolerance: tuple[Decimal, Decimal, str] = (ZERO, ZERO, "larger")
+    _by_vial: dict[str, list[Entry]] | None = None
 
     def vial_entries(self, vial: str) -> list[Entry]:
         """One vial's entries in time order."""
-        return [e for e in self.entries if e.record.vial_id == vial]
+        if self._by_vial is None:  # indexed once: a year's report asks for every vial
+            self._by_vial = defaultdict(list)
+            for entry in self.entries:
+                self._by_vial[entry.record.vial_id].append(entry)
+        return self._by_vial.get(vial, [])
 
     def person(self, user: str) -> str:
         """A clinician's name as enrolled, with their user id."""
@@ -102,6 +107,7 @@ def load_ledger(session: Session, zone: ZoneInfo, clinicians: Iterable[str] | No
         elif isinstance(record, DayClosure):
             ledger.closes.append((record, user))
     ledger.entries.sort(key=lambda e: (e.record.at, e.record.recorded_at, e.id))
+    ledger._by_vial = None
     ledger.incidents.sort(key=lambda pair: pair[0].occurred_at)
     ledger.people = {
         name: display or ""
