@@ -1,30 +1,5 @@
-"""Calendar arithmetic the rules need: whole months, years and business days."""
+"""Calendar arithmetic the rules need (defined in `sync.dates`, which the server shares)."""
 
-from __future__ import annotations
+from sync.dates import add_business_days, add_months, add_years
 
-import calendar
-from datetime import date, timedelta
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` moved by whole calendar months, clamped to the month's last day."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
-def add_years(day: date, years: int) -> date:
-    """`day` moved by whole years (29 February becomes 28 February)."""
-    return add_months(day, 12 * years)
-
-
-def add_business_days(day: date, days: int) -> date:
-    """`day` moved forward by `days` weekdays (public holidays are not known here)."""
-    current = day
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
+__all__ = ["add_business_days", "add_months", "add_years"]

@@ -1,7 +1,8 @@
 """`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
 
 run | migrate | user add | enroll-code | device list | device revoke | audit verify |
-audit head | import-day. Administrative changes made here are audited with the actor `cli`.
+audit head | import-day; report, export, hold and purge (`server_records.py`).
+Administrative changes made here are audited with the actor `cli`.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     records.add_argument("file", type=Path)
     records.set_defaults(handler=cmd_import_records)
+
+    from fieldapp.commands import server_records  # it builds on this module's helpers
+
+    server_records.register(sub)
 
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:

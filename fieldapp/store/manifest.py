@@ -22,6 +22,7 @@ from fieldapp.errors import StoreTampered
 from fieldapp.store.core import guarded
 from fieldapp.store.crypto import RecordCipher
 from fieldapp.store.outbox import MANIFEST_NAME, OutboxMixin
+from fieldapp.store.purged import drop_purged
 from sync.manifest import (
     Manifest,
     ManifestInvalid,
@@ -31,7 +32,7 @@ from sync.manifest import (
     open_manifest,
     unlisted,
 )
-from sync.records import SERVER_KINDS, Record
+from sync.records import DEVICE_KINDS, SERVER_KINDS, Record
 
 UNVERIFIED = "the clinic's list of records kept in the store failed verification"
 
@@ -50,7 +51,8 @@ class ManifestMixin(OutboxMixin):
         cursor: str,
         manifest: SignedManifest | None = None,
     ) -> list[RowProblem]:
-        """One commit: newer server records, removals (deferred while unpushed), the cursor,
+        """One commit: newer server records, removals (deferred while unpushed; a device
+        record the clinic purged becomes a tombstone, `purged.py`), the cursor,
         and on a pull's last page the clinic's signed manifest, verified first (rows it does
         not name go). Returns the rows that then differ from it in any way (to fetch again);
         `ManifestInvalid`, with nothing stored, if it does not verify."""
@@ -64,7 +66,12 @@ class ManifestMixin(OutboxMixin):
                     "DELETE FROM deferred_removals WHERE kind = ? AND id = ?",
                     (record.KIND, str(record.id)),
                 )
-            gone = [(kind, str(rid)) for kind, rid in removals if kind in SERVER_KINDS]
+            # a device record removed is one the clinic purged past its retention
+            gone = [
+                (kind, str(rid))
+                for kind, rid in removals
+                if kind in SERVER_KINDS or kind in DEVICE_KINDS
+            ]
             problems: list[RowProblem] = []
             if opened is not None:
                 gone += unlisted(opened, self._server_rows(conn))
@@ -72,6 +79,7 @@ class ManifestMixin(OutboxMixin):
                 body = json.dumps(manifest.to_wire()).encode()  # type: ignore[union-attr]
                 self._put_secret(conn, cipher, MANIFEST_NAME, body)
             conn.executemany("INSERT OR IGNORE INTO deferred_removals VALUES (?, ?)", gone)
+            drop_purged(self, conn, cipher)
             self._retry_removals(conn)
             conn.execute("INSERT OR REPLACE INTO sync_state VALUES ('pull_cursor', ?)", (cursor,))
         return problems

@@ -15,6 +15,7 @@ from uuid import UUID
 from fieldapp.errors import RecordImmutable, StoreError
 from fieldapp.store.core import StoreCore, guarded
 from fieldapp.store.crypto import RecordCipher
+from fieldapp.store.purged import LIVE, TOMBSTONE_VERSION, tombstone_hash
 from sync.outbox import GENESIS_CHAIN_HASH, next_chain_hash
 from sync.records import DEVICE_KINDS, SERVER_KINDS, PatientSummary, Record, Visit
 
@@ -37,6 +38,7 @@ class VerifyReport:
     records_ok: int = 0
     failures: list[RecordFailure] = field(default_factory=list)
     drafts_ok: int = 0
+    purged: int = 0
     chain_ok: bool = True
     chain_problem: str | None = None
     integrity_ok: bool = True
@@ -190,7 +192,7 @@ class RecordsMixin(StoreCore):
     def get(self, kind: str, record_id: UUID | str) -> Record | None:
         """One record by kind and id, or None."""
         cipher = self._require_unlocked()
-        rows = self._rows("WHERE kind = ? AND id = ?", (kind, str(record_id)))
+        rows = self._rows(f"WHERE kind = ? AND id = ? AND {LIVE}", (kind, str(record_id)))
         return self._open_record(cipher, *rows[0]) if rows else None
 
     def patient(self, patient_id: UUID | str) -> PatientSummary | None:
@@ -212,7 +214,8 @@ class RecordsMixin(StoreCore):
         """Every record of one kind (the kind is readable, so no other row is decrypted)."""
         cipher = self._require_unlocked()
         rows = self._open_db().query(
-            "SELECT kind, id, version, nonce, ct FROM records WHERE kind = ? ORDER BY seq, id",
+            f"SELECT kind, id, version, nonce, ct FROM records WHERE kind = ? AND {LIVE}"
+            " ORDER BY seq, id",
             (kind,),
         )
         return [self._open_record(cipher, *row) for row in rows]
@@ -252,12 +255,15 @@ class RecordsMixin(StoreCore):
     def load_all(self) -> list[Record]:
         """Every record in storage order, decrypted; `StoreTampered` at the first that fails."""
         cipher = self._require_unlocked()
-        return [self._open_record(cipher, *row) for row in self._rows("ORDER BY rowid")]
+        rows = self._rows(f"WHERE {LIVE} ORDER BY rowid")
+        return [self._open_record(cipher, *row) for row in rows]
 
     @guarded
     def counts(self) -> dict[str, int]:
         """How many records of each kind (readable metadata: no key needed)."""
-        rows = self._open_db().query("SELECT kind, count(*) FROM records GROUP BY kind")
+        rows = self._open_db().query(
+            f"SELECT kind, count(*) FROM records WHERE {LIVE} GROUP BY kind"
+        )
         return {kind: n for kind, n in rows}
 
     @guarded
@@ -269,6 +275,10 @@ class RecordsMixin(StoreCore):
         hashes: dict[tuple[str, str], str] = {}
         for kind, rid, version, nonce, ct in self._rows("ORDER BY rowid"):
             try:
+                if version == TOMBSTONE_VERSION:  # purged at the clinic: only its hash stays
+                    hashes[(kind, rid)] = tombstone_hash(self, cipher, kind, rid, nonce, ct)
+                    report.purged += 1
+                    continue
                 record = self._open_record(cipher, kind, rid, version, nonce, ct)
             except StoreError as exc:
                 report.failures.append(RecordFailure(kind, rid, str(exc)))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fieldapp.store import codec, keys
 from fieldapp.store.crypto import KeyRing
 from fieldapp.store.drafts import decode_draft
+from fieldapp.store.purged import TOMBSTONE_VERSION
 
 if TYPE_CHECKING:
     from fieldapp.store.core import StoreCore
@@ -30,8 +31,16 @@ def rotate(core: StoreCore, ring: KeyRing) -> tuple[KeyRing, keys.KeyHeader]:
         with db.transaction() as conn:
             rows = conn.execute("SELECT kind, id, version, nonce, ct FROM records").fetchall()
             for kind, rid, version, nonce, ct in rows:
-                record = core._open_record(old, kind, rid, version, nonce, ct)
                 aad = core._record_aad(kind, rid, version)
+                if version == TOMBSTONE_VERSION:  # a purged record: its hash, no index
+                    new_nonce, new_ct = new.seal(codec.pad(core._unseal(old, nonce, ct, aad)), aad)
+                    conn.execute(
+                        "UPDATE records SET nonce = ?, ct = ? WHERE kind = ? AND id = ?",
+                        (new_nonce, new_ct, kind, rid),
+                    )
+                    sealed += 1
+                    continue
+                record = core._open_record(old, kind, rid, version, nonce, ct)
                 new_nonce, new_ct = new.seal(codec.pad(record.canonical_json()), aad)
                 patient_ix, day_ix, visit_ix = core._blind_indexes(new, record)
                 conn.execute(

@@ -34,6 +34,7 @@ from sync.server.routes import (
     clinical,
     dispatch,
     enroll,
+    fhir,
     health,
     patients,
     plans,
@@ -166,7 +167,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.ctx = ctx
-    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin, clinical):
+    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin, clinical, fhir):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 
     @app.exception_handler(errors.ServerError)

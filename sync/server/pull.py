@@ -12,8 +12,10 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
   malformed one, or one ahead of the server answers `CursorExpired` (410: start again).
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
-patient when no other visit in scope needs them. The last page of a pull carries the signed
-manifest of the whole scope (`manifests.py`), which the laptop checks its rows against.
+patient when no other visit in scope needs them. A record purged past its retention
+(`purge.py`) is reported as a removal to each clinician it concerned. The last page of a
+pull carries the signed manifest of the whole scope (`manifests.py`), which the laptop
+checks its rows against.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
 from sync.server.manifests import scope_manifest
 from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
+from sync.server.records_models import PurgeExit
 
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
@@ -116,16 +119,18 @@ def pull(
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
+    purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
     scope = _scope_patients(conn, clinician, window)
     if cursor_text is not None:
         cursor = Cursor.decode(cursor_text)
         if cursor.epoch != epoch or cursor.seq > hw:
             raise CursorExpired("the cursor belongs to another or an older server database")
+        purged_after = cursor.seq  # purges follow the cursor across a new day's restart
         if cursor.window_from == today:
             start = cursor.seq
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
-    items = _changed(conn, clinician, start, hw, limit, window, scope)
+    items = _changed(conn, clinician, start, hw, limit, window, scope, purged_after)
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
@@ -145,6 +150,7 @@ _VISIT = VisitRow.__table__.c  # type: ignore[attr-defined]
 _EXIT = VisitExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
 _DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
+_PURGED = PurgeExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT_COLUMNS = (_PATIENT.id, _PATIENT.version, _PATIENT.contact, _PATIENT.clinical)
 _VISIT_COLUMNS = (
     _VISIT.id,
@@ -194,6 +200,12 @@ _PATIENTS_CHANGED = _after(
         _PATIENT.id.in_(bindparam("ids", expanding=True))
     ),
 )
+_PURGES_CHANGED = _after(
+    _PURGED.seq,
+    select(_PURGED.seq, _PURGED.kind, _PURGED.record_id).where(
+        _PURGED.clinician_id == bindparam("who")
+    ),
+)
 _DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
 _PATIENTS_BY_ID = select(*_PATIENT_COLUMNS).where(_PATIENT.id.in_(bindparam("ids", expanding=True)))
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
@@ -222,8 +234,10 @@ def _changed(
     limit: int,
     window: tuple[date, date],
     scope: set[str],
+    purged_after: int | None = None,
 ) -> list[tuple[int, str, Any]]:
-    """Up to limit+1 changes in (start, hw] of every kind, in change order."""
+    """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
+    in change order."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
     visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
     found: list[tuple[int, str, Any]] = [
@@ -241,6 +255,13 @@ def _changed(
         found += [
             (row.change_seq, "patient", row)
             for row in conn.execute(_PATIENTS_CHANGED, {**bounds, "ids": sorted(scope)})
+        ]
+    if purged_after is not None:
+        found += [
+            (row.seq, "purged", row)
+            for row in conn.execute(
+                _PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician}
+            )
         ]
     found += [(row.change_seq, "protocol_doc", row) for row in conn.execute(_DOCS_CHANGED, bounds)]
     found.sort(key=lambda entry: entry[0])
@@ -275,6 +296,8 @@ def _emit(
 ) -> None:
     if kind == "protocol_doc":
         page.upserts.append(("protocol_doc", row.id, row.payload))
+    elif kind == "purged":
+        page.removals.append((row.kind, row.record_id))
     elif kind == "patient":
         _emit_patient(row, page, seen)
     elif kind == "visit" and window[0] <= row.scheduled_on <= window[1]:

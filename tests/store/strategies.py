@@ -375,7 +375,7 @@ task_updates = _device(
     task_id=st.uuids(),
     status=st.sampled_from(["acknowledged", "done", "overdue"]),
     at=moments,
-    note=opt(st.text(max_size=200)),
+    note=opt(st.text(_storable, max_size=200)),
 )
 protocol_docs = st.builds(
     ProtocolDocument,

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 from sync.server import (
     models,  # noqa: F401  (registers the tables for autogenerate)
     plan_models,  # noqa: F401  (dispatch plans and requests)
+    records_models,  # noqa: F401  (legal holds, purge exits, DEA inventories)
     safety_notes,  # noqa: F401  (address safety notes)
 )
 

@@ -1,0 +1,1 @@
+"""FHIR R4 (US Core) export of the clinic's records."""

@@ -1,0 +1,1 @@
+"""Reports made from the clinic's records for people outside it (DEA)."""
