@@ -1,6 +1,8 @@
 """Every key and every cipher of the store; no other module touches key bytes.
 
     passphrase --Argon2id(m, t, p, salt)--> KEK --AES-256-GCM wrap--> DEK (on disk only wrapped)
+    quick-unlock PIN --Argon2id(m, t, p, own salt)--> PIN key --AES-256-GCM--> KEK + DEK
+                                                  (that wrap is kept in memory only)
     DEK --AES-256-GCM, 12-byte random nonce, bound AAD--> each record, draft and secret
     DEK --HKDF-SHA256--> blind-index key --HMAC-SHA256--> patient and day lookups
 
@@ -182,6 +184,37 @@ class KeyRing:
         """The DEK wrapped under the KEK: (nonce, wrapped)."""
         nonce = os.urandom(NONCE_BYTES)
         return nonce, AESGCM(bytes(self._kek)).encrypt(nonce, bytes(self._dek), aad)
+
+    def wrap_for_pin(
+        self, pin: str, salt: bytes, params: KdfParams, aad: bytes
+    ) -> tuple[bytes, bytes]:
+        """Both keys (KEK and DEK) wrapped under a key derived from a quick-unlock PIN."""
+        pin_key = derive_kek(pin, salt, params)
+        nonce = os.urandom(NONCE_BYTES)
+        both = bytes(self._kek) + bytes(self._dek)
+        return nonce, AESGCM(pin_key).encrypt(nonce, both, aad)
+
+    @classmethod
+    def unwrap_pin(
+        cls,
+        pin: str,
+        salt: bytes,
+        params: KdfParams,
+        nonce: bytes,
+        wrapped: bytes,
+        aad: bytes,
+        *,
+        null_cipher: bool = False,
+    ) -> KeyRing:
+        """The keys a PIN wrapped, or `CryptoFailure` (one failure for every cause)."""
+        pin_key = derive_kek(pin, salt, params)
+        try:
+            both = AESGCM(pin_key).decrypt(nonce, wrapped, aad)
+        except (InvalidTag, ValueError):
+            raise CryptoFailure("unwrap failed") from None
+        if len(both) != 2 * KEY_BYTES:
+            raise CryptoFailure("unwrap failed")
+        return cls(both[:KEY_BYTES], both[KEY_BYTES:], null_cipher=null_cipher)
 
     def with_passphrase(self, passphrase: str, salt: bytes, params: KdfParams) -> KeyRing:
         """The same DEK under a KEK from a new passphrase (the data is not re-encrypted)."""

@@ -25,6 +25,7 @@ from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, remove_files
 from fieldapp.store.outbox import OutboxMixin, SyncStatus
+from fieldapp.store.quick_unlock import QuickUnlockMixin
 
 MIN_PASSPHRASE_CHARS = 8
 
@@ -55,7 +56,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(OutboxMixin):
+class Store(QuickUnlockMixin, OutboxMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod
@@ -138,14 +139,6 @@ class Store(OutboxMixin):
 
     # -- keys --------------------------------------------------------------------------
 
-    def _adopt(self, ring: KeyRing, header: keys.KeyHeader) -> None:
-        if self._ring is not None:
-            self._ring.destroy()
-        self._ring = ring
-        self._generation = header.generation
-        self._encryptions = header.encryptions
-        self._unlocked_at = self._last_activity = self._clock()
-
     def unlock(self, passphrase: str) -> None:
         """Unwrap the DEK, or `WrongPassphrase` (counted) / `UnlockBackoff` (not tried)."""
         with self._guard:
@@ -171,6 +164,8 @@ class Store(OutboxMixin):
                 backoff.record_failure(db, now)
                 raise WrongPassphrase() from None
             backoff.reset_failures(db)
+            if self._pin_slot is not None and self._reentry_due():
+                self.forget_pin()  # a PIN lasts one shift: the one the re-entry ended
             self._adopt(ring, header)
 
     def change_passphrase(self, old: str, new: str) -> None:
@@ -197,11 +192,13 @@ class Store(OutboxMixin):
                 raise
             # The old wrap (openable with the old passphrase) must not survive in the WAL.
             db.checkpoint()
+            self.forget_pin()  # it wrapped the old passphrase's key
             self._adopt(ring, new_header)
 
     def wipe(self) -> None:
         """Crypto-erase: destroy the wrapped DEK (overwrite, delete), then delete the files."""
         with self._guard:
+            self.forget_pin()
             if self._ring is not None:
                 self._ring.destroy()  # no lock hooks: a wipe discards drafts on purpose
                 self._ring = None
@@ -236,6 +233,7 @@ class Store(OutboxMixin):
         with self._guard:
             if self._db is None:
                 return
+            self.forget_pin()
             try:
                 self.lock()
             finally:

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from textual import events
+from textual._context import visible_screen_stack  # see on_field_app_screens_cleared
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("fieldapp.tui")
 NARROW_BELOW = 100
 """Terminal width (columns) under which the app lays panels out one above the other."""
+ACTIONS_WHILE_LOCKED = frozenset({"duress", "quit"})
+"""The only app actions a locked app runs: nothing that shows or opens anything."""
 
 
 class FieldApp(App[None]):
@@ -76,7 +81,8 @@ class FieldApp(App[None]):
         self._sync_factory: SyncFactory | None = sync if client is None and callable(sync) else None
         self.services = AppServices(store, settings, sync=client, clock=clock)
         self.settings = settings
-        self._locking = False
+        self._clearing = False
+        self._resume_visit: UUID | None = None
         self._sync_timer: Timer | None = None
         self._sync_again = False
         self._prompting = False
@@ -92,22 +98,30 @@ class FieldApp(App[None]):
         self.services.store.on_before_lock.append(self.services.drafts.flush)
         self.set_interval(1.0, self.tick)
         if self.services.store.is_locked:
-            self.push_screen(UnlockScreen(self.services, START.message), self._after_first_unlock)
+            self.push_screen(UnlockScreen(self.services, START.message))
         else:
             # Built with an unlocked store (the demo): no passphrase screen at start.
-            self.services.unlocked_at = self.services.clock.now()
+            self.services.opened()
             self._opened()
 
     def on_resize(self, event: events.Resize) -> None:
         """Below `NARROW_BELOW` columns the panels go under their forms (see the .tcss)."""
         self.set_class(event.size.width < NARROW_BELOW, "narrow")
 
-    def _after_first_unlock(self, unlocked: bool | None) -> None:
-        if unlocked:
-            self._opened()
+    def unlocked(self) -> None:
+        """The lock screen opened the store: back to where the clinician was."""
+        if self.locked or not isinstance(self.screen, UnlockScreen):
+            return
+        self.pop_screen()
+        self._opened()
 
     def _opened(self) -> None:
+        """Today's list, then the visit that was open (or in progress), and a sync."""
         self.push_screen(TodayScreen(self.services))
+        visit, self._resume_visit = self._resume_visit, None
+        if visit is not None:
+            self.open_visit(visit)
+        self.refresh_status()
         self.start_sync()
 
     async def on_event(self, event: events.Event) -> None:
@@ -118,6 +132,8 @@ class FieldApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: lock when due, prompt when overdue, refresh the status line."""
+        if isinstance(self.screen, UnlockScreen):
+            self.screen.show_watch()
         reason = self.services.due_lock()
         if reason is not None:
             self.lock_now(reason)
@@ -158,7 +174,7 @@ class FieldApp(App[None]):
 
     def refresh_status(self) -> None:
         """Give the status line of the current screen fresh facts."""
-        if self.services.unlocked_at is None or isinstance(self.screen, UnlockScreen):
+        if not self._usable():
             return
         try:
             info = status_info(self.services)
@@ -167,19 +183,82 @@ class FieldApp(App[None]):
         for line in self.screen.query(StatusLine):
             line.info = info
 
+    # -- the lock: a wall --------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        """Whether the store is locked (or was never opened): only unlock and duress work."""
+        return self.services.unlocked_at is None or self.services.store.is_locked
+
     def lock_now(self, reason: str) -> None:
-        """Save drafts, lock the store and cover every screen with the unlock screen."""
-        if self._locking:
+        """Save drafts, lock the store, remove every screen, and show only the lock screen."""
+        if self.locked and isinstance(self.screen, UnlockScreen):
             return
-        self._locking = True
+        visit = next((s.session.visit.id for s in self.screen_stack if hasattr(s, "session")), None)
         try:
             self.services.lock()
         finally:
-            self.push_screen(UnlockScreen(self.services, reason), self._after_relock)
+            self._resume_visit = visit
+            self._prompting = False
+            self.clear_notifications()
+            self._clear_screens()
+            self.push_screen(UnlockScreen(self.services, reason))
+            self.refresh(repaint=True, layout=True)
+            self.post_message(self.ScreensCleared())
 
-    def _after_relock(self, unlocked: bool | None) -> None:
-        self._locking = False
-        self.refresh_status()
+    class ScreensCleared(Message):
+        """The lock removed every screen (handled in the app's own message loop)."""
+
+    def on_field_app_screens_cleared(self, _message: ScreensCleared) -> None:
+        """Empty the list of screens Textual last drew behind a dialog.
+
+        Textual keeps that list in the context of the app's message loop until the next
+        mouse event, and every widget started since holds a copy of that context: after a
+        lock those are screens full of patient data, to be freed with the rest. The list
+        is emptied in place, so every copy lets go of them.
+        """
+        with contextlib.suppress(LookupError):
+            visible_screen_stack.get().clear()
+
+    def _clear_screens(self) -> None:
+        """Pop every screen but the blank base: their widgets hold patient data."""
+        self._clearing = True
+        try:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+        finally:
+            self._clearing = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While locked no app action runs but duress and quit (keys, palette, timers)."""
+        return not self.locked or action in ACTIONS_WHILE_LOCKED
+
+    def push_screen(  # type: ignore[override]
+        self,
+        screen: Screen[Any] | str,
+        callback: Any = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> Any:
+        """Open a screen; while locked, only the lock screen opens (nothing else is shown)."""
+        if self.locked and not isinstance(screen, UnlockScreen):
+            log.info("a screen was asked for while locked: refused")
+            return AwaitComplete.nothing()
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)  # type: ignore[call-overload]
+
+    def switch_screen(self, screen: Screen[Any] | str) -> AwaitComplete:
+        """Replace the top screen; never while locked (it would replace the lock screen)."""
+        if self.locked:
+            log.info("a screen switch was asked for while locked: refused")
+            return AwaitComplete.nothing()
+        return super().switch_screen(screen)
+
+    def pop_screen(self) -> AwaitComplete:
+        """Close the top screen; while locked only the lock's own clearing pops."""
+        if self.locked and not self._clearing:
+            return AwaitComplete.nothing()
+        return super().pop_screen()
 
     # -- actions -------------------------------------------------------------------------
 
@@ -190,11 +269,16 @@ class FieldApp(App[None]):
 
     def action_help(self) -> None:
         """Show every key."""
-        self.push_screen(HelpScreen(self.key_rows()))
+        if self._usable():
+            self.push_screen(HelpScreen(self.key_rows()))
 
     def action_today(self) -> None:
         """Back to today's list."""
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+        while (
+            not self.locked
+            and len(self.screen_stack) > 2
+            and not isinstance(self.screen, TodayScreen)
+        ):
             self.pop_screen()
 
     def action_ledger(self) -> None:
@@ -206,7 +290,7 @@ class FieldApp(App[None]):
 
     def _usable(self) -> bool:
         """Whether the store is open and no unlock screen covers the app."""
-        return self.services.unlocked_at is not None and not isinstance(self.screen, UnlockScreen)
+        return not self.locked and not isinstance(self.screen, UnlockScreen)
 
     def action_sync(self) -> None:
         """The sync screen."""
@@ -217,7 +301,7 @@ class FieldApp(App[None]):
 
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
-        if self.services.unlocked_at is None:
+        if self.locked:
             return
         safety.safe_check_in(self.services)
         self.notify("Safe check-in recorded.")
