@@ -34,6 +34,10 @@ class RateLimits(_Section):
         20, gt=0, description="Failed token checks refilled a minute before 429."
     )
     auth_failures_burst: int = Field(30, ge=1, description="Failed token checks allowed at once.")
+    duress_per_minute: float = Field(
+        30, gt=0, description="Duress signals refilled a minute (a laptop retries offline ones)."
+    )
+    duress_burst: int = Field(30, ge=1, description="Duress signals allowed at once.")
 
 
 class DatabaseSettings(_Section):

@@ -26,7 +26,17 @@ from sync.server import errors
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine
 from sync.server.deps import AppContext, Clock, utc_now
-from sync.server.routes import admin, dispatch, enroll, health, patients, plans, sync, visits
+from sync.server.routes import (
+    admin,
+    dispatch,
+    duress,
+    enroll,
+    health,
+    patients,
+    plans,
+    sync,
+    visits,
+)
 from sync.server.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
@@ -125,7 +135,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         description="Enrollment, two-way sync, dispatch and audit for field clinicians.",
     )
     app.state.ctx = AppContext(settings=settings, engine=engine, clock=clock or utc_now)
-    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin):
+    for module in (health, enroll, sync, duress, visits, patients, dispatch, plans, admin):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 
     @app.exception_handler(errors.ServerError)

@@ -66,7 +66,8 @@ class EnrollRequest(Body):
 
 
 class EnrollResponse(BaseModel):
-    """The new device's id and token (shown once; the server keeps only its hash)."""
+    """The new device's id and token (shown once; the server keeps only its hash), and a
+    clinician's duress credential (likewise shown once)."""
 
     device_id: str
     token: str
@@ -74,6 +75,7 @@ class EnrollResponse(BaseModel):
     role: Role
     expires_at: datetime
     server_time: datetime
+    duress_token: str | None = None
 
 
 class Me(BaseModel):
@@ -83,6 +85,29 @@ class Me(BaseModel):
     role: Role
     device_id: str
     server_time: datetime
+
+
+# -- duress --------------------------------------------------------------------------------
+
+
+class DuressSignalIn(Body):
+    """A duress signal: its id (made on the laptop, so a retry is recognised) and when the
+    clinician pressed the key. Nothing else: no patient, no place, no visit."""
+
+    id: UUID
+    at: datetime
+
+
+class DuressAck(BaseModel):
+    """The signal reached the clinic (again, for a retry whose first answer was lost)."""
+
+    status: Literal["received", "duplicate"]
+
+
+class DuressKeyPublic(BaseModel):
+    """A new duress credential for this device (shown once; kept only as a hash)."""
+
+    duress_token: str
 
 
 # -- sync ----------------------------------------------------------------------------------

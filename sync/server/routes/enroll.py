@@ -10,6 +10,7 @@ from sync.server import audit
 from sync.server.auth import redeem_code
 from sync.server.db import transaction
 from sync.server.deps import Ctx, CurrentPrincipal, client_key
+from sync.server.duress import issue_key
 from sync.server.errors import EnrollFailed
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
 
@@ -45,6 +46,11 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
                 now=ctx.clock(),
             )
         else:
+            duress_token = (
+                issue_key(session, enrolled.device.id, enrolled.user.name, ctx.now())
+                if enrolled.user.role == "clinician"
+                else None
+            )
             audit.append(
                 session,
                 actor=enrolled.user.name,
@@ -62,6 +68,7 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
         role=enrolled.user.role,  # type: ignore[arg-type]
         expires_at=datetime.fromtimestamp(enrolled.device.expires_at, UTC),
         server_time=ctx.clock(),
+        duress_token=duress_token,
     )
 
 
