@@ -96,6 +96,9 @@ class SyncSettings(Section):
     interval_s: float = Field(
         120, gt=0, le=86400, description="Background sync period while online."
     )
+    duress_retry_s: float = Field(
+        5, gt=0, le=60, description="Seconds between tries of an undelivered duress signal."
+    )
 
 
 class UiSettings(Section):

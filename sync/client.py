@@ -482,8 +482,13 @@ async def enroll(
     http: httpx.AsyncClient,
     timeout_s: float = 15.0,
     device_name: str | None = None,
+    keep_duress_token: Callable[[str, str, str], None] | None = None,
 ) -> DeviceIdentity:
-    """Redeem a one-time code and keep the device identity (and its token) in the store."""
+    """Redeem a one-time code and keep the device identity (and its token) in the store.
+
+    A clinician's enrolment also hands out a duress credential, which does not belong in
+    the encrypted store: `keep_duress_token(server_url, device_id, token)` keeps it.
+    """
     base = check_server_url(server_url)
     name = (device_name or platform.node() or "laptop")[:100]
     response = await _send(
@@ -495,6 +500,11 @@ async def enroll(
             "ask for a new one."
         )
     answer = _raise_for(response)
-    identity = DeviceIdentity(server_url=base, device_id=answer["device_id"], token=answer["token"])
+    identity = DeviceIdentity(
+        server_url=base, device_id=answer["device_id"], token=answer["token"], user=answer["user"]
+    )
     store.save_device_identity(identity)
+    duress_token = answer.get("duress_token")
+    if duress_token and keep_duress_token is not None:
+        keep_duress_token(base, identity.device_id, duress_token)
     return identity

@@ -68,6 +68,8 @@ class AppServices:
         """The visit in progress, kept while locked (an id holds no patient data)."""
         self.watch = SafeWatch()
         """What the lock screen may show of the visit's timers (times only)."""
+        self.duress_while_locked: list[datetime] = []
+        """When the duress key was pressed while locked: recorded in the store at unlock."""
 
     @property
     def current_visit(self) -> Any:

@@ -1,13 +1,15 @@
 """Lone-worker safety: the "I am safe" check-in and duress, recorded at once.
 
 Duress is silent by design: no dialog to confirm (a confirmation would show on the
-screen of someone being threatened). It writes an emergency status event and a critical
-incident, and the app then asks sync to send them at once.
+screen of someone being threatened). Its signal goes out on its own credential
+(`services/duress.py`); here it is also written into the store as an emergency status
+event and a critical incident, which the app then asks sync to send at once.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +26,10 @@ def _where(services: AppServices) -> tuple[UUID | None, UUID | None]:
     return session.patient.id, session.visit.id
 
 
-def duress(services: AppServices) -> tuple[StatusEvent, Incident]:
-    """Record a duress event and a critical incident now."""
-    now = services.clock.now()
+def duress(services: AppServices, at: datetime | None = None) -> tuple[StatusEvent, Incident]:
+    """Record a duress event and a critical incident, now (or when the key was pressed
+    while the store was locked: recorded at the next unlock)."""
+    now = at or services.clock.now()
     patient_id, visit_id = _where(services)
     base = {
         "patient_id": patient_id,

@@ -82,6 +82,7 @@ class OutboxMixin(DraftsMixin):
                 "server_url": identity.server_url,
                 "device_id": identity.device_id,
                 "token": identity.token,
+                "user": identity.user,
             }
         ).encode()
         with self._write() as conn:

@@ -10,7 +10,6 @@ store refuses attempts for a doubling wait that survives a restart (`UnlockBacko
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -20,10 +19,10 @@ from types import TracebackType
 
 from fieldapp.errors import NotAStore, StoreError, UnlockBackoff, WrongPassphrase
 from fieldapp.settings import StoreSettings
-from fieldapp.store import backoff, codec, keys
+from fieldapp.store import backoff, codec, duress_box, keys
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
-from fieldapp.store.db import SCHEMA_VERSION, Database, remove_files
+from fieldapp.store.db import SCHEMA_VERSION, Database, fsync_dir, remove_files
 from fieldapp.store.outbox import OutboxMixin, SyncStatus
 from fieldapp.store.quick_unlock import QuickUnlockMixin
 
@@ -96,7 +95,7 @@ class Store(QuickUnlockMixin, OutboxMixin):
                 keys.write_header(conn, keys.KeyHeader(params, salt, nonce, wrapped, 1, 0))
             db.close()
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             ring.destroy()
             remove_files(tmp)
@@ -226,7 +225,8 @@ class Store(QuickUnlockMixin, OutboxMixin):
 
     def _remove_files(self) -> None:
         remove_files(self.path)
-        _fsync_dir(self.path.parent)
+        duress_box.remove_beside(self.path)
+        fsync_dir(self.path.parent)
 
     def close(self) -> None:
         """Lock (saving drafts through the hooks) and close the file."""
@@ -260,13 +260,3 @@ class Store(QuickUnlockMixin, OutboxMixin):
             drafts=int(db.query("SELECT count(*) FROM drafts")[0][0]),
             sync=self.sync_status(),
         )
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename or delete in `directory` durable."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

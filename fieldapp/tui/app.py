@@ -6,6 +6,7 @@ palette, the session timers' tick, and the one handler every unexpected error re
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import traceback
@@ -26,6 +27,7 @@ from fieldapp.errors import FieldAppError, Locked
 from fieldapp.services import safety
 from fieldapp.services.clock import Clock
 from fieldapp.services.context import START, AppServices
+from fieldapp.services.duress import DEFAULT_ACKNOWLEDGEMENT, NOT_READY, DuressChannel
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
@@ -66,6 +68,7 @@ class FieldApp(App[None]):
         Binding("f3", "ledger", "Ledger", id="ledger", show=False),
         Binding("f4", "sync", "Sync", id="sync", show=False),
         Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
+        Binding("f6", "settings", "Settings", id="settings", show=False),
     ]
 
     def __init__(
@@ -74,13 +77,19 @@ class FieldApp(App[None]):
         settings: Settings,
         sync: Any = None,
         clock: Clock | None = None,
+        duress: DuressChannel | None = None,
     ) -> None:
-        """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock."""
+        """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock;
+        `duress` defaults to the duress box beside the store's file."""
         super().__init__()
         client = sync if hasattr(sync, "sync_once") else None
         self._sync_factory: SyncFactory | None = sync if client is None and callable(sync) else None
         self.services = AppServices(store, settings, sync=client, clock=clock)
         self.settings = settings
+        path = getattr(store, "path", None)
+        if duress is None and path is not None:
+            duress = DuressChannel.beside(path, settings.sync)
+        self.duress = duress
         self._clearing = False
         self._resume_visit: UUID | None = None
         self._sync_timer: Timer | None = None
@@ -97,6 +106,7 @@ class FieldApp(App[None]):
             self.set_keymap(self.settings.ui.keys)
         self.services.store.on_before_lock.append(self.services.drafts.flush)
         self.set_interval(1.0, self.tick)
+        self.send_duress()  # a signal left from before a crash or a restart goes now
         if self.services.store.is_locked:
             self.push_screen(UnlockScreen(self.services, START.message))
         else:
@@ -117,6 +127,9 @@ class FieldApp(App[None]):
 
     def _opened(self) -> None:
         """Today's list, then the visit that was open (or in progress), and a sync."""
+        pressed, self.services.duress_while_locked = self.services.duress_while_locked, []
+        for at in pressed:  # the signal went out already; now the record of it too
+            safety.duress(self.services, at)
         self.push_screen(TodayScreen(self.services))
         visit, self._resume_visit = self._resume_visit, None
         if visit is not None:
@@ -299,6 +312,13 @@ class FieldApp(App[None]):
         if self._usable() and not isinstance(self.screen, SyncScreen):
             self.push_screen(SyncScreen(self.services))
 
+    def action_settings(self) -> None:
+        """The quick-unlock PIN and the duress key's acknowledgement."""
+        from fieldapp.tui.screens.settings import SettingsScreen
+
+        if self._usable() and not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen(self.services, self.duress))
+
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
         if self.locked:
@@ -308,14 +328,41 @@ class FieldApp(App[None]):
         self.push_soon()
 
     def action_duress(self) -> None:
-        """Duress: record an emergency event and incident now and send them at once."""
-        if self.services.unlocked_at is None or self.services.store.is_locked:
-            # Locked: nothing can be written; the phone is the way (shown, not hidden).
-            self.notify("Store locked: call 911.", severity="error", timeout=30)
-            return
-        safety.duress(self.services)
-        self.notify("Duress sent.", severity="error", timeout=10)
-        self.push_soon()
+        """Duress, from any screen and while locked: the signal is written down and sent on
+        its own credential at once (retried until delivered), and recorded in the store
+        when it is open. The screen shows only the acknowledgement chosen in settings."""
+        now = self.services.clock.now()
+        channel = self.duress
+        if channel is not None:
+            channel.press(now)
+            self.send_duress()
+        if self.locked:
+            self.services.duress_while_locked.append(now)
+            ready = channel is not None and channel.ready
+            words = channel.acknowledgement if ready and channel else NOT_READY
+        else:
+            safety.duress(self.services, now)
+            self.push_soon()
+            words = channel.acknowledgement if channel is not None else DEFAULT_ACKNOWLEDGEMENT
+        if words:
+            self.notify(words, timeout=4, markup=False)
+
+    def send_duress(self) -> None:
+        """Deliver waiting duress signals now, and keep trying until none is left."""
+        if self.duress is not None and self.duress.pending():
+            self.run_worker(
+                self._deliver_duress(), group="duress", exclusive=True, exit_on_error=False
+            )
+
+    async def _deliver_duress(self) -> None:
+        channel = self.duress
+        assert channel is not None
+        while True:
+            delivery = await channel.deliver()
+            if not delivery.left or not channel.ready:
+                return  # without a credential nothing can go: the next sync may get one
+            log.info("duress: %d signal(s) wait for the network", delivery.left)
+            await asyncio.sleep(self.settings.sync.duress_retry_s)
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -383,11 +430,22 @@ class FieldApp(App[None]):
             self.notify(f"Sync failed: {state.error}", severity="warning", markup=False)
         else:
             state.finish(report, services.clock.now())
+            await self._after_sync()
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
             self._sync_again = False
             self.sync_now()
+
+    async def _after_sync(self) -> None:
+        """The clinic answered: a duress credential if this laptop has none, and any
+        waiting duress signal goes at once (the connection is back)."""
+        channel = self.duress
+        if channel is None:
+            return
+        with contextlib.suppress(FieldAppError):
+            await channel.ensure_credential(self.services.store.device_identity())  # type: ignore[attr-defined]
+        self.send_duress()
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)
@@ -474,6 +532,8 @@ class FieldApp(App[None]):
         if self._sync_factory is not None and client is not None:
             with contextlib.suppress(Exception):  # closing is best effort at exit
                 await client.http.aclose()
+        if self.duress is not None:
+            await self.duress.close()
 
     async def action_quit(self) -> None:
         """Save drafts, then quit."""

@@ -62,7 +62,7 @@ async def press_everything(pilot: Pilot[object]) -> None:
 
 
 async def test_keys_after_the_lock_key_reach_nothing(app: FieldApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await to_checklist(pilot)
         await fill(pilot, {"bp_first": "131/85"})
         assert any(fact in rendered_text(app) for fact in patient_facts())  # the test can see
@@ -76,7 +76,7 @@ async def test_keys_after_the_lock_key_reach_nothing(app: FieldApp) -> None:
 
 
 async def test_keys_after_the_idle_lock_reach_nothing(app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await unlock(pilot)
         await pilot.press("f1")  # a screen over today's list
         await settle(pilot)
@@ -90,13 +90,13 @@ async def test_keys_after_the_idle_lock_reach_nothing(app: FieldApp, clock) -> N
 
 
 async def test_the_first_unlock_screen_is_a_wall_too(app: FieldApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await press_everything(pilot)
 
 
 async def test_the_palette_and_actions_do_nothing_while_locked(app: FieldApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await unlock(pilot)
         await pilot.press("ctrl+l")
         await settle(pilot)
@@ -115,7 +115,7 @@ async def test_the_palette_and_actions_do_nothing_while_locked(app: FieldApp) ->
 
 
 async def test_a_timer_opens_no_screen_while_locked(app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await unlock(pilot)
         await open_first_visit(pilot)
         await check_in(pilot)
@@ -134,7 +134,7 @@ async def test_a_timer_opens_no_screen_while_locked(app: FieldApp, clock) -> Non
 
 
 async def test_locking_forgets_every_screen_and_the_visit(app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         # Keys only: a Pilot click leaves the screens it saw in the test's own context.
         await unlock(pilot)
         await open_first_visit(pilot)

@@ -16,6 +16,7 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     from fieldapp.tui.screens.monitor import MonitorScreen
     from fieldapp.tui.screens.note import NoteScreen
     from fieldapp.tui.screens.recovery import RecoveryScreen
+    from fieldapp.tui.screens.settings import SettingsScreen
     from fieldapp.tui.screens.today import TodayScreen
 
     yield "today", TodayScreen.BINDINGS
@@ -26,3 +27,4 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     yield "recovery", RecoveryScreen.BINDINGS[2:]
     yield "note", NoteScreen.BINDINGS[2:]
     yield "ledger", LedgerScreen.BINDINGS
+    yield "settings", SettingsScreen.BINDINGS
