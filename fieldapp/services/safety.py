@@ -8,8 +8,9 @@ event and a critical incident, which the app then asks sync to send at once.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -69,9 +70,14 @@ def _check_in(services: AppServices, note: str) -> StatusEvent:
     return event
 
 
+SAFE_NOTE = "safe"
+EXTEND_NOTE = "safe, needs {minutes} more min"
+_EXTENDED = re.compile(r"^safe, needs (\d+) more min$")
+
+
 def safe_check_in(services: AppServices) -> StatusEvent:
     """An "I am safe" check-in (answers the overdue prompt)."""
-    event = _check_in(services, "safe")
+    event = _check_in(services, SAFE_NOTE)
     state = services.lone_worker.state()
     if state.step_id is not None:
         services.lone_worker.acknowledge(state.step_id)
@@ -80,7 +86,7 @@ def safe_check_in(services: AppServices) -> StatusEvent:
 
 def extend_visit(services: AppServices, minutes: int) -> StatusEvent:
     """The clinician is safe and needs longer: recorded, and check-out moves later."""
-    event = _check_in(services, f"safe, needs {minutes} more min")
+    event = _check_in(services, EXTEND_NOTE.format(minutes=minutes))
     services.lone_worker.extend(minutes)
     return event
 
@@ -88,3 +94,23 @@ def extend_visit(services: AppServices, minutes: int) -> StatusEvent:
 def default_extension_minutes() -> int:
     """How much longer "I need more time" asks for: until the ladder's first rung."""
     return engine.protocol().lone_worker.steps[0].after_minutes
+
+
+def restore_timer(services: AppServices, session: Any) -> None:
+    """The lone-worker timer of a visit in progress, rebuilt from its records (after a
+    restart): arrival, each "more time" answer, and the last step answered "I am safe"."""
+    arrived = session.status_at("arrived")
+    if arrived is None:
+        return
+    expected = arrived + timedelta(minutes=session.visit.duration_min)
+    answered: str | None = None
+    for event in sorted(session.of(StatusEvent), key=lambda e: e.at):
+        if event.status != "check_in":
+            continue
+        more = _EXTENDED.match(event.note or "")
+        if more:
+            expected, answered = event.at + timedelta(minutes=int(more[1])), None
+        elif event.note == SAFE_NOTE:
+            step = engine.lone_worker_step(expected, event.at)
+            answered = step[0] if step is not None else answered
+    services.lone_worker.resume(session.visit.id, arrived, expected, answered)

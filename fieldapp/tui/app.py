@@ -92,6 +92,7 @@ class FieldApp(App[None]):
         self.duress = duress
         self._clearing = False
         self._resume_visit: UUID | None = None
+        self._opened_before = False
         self._sync_timer: Timer | None = None
         self._sync_again = False
         self._prompting = False
@@ -127,11 +128,18 @@ class FieldApp(App[None]):
 
     def _opened(self) -> None:
         """Today's list, then the visit that was open (or in progress), and a sync."""
+        from fieldapp.services.resume import AT_THE_BEDSIDE, resume_visit
+
+        session = resume_visit(self.services)
         pressed, self.services.duress_while_locked = self.services.duress_while_locked, []
         for at in pressed:  # the signal went out already; now the record of it too
             safety.duress(self.services, at)
         self.push_screen(TodayScreen(self.services))
         visit, self._resume_visit = self._resume_visit, None
+        if visit is None and not self._opened_before and session is not None:
+            # After a restart mid-infusion or mid-recovery, straight back to its timers.
+            visit = session.visit.id if session.step in AT_THE_BEDSIDE else None
+        self._opened_before = True
         if visit is not None:
             self.open_visit(visit)
         self.refresh_status()
