@@ -491,9 +491,11 @@ async def enroll(
     """
     base = check_server_url(server_url)
     name = (device_name or platform.node() or "laptop")[:100]
-    response = await _send(
-        http, base + "/enroll", {"code": code, "device_name": name}, None, timeout_s
-    )
+    body = {"code": code, "device_name": name}
+    signing_key = getattr(store, "signing_public_key", None)
+    if signing_key is not None:  # the clinician's key for signed notes (fieldapp's store)
+        body["signing_key"] = signing_key()
+    response = await _send(http, base + "/enroll", body, None, timeout_s)
     if response.status_code == 400:
         raise EnrollmentFailed(
             "The clinic did not accept that code (wrong, used, expired or out of tries): "

@@ -7,6 +7,7 @@ when the app locks is plain Python that a test can drive with a `ManualClock`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ class LockReason:
     code: str
     message: str
 
+
+log = logging.getLogger("fieldapp.services")
 
 IDLE = LockReason("idle", "Locked after {minutes:g} idle minutes. Drafts were saved.")
 REENTRY = LockReason("reentry", "Passphrase needed again after {hours:g} hours.")
@@ -114,12 +117,24 @@ class AppServices:
         self.opened()
 
     def opened(self) -> None:
-        """The store is open: the session and the idle timer start now."""
+        """The store is open: the session and the idle timer start now, as the clinician
+        the laptop was enrolled for (who did what is that identity, never a typed name)."""
         now = self.clock.now()
         self.unlocked_at = now
         self.last_activity = now
         if self.passphrase_at is None:
             self.passphrase_at = now
+        self.user = self.enrolled_user() or self.settings.store.user
+
+    def enrolled_user(self) -> str | None:
+        """The clinician this laptop was enrolled for, if it was (and the store says)."""
+        read = getattr(self.store, "device_identity", None)
+        try:
+            identity = read() if read is not None else None
+        except StoreError:
+            log.warning("the device identity cannot be read; the configured user is used")
+            return None
+        return identity.user if identity is not None else None
 
     def due_lock(self) -> str | None:
         """The sentence to show if the app must lock now, else None."""

@@ -234,11 +234,14 @@ class Note:
             signed_by=self.session.services.user,
             **{k: fields.get(k, "") for k in SOAP},
         )
+        store = self.session.services.store
         self.session.services.drafts.flush()
-        self.session.services.store.sign_note(note, draft_key=self.key)  # type: ignore[attr-defined]
+        store.sign_note(note, draft_key=self.key)  # type: ignore[attr-defined]
         self.session.services.drafts.discard(self.key)
-        self.session.records.append(note)
-        return note
+        signed = store.get("note", note.id)  # as stored: with this clinician's signature
+        assert isinstance(signed, SessionNote)
+        self.session.records.append(signed)
+        return signed
 
     def amend(self, text: str) -> Addendum:
         """Add an addendum to the signed note."""

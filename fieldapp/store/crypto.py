@@ -5,6 +5,7 @@
                                                   (that wrap is kept in memory only)
     DEK --AES-256-GCM, 12-byte random nonce, bound AAD--> each record, draft and secret
     DEK --HKDF-SHA256--> blind-index key --HMAC-SHA256--> patient and day lookups
+    Ed25519 signing key (the clinician's; a secret sealed under the DEK) --> signed notes
 
 The KEK is kept in memory next to the DEK while unlocked so that a DEK rotation can
 re-wrap without asking for the passphrase; both are dropped on lock. Python cannot promise
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -236,3 +238,18 @@ class KeyRing:
 def wipe_bytes(length: int) -> bytes:
     """Random filler of `length` bytes, to overwrite a wrapped key before it is deleted."""
     return os.urandom(length)
+
+
+def new_signing_key() -> bytes:
+    """A fresh Ed25519 private key (raw 32 bytes), for signing notes."""
+    return Ed25519PrivateKey.generate().private_bytes_raw()
+
+
+def signing_public_key(private_raw: bytes) -> bytes:
+    """The raw public key of a raw Ed25519 private key."""
+    return Ed25519PrivateKey.from_private_bytes(private_raw).public_key().public_bytes_raw()
+
+
+def sign(private_raw: bytes, message: bytes) -> bytes:
+    """The Ed25519 signature of `message`."""
+    return Ed25519PrivateKey.from_private_bytes(private_raw).sign(message)

@@ -23,8 +23,9 @@ from fieldapp.store import backoff, codec, duress_box, keys
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, fsync_dir, remove_files
-from fieldapp.store.outbox import OutboxMixin, SyncStatus
+from fieldapp.store.outbox import SyncStatus
 from fieldapp.store.quick_unlock import QuickUnlockMixin
+from fieldapp.store.signing import SigningMixin
 
 MIN_PASSPHRASE_CHARS = 8
 
@@ -55,7 +56,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(QuickUnlockMixin, OutboxMixin):
+class Store(QuickUnlockMixin, SigningMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod

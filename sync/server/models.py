@@ -216,3 +216,14 @@ class DuressKey(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     created_at: float
     last_used_at: float | None = None
+
+
+class SigningKey(SQLModel, table=True):
+    """The public key a device's clinician signs notes with (sent at enrolment)."""
+
+    __tablename__ = "signing_key"
+
+    device_id: str = Field(primary_key=True, foreign_key="device.id", max_length=36)
+    user_name: str = Field(foreign_key="app_user.name", max_length=64)
+    public_key: str = Field(max_length=64)
+    created_at: float

@@ -48,6 +48,7 @@ from sync.server.models import (
     VisitRow,
 )
 from sync.server.schemas import PushItem, PushRequest
+from sync.server.signatures import check_signed_notes
 
 NOT_YOURS_VISIT = "visit_id: not among your assignments"
 NOT_YOURS_PATIENT = "patient_id: not among your patients"
@@ -169,6 +170,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         known.hashes[item.seq] = item.chain_hash
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
+    check_signed_notes(session, device, fresh)
     summary = _store(session, device, fresh, results, now)
     top = items[-1]
     if top.seq > device.head_seq:

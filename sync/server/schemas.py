@@ -63,6 +63,8 @@ class EnrollRequest(Body):
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     device_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "laptop"
+    signing_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
+    """The clinician's Ed25519 public key (base64url): the key their signed notes verify under."""
 
 
 class EnrollResponse(BaseModel):

@@ -13,6 +13,7 @@ from sync.server.deps import Ctx, CurrentPrincipal, client_key
 from sync.server.duress import issue_key
 from sync.server.errors import EnrollFailed
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
+from sync.server.signatures import keep_signing_key
 
 router = APIRouter(tags=["enrollment"])
 
@@ -51,6 +52,10 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
                 if enrolled.user.role == "clinician"
                 else None
             )
+            if body.signing_key is not None:
+                keep_signing_key(
+                    session, enrolled.device.id, enrolled.user.name, body.signing_key, ctx.now()
+                )
             audit.append(
                 session,
                 actor=enrolled.user.name,
