@@ -6,7 +6,6 @@ palette, the session timers' tick, and the one handler every unexpected error re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import traceback
@@ -15,11 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from textual import events
-from textual._context import visible_screen_stack  # see on_field_app_screens_cleared
 from textual.app import App
-from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -27,12 +23,13 @@ from fieldapp.errors import FieldAppError, Locked
 from fieldapp.services import safety
 from fieldapp.services.clock import Clock
 from fieldapp.services.context import START, AppServices
-from fieldapp.services.duress import DEFAULT_ACKNOWLEDGEMENT, NOT_READY, DuressChannel
+from fieldapp.services.duress import DuressChannel
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
+from fieldapp.tui.duress_key import DuressKey
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
 from fieldapp.tui.screens.today import TodayScreen
@@ -48,11 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("fieldapp.tui")
 NARROW_BELOW = 100
 """Terminal width (columns) under which the app lays panels out one above the other."""
-ACTIONS_WHILE_LOCKED = frozenset({"duress", "quit"})
-"""The only app actions a locked app runs: nothing that shows or opens anything."""
 
 
-class FieldApp(App[None]):
+class FieldApp(DuressKey):
     """The app; tests build it with a temporary store and a `ManualClock`."""
 
     CSS_PATH = "fieldapp.tcss"
@@ -204,83 +199,6 @@ class FieldApp(App[None]):
         for line in self.screen.query(StatusLine):
             line.info = info
 
-    # -- the lock: a wall --------------------------------------------------------------
-
-    @property
-    def locked(self) -> bool:
-        """Whether the store is locked (or was never opened): only unlock and duress work."""
-        return self.services.unlocked_at is None or self.services.store.is_locked
-
-    def lock_now(self, reason: str) -> None:
-        """Save drafts, lock the store, remove every screen, and show only the lock screen."""
-        if self.locked and isinstance(self.screen, UnlockScreen):
-            return
-        visit = next((s.session.visit.id for s in self.screen_stack if hasattr(s, "session")), None)
-        try:
-            self.services.lock()
-        finally:
-            self._resume_visit = visit
-            self._prompting = False
-            self.clear_notifications()
-            self._clear_screens()
-            self.push_screen(UnlockScreen(self.services, reason))
-            self.refresh(repaint=True, layout=True)
-            self.post_message(self.ScreensCleared())
-
-    class ScreensCleared(Message):
-        """The lock removed every screen (handled in the app's own message loop)."""
-
-    def on_field_app_screens_cleared(self, _message: ScreensCleared) -> None:
-        """Empty the list of screens Textual last drew behind a dialog.
-
-        Textual keeps that list in the context of the app's message loop until the next
-        mouse event, and every widget started since holds a copy of that context: after a
-        lock those are screens full of patient data, to be freed with the rest. The list
-        is emptied in place, so every copy lets go of them.
-        """
-        with contextlib.suppress(LookupError):
-            visible_screen_stack.get().clear()
-
-    def _clear_screens(self) -> None:
-        """Pop every screen but the blank base: their widgets hold patient data."""
-        self._clearing = True
-        try:
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
-        finally:
-            self._clearing = False
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While locked no app action runs but duress and quit (keys, palette, timers)."""
-        return not self.locked or action in ACTIONS_WHILE_LOCKED
-
-    def push_screen(  # type: ignore[override]
-        self,
-        screen: Screen[Any] | str,
-        callback: Any = None,
-        wait_for_dismiss: bool = False,
-        *,
-        mode: str | None = None,
-    ) -> Any:
-        """Open a screen; while locked, only the lock screen opens (nothing else is shown)."""
-        if self.locked and not isinstance(screen, UnlockScreen):
-            log.info("a screen was asked for while locked: refused")
-            return AwaitComplete.nothing()
-        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)  # type: ignore[call-overload]
-
-    def switch_screen(self, screen: Screen[Any] | str) -> AwaitComplete:
-        """Replace the top screen; never while locked (it would replace the lock screen)."""
-        if self.locked:
-            log.info("a screen switch was asked for while locked: refused")
-            return AwaitComplete.nothing()
-        return super().switch_screen(screen)
-
-    def pop_screen(self) -> AwaitComplete:
-        """Close the top screen; while locked only the lock's own clearing pops."""
-        if self.locked and not self._clearing:
-            return AwaitComplete.nothing()
-        return super().pop_screen()
-
     # -- actions -------------------------------------------------------------------------
 
     def action_lock(self) -> None:
@@ -334,43 +252,6 @@ class FieldApp(App[None]):
         safety.safe_check_in(self.services)
         self.notify("Safe check-in recorded.")
         self.push_soon()
-
-    def action_duress(self) -> None:
-        """Duress, from any screen and while locked: the signal is written down and sent on
-        its own credential at once (retried until delivered), and recorded in the store
-        when it is open. The screen shows only the acknowledgement chosen in settings."""
-        now = self.services.clock.now()
-        channel = self.duress
-        if channel is not None:
-            channel.press(now)
-            self.send_duress()
-        if self.locked:
-            self.services.duress_while_locked.append(now)
-            ready = channel is not None and channel.ready
-            words = channel.acknowledgement if ready and channel else NOT_READY
-        else:
-            safety.duress(self.services, now)
-            self.push_soon()
-            words = channel.acknowledgement if channel is not None else DEFAULT_ACKNOWLEDGEMENT
-        if words:
-            self.notify(words, timeout=4, markup=False)
-
-    def send_duress(self) -> None:
-        """Deliver waiting duress signals now, and keep trying until none is left."""
-        if self.duress is not None and self.duress.pending():
-            self.run_worker(
-                self._deliver_duress(), group="duress", exclusive=True, exit_on_error=False
-            )
-
-    async def _deliver_duress(self) -> None:
-        channel = self.duress
-        assert channel is not None
-        while True:
-            delivery = await channel.deliver()
-            if not delivery.left or not channel.ready:
-                return  # without a credential nothing can go: the next sync may get one
-            log.info("duress: %d signal(s) wait for the network", delivery.left)
-            await asyncio.sleep(self.settings.sync.duress_retry_s)
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -444,16 +325,6 @@ class FieldApp(App[None]):
         if self._sync_again:
             self._sync_again = False
             self.sync_now()
-
-    async def _after_sync(self) -> None:
-        """The clinic answered: a duress credential if this laptop has none, and any
-        waiting duress signal goes at once (the connection is back)."""
-        channel = self.duress
-        if channel is None:
-            return
-        with contextlib.suppress(FieldAppError):
-            await channel.ensure_credential(self.services.store.device_identity())  # type: ignore[attr-defined]
-        self.send_duress()
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)

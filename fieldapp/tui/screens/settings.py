@@ -47,7 +47,7 @@ class SettingsScreen(FieldScreen):
             yield Input(
                 placeholder="the same PIN again", password=True, restrict=r"[0-9]*", id="repeat-pin"
             )
-            with Horizontal(classes="step-buttons"):
+            with Horizontal(id="pin-buttons"):
                 yield Button("Set PIN", id="set-pin", variant="primary")
                 yield Button("Forget PIN", id="forget-pin")
             yield Static("Duress key (ctrl+e)", classes="settings-title")

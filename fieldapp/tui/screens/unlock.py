@@ -152,7 +152,10 @@ class UnlockScreen(Screen[bool]):
         lone = self.services.lone_worker.state()
         if self.services.lone_worker.checked_in_at is not None:
             lines.append(f"Safety: {lone.text}")
-        panel = self.query_one("#lock-watch", Static)
+        found = self.query("#lock-watch")
+        if not found:
+            return  # pushed this instant: the app's tick came before the first compose
+        panel = found.first(Static)
         panel.update("\n".join(lines))
         panel.display = bool(lines)
         panel.set_class(watch.vitals_due(now) or lone.overdue, "-due")
