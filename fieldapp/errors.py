@@ -7,6 +7,9 @@
     │   ├── StoreDamaged       the file is a fieldapp store, cut short or corrupted
     │   ├── WrongPassphrase    every way an unlock can fail looks the same (like Fernet)
     │   ├── UnlockBackoff      too many wrong passphrases: wait before trying again
+    │   ├── WrongPin           a quick-unlock PIN did not unlock (tries left are counted)
+    │   ├── QuickUnlockUnavailable
+    │   │                      no PIN set, too many wrong PINs, or past the 12-hour re-entry
     │   ├── Locked             the store is locked (idle, 12-hour re-entry, or never unlocked)
     │   ├── StoreTampered      a record failed authentication: changed, moved or corrupted
     │   ├── RecordImmutable    a clinical record or a signed note cannot change
@@ -56,6 +59,19 @@ class UnlockBackoff(StoreError):
         super().__init__(
             f"Too many wrong passphrases: locked, try again in {max(1, round(retry_after_s))} s."
         )
+
+
+class WrongPin(StoreError):
+    """A quick-unlock PIN did not unlock the store; `tries_left` more are allowed."""
+
+    def __init__(self, tries_left: int) -> None:
+        self.tries_left = tries_left
+        plural = "try" if tries_left == 1 else "tries"
+        super().__init__(f"That PIN did not unlock the store: {tries_left} {plural} left.")
+
+
+class QuickUnlockUnavailable(StoreError):
+    """The PIN cannot unlock now (none set, too many wrong tries, or re-entry is due)."""
 
 
 class Locked(StoreError):

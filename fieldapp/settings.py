@@ -64,6 +64,12 @@ class StoreSettings(Section):
         30, gt=0, le=3600, description="First back-off; doubles with each further failure."
     )
     backoff_max_s: float = Field(3600, gt=0, description="Longest back-off.")
+    pin_min_digits: int = Field(
+        6, ge=6, le=12, description="Shortest quick-unlock PIN (digits); never fewer than 6."
+    )
+    pin_max_tries: int = Field(
+        5, ge=1, le=10, description="Wrong PINs allowed before the passphrase is needed again."
+    )
 
     def resolved_path(self) -> Path:
         """The store file: the configured path or one per user under the data directory."""
@@ -89,6 +95,9 @@ class SyncSettings(Section):
     retry_max_s: float = Field(300, gt=0, le=3600, description="Longest retry delay.")
     interval_s: float = Field(
         120, gt=0, le=86400, description="Background sync period while online."
+    )
+    duress_retry_s: float = Field(
+        5, gt=0, le=60, description="Seconds between tries of an undelivered duress signal."
     )
 
 

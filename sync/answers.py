@@ -64,7 +64,9 @@ def _pull(answer: dict[str, Any]) -> bool:
 
 
 def _enroll(answer: dict[str, Any]) -> bool:
-    return all(isinstance(answer.get(key), str) and answer[key] for key in ("device_id", "token"))
+    return all(
+        isinstance(answer.get(key), str) and answer[key] for key in ("device_id", "token", "user")
+    )
 
 
 _SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {

@@ -434,13 +434,20 @@ async def enroll(
     http: httpx.AsyncClient,
     timeout_s: float = 15.0,
     device_name: str | None = None,
+    keep_duress_token: Callable[[str, str, str], None] | None = None,
 ) -> DeviceIdentity:
-    """Redeem a one-time code and keep the device identity (and its token) in the store."""
+    """Redeem a one-time code and keep the device identity (and its token) in the store.
+
+    A clinician's enrolment also hands out a duress credential, which does not belong in
+    the encrypted store: `keep_duress_token(server_url, device_id, token)` keeps it.
+    """
     base = check_server_url(server_url)
     name = (device_name or platform.node() or "laptop")[:100]
-    response = await _send(
-        http, base + "/enroll", {"code": code, "device_name": name}, None, timeout_s
-    )
+    body = {"code": code, "device_name": name}
+    signing_key = getattr(store, "signing_public_key", None)
+    if signing_key is not None:  # the clinician's key for signed notes (fieldapp's store)
+        body["signing_key"] = signing_key()
+    response = await _send(http, base + "/enroll", body, None, timeout_s)
     if response.status_code == 400 and not _is_web_page(response):
         raise EnrollmentFailed(
             "The clinic did not accept that code (wrong, used, expired or out of tries): "
@@ -452,6 +459,10 @@ async def enroll(
         device_id=answer["device_id"],
         token=answer["token"],
         manifest_key=answer.get("manifest_key"),
+        user=answer["user"],
     )
     store.save_device_identity(identity)
+    duress_token = answer.get("duress_token")
+    if duress_token and keep_duress_token is not None:
+        keep_duress_token(base, identity.device_id, duress_token)
     return identity

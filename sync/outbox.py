@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -91,16 +92,21 @@ class PushOutcome:
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """The enrolled device: server, id and token (kept only inside the encrypted store)."""
+    """The enrolled device: server, id and token (kept only inside the encrypted store),
+    and the clinician it was enrolled for (None for an enrolment older than this field)."""
 
     server_url: str
     device_id: str
     token: str
     manifest_key: str | None = None  # the server's manifest-signing public key (base64)
+    user: str | None = None
 
     def __repr__(self) -> str:
         # The token is a credential: never in logs or tracebacks.
-        return f"DeviceIdentity(server_url={self.server_url!r}, device_id={self.device_id!r})"
+        return (
+            f"DeviceIdentity(server_url={self.server_url!r}, device_id={self.device_id!r}, "
+            f"user={self.user!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,3 +118,24 @@ class SetAsideItem:
     record_id: UUID
     status: PushStatus
     reason: str
+
+
+@dataclass(frozen=True)
+class DuressCredential:
+    """Where to send a duress signal and the credential to send it with."""
+
+    server_url: str
+    device_id: str
+    token: str
+
+    def __repr__(self) -> str:
+        # A credential: never in logs or tracebacks.
+        return f"DuressCredential(server_url={self.server_url!r}, device_id={self.device_id!r})"
+
+
+@dataclass(frozen=True)
+class DuressSignal:
+    """One press of the duress key: an id and when."""
+
+    id: UUID
+    at: datetime

@@ -25,8 +25,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -493,6 +495,18 @@ class RecoveryRecord(DeviceRecord):
     next_day_call_on: date | None = None
 
 
+Base64Url = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=200)]
+
+
+class NoteSignature(Strict):
+    """The signer's Ed25519 signature over the note's canonical JSON without this field,
+    with the public key it verifies under (the clinic knows whose key that is)."""
+
+    alg: Literal["ed25519"] = "ed25519"
+    public_key: Base64Url
+    value: Base64Url
+
+
 class SessionNote(DeviceRecord):
     """The SOAP session note; a draft stays on the device, a signed note never changes."""
 
@@ -505,13 +519,28 @@ class SessionNote(DeviceRecord):
     plan: LongText = ""
     signed_at: datetime | None = None
     signed_by: ShortText | None = None
+    signature: NoteSignature | None = None
 
     @model_validator(mode="after")
     def _signature_complete(self) -> SessionNote:
         signed = self.status == "signed"
         if signed != (self.signed_at is not None and self.signed_by is not None):
             raise ValueError("a signed note needs signed_at and signed_by; a draft has neither")
+        if self.signature is not None and not signed:
+            raise ValueError("only a signed note carries a signature")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_signature(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A note signed before signatures existed keeps the bytes (and hash) it had.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("signature") is None:
+            data.pop("signature", None)
+        return data
+
+    def signed_content(self) -> bytes:
+        """The bytes its signature covers: its canonical JSON without the signature."""
+        return self.model_copy(update={"signature": None}).canonical_json()
 
 
 class Addendum(DeviceRecord):

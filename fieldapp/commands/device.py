@@ -1,7 +1,8 @@
 """`fieldapp enroll` and `fieldapp sync`: this laptop's side of the clinic server.
 
 The passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt; the device token is kept
-only inside the encrypted store. Sync errors print one sentence a clinician can act on.
+only inside the encrypted store, the duress credential in the duress box beside it. Sync
+errors print one sentence a clinician can act on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fieldapp.commands.passphrase import read_passphrase
 from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings, load_settings
 from fieldapp.store import Store
+from fieldapp.store.duress_box import DuressBox
 from sync.client import SyncClient, SyncError, SyncProgress, enroll, make_http_client
 
 
@@ -63,6 +65,7 @@ def run_enroll(args: argparse.Namespace) -> int:
                     http=http,
                     timeout_s=settings.sync.timeout_s,
                     device_name=args.name,
+                    keep_duress_token=DuressBox.beside(store.path).keep_credential,
                 )
             return identity.device_id
 

@@ -29,6 +29,7 @@ from fieldapp.demo.seattle import DemoDay, demo_day, stable_id
 from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings
 from fieldapp.store import Store
+from fieldapp.store.duress_box import DuressBox
 from sync.client import SyncClient, SyncReport, enroll, make_http_client
 from sync.records import ProtocolDocument
 from sync.server import audit, crud
@@ -172,5 +173,6 @@ class DemoStack:
 
 async def _enrol_and_sync(url: str, code: str, store: Store, settings: Settings) -> SyncReport:
     async with make_http_client(settings.sync) as http:
-        await enroll(url, code, store, http=http, device_name="demo laptop")
+        keep = DuressBox.beside(store.path).keep_credential
+        await enroll(url, code, store, http=http, device_name="demo laptop", keep_duress_token=keep)
         return await SyncClient(http, store, settings.sync).sync_once()

@@ -7,9 +7,11 @@ when the app locks is plain Python that a test can drive with a `ManualClock`.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from fieldapp.errors import StoreError
 from fieldapp.services.clock import Clock, SystemClock
@@ -17,6 +19,7 @@ from fieldapp.services.drafts import DraftBook
 from fieldapp.services.loneworker import LoneWorkerWatch
 from fieldapp.services.ports import StorePort
 from fieldapp.services.syncing import SyncState
+from fieldapp.services.watch import SafeWatch, safe_watch
 from fieldapp.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +33,8 @@ class LockReason:
     code: str
     message: str
 
+
+log = logging.getLogger("fieldapp.services")
 
 IDLE = LockReason("idle", "Locked after {minutes:g} idle minutes. Drafts were saved.")
 REENTRY = LockReason("reentry", "Passphrase needed again after {hours:g} hours.")
@@ -57,9 +62,28 @@ class AppServices:
         self.lone_worker = LoneWorkerWatch(self.clock)
         self.last_activity: datetime = self.clock.now()
         self.unlocked_at: datetime | None = None
+        """When the app was last opened (passphrase or PIN); None while locked."""
+        self.passphrase_at: datetime | None = None
+        """When the passphrase was last entered: the re-entry hours count from here."""
         self._ledger: Any = None
-        self.current_visit: Any = None
-        """The visit checked in to (a VisitSession), for duress and the timer."""
+        self._current_visit: Any = None
+        self.current_visit_id: UUID | None = None
+        """The visit in progress, kept while locked (an id holds no patient data)."""
+        self.watch = SafeWatch()
+        """What the lock screen may show of the visit's timers (times only)."""
+        self.duress_while_locked: list[datetime] = []
+        """When the duress key was pressed while locked: recorded in the store at unlock."""
+
+    @property
+    def current_visit(self) -> Any:
+        """The visit checked in to (a VisitSession), for duress and the timers; dropped on
+        lock with everything else that holds patient data (`current_visit_id` stays)."""
+        return self._current_visit
+
+    @current_visit.setter
+    def current_visit(self, session: Any) -> None:
+        self._current_visit = session
+        self.current_visit_id = session.visit.id if session is not None else None
 
     @property
     def ledger(self) -> LedgerBook:
@@ -83,9 +107,34 @@ class AppServices:
     def unlock(self, passphrase: str) -> None:
         """Unlock the store (slow: key derivation; call it from a worker thread)."""
         self.store.unlock(passphrase)
+        self.opened()
+        self.passphrase_at = self.unlocked_at
+
+    def unlock_with_pin(self, pin: str) -> None:
+        """Reopen with the quick-unlock PIN; the re-entry hours still count from the
+        passphrase (slow: key derivation; call it from a worker thread)."""
+        self.store.unlock_with_pin(pin)
+        self.opened()
+
+    def opened(self) -> None:
+        """The store is open: the session and the idle timer start now, as the clinician
+        the laptop was enrolled for (who did what is that identity, never a typed name)."""
         now = self.clock.now()
         self.unlocked_at = now
         self.last_activity = now
+        if self.passphrase_at is None:
+            self.passphrase_at = now
+        self.user = self.enrolled_user() or self.settings.store.user
+
+    def enrolled_user(self) -> str | None:
+        """The clinician this laptop was enrolled for, if it was (and the store says)."""
+        read = getattr(self.store, "device_identity", None)
+        try:
+            identity = read() if read is not None else None
+        except StoreError:
+            log.warning("the device identity cannot be read; the configured user is used")
+            return None
+        return identity.user if identity is not None else None
 
     def unlock_warning(self) -> str | None:
         """A sentence when the unlock found clinic records missing or out of date."""
@@ -105,7 +154,7 @@ class AppServices:
         now = self.clock.now()
         minutes = self.settings.store.auto_lock_minutes
         hours = self.settings.store.reentry_hours
-        if now - self.unlocked_at >= timedelta(hours=hours):
+        if now - (self.passphrase_at or self.unlocked_at) >= timedelta(hours=hours):
             return REENTRY.message.format(hours=hours)
         if now - self.last_activity >= timedelta(minutes=minutes):
             return IDLE.message.format(minutes=minutes)
@@ -114,9 +163,15 @@ class AppServices:
         return None
 
     def lock(self) -> None:
-        """Save every draft, then lock the store."""
+        """Save every draft, keep the visit's timers (times only), then lock the store and
+        forget everything decrypted: the ledger, the visit, its patient."""
+        session = self.current_visit
+        if session is not None:
+            self.current_visit_id = session.visit.id
+            self.watch = safe_watch(session)
         self.drafts.flush()
         if not self.store.is_locked:
             self.store.lock()
         self.unlocked_at = None
-        self._ledger = None  # forget the decrypted entries with the key
+        self._ledger = None
+        self._current_visit = None

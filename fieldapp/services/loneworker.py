@@ -46,6 +46,17 @@ class LoneWorkerWatch:
         self.expected_out = expected_out
         self.acknowledged_step = None
 
+    def resume(
+        self,
+        visit_id: UUID,
+        checked_in_at: datetime,
+        expected_out: datetime,
+        acknowledged_step: str | None,
+    ) -> None:
+        """Pick the timer up again as it stood (after a restart, from the visit's records)."""
+        self.visit_id, self.checked_in_at = visit_id, checked_in_at
+        self.expected_out, self.acknowledged_step = expected_out, acknowledged_step
+
     def check_out(self) -> None:
         """Stop the timer at check-out."""
         self.visit_id = None

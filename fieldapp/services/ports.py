@@ -26,6 +26,23 @@ class StorePort(Protocol):
         """Forget the key; drafts are saved first by the before-lock hooks."""
         ...
 
+    def unlock_with_pin(self, pin: str) -> None:
+        """Reopen with the quick-unlock PIN (raises WrongPin or QuickUnlockUnavailable)."""
+        ...
+
+    def set_pin(self, pin: str) -> None:
+        """Set the quick-unlock PIN for the rest of the shift (the store must be unlocked)."""
+        ...
+
+    def forget_pin(self) -> None:
+        """Drop the quick-unlock PIN."""
+        ...
+
+    @property
+    def has_pin(self) -> bool:
+        """Whether the quick-unlock PIN can be tried now."""
+        ...
+
     @property
     def unlock_findings(self) -> tuple[str, ...]:
         """Clinic records the last unlock found missing or out of date (no patient data)."""

@@ -7,7 +7,7 @@ that the only change is an addendum.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,15 +69,33 @@ class Recovery:
             return Decimal(0)
         return Decimal(int((self.session.services.clock.now() - ended).total_seconds())) / 60
 
-    def observation_left_min(self) -> Decimal:
-        """Minutes of the minimum observation still to go (0 when done)."""
+    def _observation_minutes(self) -> int:
         r = engine.protocol().recovery
-        need = (
+        return int(
             r.min_observation_first_minutes
             if self.session.first_infusion
             else r.min_observation_later_minutes
         )
-        return max(Decimal(0), Decimal(need) - self.minutes_since_end())
+
+    def observation_left_min(self) -> Decimal:
+        """Minutes of the minimum observation still to go (0 when done)."""
+        return max(Decimal(0), Decimal(self._observation_minutes()) - self.minutes_since_end())
+
+    def observation_until(self) -> datetime | None:
+        """When the minimum observation is over (None before the infusion ends)."""
+        ended = self.session.status_at("infusion_ended")
+        if ended is None:
+            return None
+        return ended + timedelta(minutes=self._observation_minutes())
+
+    def next_vitals_due(self) -> datetime | None:
+        """When the next recovery BP is due: the protocol's interval after the last one."""
+        ended = self.session.status_at("infusion_ended")
+        if ended is None:
+            return None
+        taken = [v.taken_at for v in self.session.vitals("post")]
+        every = engine.protocol().monitoring.vitals_interval_minutes.nibp_after
+        return max([ended, *taken]) + timedelta(minutes=float(every))
 
     def decide(self, answers: dict[str, Any]) -> RecoveryDecision:
         """The engine's departure decision on the answers so far."""
@@ -234,11 +252,14 @@ class Note:
             signed_by=self.session.services.user,
             **{k: fields.get(k, "") for k in SOAP},
         )
+        store = self.session.services.store
         self.session.services.drafts.flush()
-        self.session.services.store.sign_note(note, draft_key=self.key)  # type: ignore[attr-defined]
+        store.sign_note(note, draft_key=self.key)  # type: ignore[attr-defined]
         self.session.services.drafts.discard(self.key)
-        self.session.records.append(note)
-        return note
+        signed = store.get("note", note.id)  # as stored: with this clinician's signature
+        assert isinstance(signed, SessionNote)
+        self.session.records.append(signed)
+        return signed
 
     def amend(self, text: str) -> Addendum:
         """Add an addendum to the signed note."""

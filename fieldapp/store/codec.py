@@ -71,3 +71,8 @@ def keyslot_aad(store_id: str, params: KdfParams, salt: bytes, generation: int) 
         salt.hex(),
         generation,
     )
+
+
+def pin_aad(store_id: str, generation: int) -> bytes:
+    """Associated data of the in-memory quick-unlock wrap (store and key generation)."""
+    return _join("fieldapp-quick-unlock-v1", store_id, generation)

@@ -73,6 +73,8 @@ class StoreCore:
         self._locking = False
         self._wiped = False
         self._guard = threading.RLock()
+        self._pin_slot: Any = None
+        """The quick-unlock wrap (`quick_unlock.PinSlot`), in memory only."""
         self.on_before_lock: list[LockHook] = []
         """Called (no arguments) just before the keys are dropped: save drafts here."""
 
@@ -131,6 +133,17 @@ class StoreCore:
                 self._locking = False
                 ring, self._ring = self._ring, None
                 ring.destroy()
+
+    def _adopt(self, ring: KeyRing, header: keys.KeyHeader, *, fresh: bool = True) -> None:
+        """Hold the unwrapped keys; `fresh` (a passphrase) starts the re-entry clock again."""
+        if self._ring is not None:
+            self._ring.destroy()
+        self._ring = ring
+        self._generation = header.generation
+        self._encryptions = header.encryptions
+        self._last_activity = self._clock()
+        if fresh:
+            self._unlocked_at = self._last_activity
 
     def _require_unlocked(self) -> RecordCipher:
         """The record cipher, or `Locked` (locking first when idle or past re-entry)."""
@@ -216,6 +229,7 @@ class StoreCore:
 
         assert self._ring is not None
         new_ring, header = rotation.rotate(self, self._ring)
+        self._pin_slot = None  # it wrapped the old key
         old, self._ring = self._ring, new_ring
         old.destroy()
         self._generation = header.generation

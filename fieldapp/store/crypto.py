@@ -1,8 +1,11 @@
 """Every key and every cipher of the store; no other module touches key bytes.
 
     passphrase --Argon2id(m, t, p, salt)--> KEK --AES-256-GCM wrap--> DEK (on disk only wrapped)
+    quick-unlock PIN --Argon2id(m, t, p, own salt)--> PIN key --AES-256-GCM--> KEK + DEK
+                                                  (that wrap is kept in memory only)
     DEK --AES-256-GCM, 12-byte random nonce, bound AAD--> each record, draft and secret
     DEK --HKDF-SHA256--> blind-index key --HMAC-SHA256--> patient and day lookups
+    Ed25519 signing key (the clinician's; a secret sealed under the DEK) --> signed notes
 
 The KEK is kept in memory next to the DEK while unlocked so that a DEK rotation can
 re-wrap without asking for the passphrase; both are dropped on lock. Python cannot promise
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -183,6 +187,37 @@ class KeyRing:
         nonce = os.urandom(NONCE_BYTES)
         return nonce, AESGCM(bytes(self._kek)).encrypt(nonce, bytes(self._dek), aad)
 
+    def wrap_for_pin(
+        self, pin: str, salt: bytes, params: KdfParams, aad: bytes
+    ) -> tuple[bytes, bytes]:
+        """Both keys (KEK and DEK) wrapped under a key derived from a quick-unlock PIN."""
+        pin_key = derive_kek(pin, salt, params)
+        nonce = os.urandom(NONCE_BYTES)
+        both = bytes(self._kek) + bytes(self._dek)
+        return nonce, AESGCM(pin_key).encrypt(nonce, both, aad)
+
+    @classmethod
+    def unwrap_pin(
+        cls,
+        pin: str,
+        salt: bytes,
+        params: KdfParams,
+        nonce: bytes,
+        wrapped: bytes,
+        aad: bytes,
+        *,
+        null_cipher: bool = False,
+    ) -> KeyRing:
+        """The keys a PIN wrapped, or `CryptoFailure` (one failure for every cause)."""
+        pin_key = derive_kek(pin, salt, params)
+        try:
+            both = AESGCM(pin_key).decrypt(nonce, wrapped, aad)
+        except (InvalidTag, ValueError):
+            raise CryptoFailure("unwrap failed") from None
+        if len(both) != 2 * KEY_BYTES:
+            raise CryptoFailure("unwrap failed")
+        return cls(both[:KEY_BYTES], both[KEY_BYTES:], null_cipher=null_cipher)
+
     def with_passphrase(self, passphrase: str, salt: bytes, params: KdfParams) -> KeyRing:
         """The same DEK under a KEK from a new passphrase (the data is not re-encrypted)."""
         return KeyRing(
@@ -203,3 +238,18 @@ class KeyRing:
 def wipe_bytes(length: int) -> bytes:
     """Random filler of `length` bytes, to overwrite a wrapped key before it is deleted."""
     return os.urandom(length)
+
+
+def new_signing_key() -> bytes:
+    """A fresh Ed25519 private key (raw 32 bytes), for signing notes."""
+    return Ed25519PrivateKey.generate().private_bytes_raw()
+
+
+def signing_public_key(private_raw: bytes) -> bytes:
+    """The raw public key of a raw Ed25519 private key."""
+    return Ed25519PrivateKey.from_private_bytes(private_raw).public_key().public_bytes_raw()
+
+
+def sign(private_raw: bytes, message: bytes) -> bytes:
+    """The Ed25519 signature of `message`."""
+    return Ed25519PrivateKey.from_private_bytes(private_raw).sign(message)

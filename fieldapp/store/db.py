@@ -277,3 +277,13 @@ def remove_files(path: Path) -> None:
     for candidate in (path, *(path.with_name(path.name + s) for s in SIDE_FILES)):
         with suppress(FileNotFoundError):
             candidate.unlink()
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or delete in `directory` durable."""
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -95,6 +95,7 @@ class OutboxMixin(DraftsMixin):
                 "device_id": identity.device_id,
                 "token": identity.token,
                 "manifest_key": identity.manifest_key,
+                "user": identity.user,
             }
         ).encode()
         before = self._get_secret(cipher, _IDENTITY)

@@ -10,7 +10,6 @@ store refuses attempts for a doubling wait that survives a restart (`UnlockBacko
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -20,12 +19,14 @@ from types import TracebackType
 
 from fieldapp.errors import NotAStore, StoreError, UnlockBackoff, WrongPassphrase
 from fieldapp.settings import StoreSettings
-from fieldapp.store import backoff, codec, keys
+from fieldapp.store import backoff, codec, duress_box, keys
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
-from fieldapp.store.db import SCHEMA_VERSION, Database, remove_files
+from fieldapp.store.db import SCHEMA_VERSION, Database, fsync_dir, remove_files
 from fieldapp.store.manifest import ManifestMixin
 from fieldapp.store.outbox import SyncStatus
+from fieldapp.store.quick_unlock import QuickUnlockMixin
+from fieldapp.store.signing import SigningMixin
 
 MIN_PASSPHRASE_CHARS = 8
 
@@ -56,7 +57,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(ManifestMixin):
+class Store(QuickUnlockMixin, SigningMixin, ManifestMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod
@@ -96,7 +97,7 @@ class Store(ManifestMixin):
                 keys.write_header(conn, keys.KeyHeader(params, salt, nonce, wrapped, 1, 0))
             db.close()
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             ring.destroy()
             remove_files(tmp)
@@ -139,14 +140,6 @@ class Store(ManifestMixin):
 
     # -- keys --------------------------------------------------------------------------
 
-    def _adopt(self, ring: KeyRing, header: keys.KeyHeader) -> None:
-        if self._ring is not None:
-            self._ring.destroy()
-        self._ring = ring
-        self._generation = header.generation
-        self._encryptions = header.encryptions
-        self._unlocked_at = self._last_activity = self._clock()
-
     def unlock(self, passphrase: str) -> None:
         """Unwrap the DEK, or `WrongPassphrase` (counted) / `UnlockBackoff` (not tried); then
         check the clinic's rows against its manifest (`unlock_findings`)."""
@@ -173,7 +166,16 @@ class Store(ManifestMixin):
                 backoff.record_failure(db, now)
                 raise WrongPassphrase() from None
             backoff.reset_failures(db)
+            if self._pin_slot is not None and self._reentry_due():
+                self.forget_pin()  # a PIN lasts one shift: the one the re-entry ended
             self._adopt(ring, header)
+            self._check_on_unlock()
+
+    def unlock_with_pin(self, pin: str) -> None:
+        """Reopen with the bedside PIN (`QuickUnlockMixin`), then check the clinic's rows
+        against its manifest, as a passphrase unlock does."""
+        with self._guard:
+            super().unlock_with_pin(pin)
             self._check_on_unlock()
 
     def change_passphrase(self, old: str, new: str) -> None:
@@ -200,11 +202,13 @@ class Store(ManifestMixin):
                 raise
             # The old wrap (openable with the old passphrase) must not survive in the WAL.
             db.checkpoint()
+            self.forget_pin()  # it wrapped the old passphrase's key
             self._adopt(ring, new_header)
 
     def wipe(self) -> None:
         """Crypto-erase: destroy the wrapped DEK (overwrite, delete), then delete the files."""
         with self._guard:
+            self.forget_pin()
             if self._ring is not None:
                 self._ring.destroy()  # no lock hooks: a wipe discards drafts on purpose
                 self._ring = None
@@ -232,13 +236,15 @@ class Store(ManifestMixin):
 
     def _remove_files(self) -> None:
         remove_files(self.path)
-        _fsync_dir(self.path.parent)
+        duress_box.remove_beside(self.path)
+        fsync_dir(self.path.parent)
 
     def close(self) -> None:
         """Lock (saving drafts through the hooks) and close the file."""
         with self._guard:
             if self._db is None:
                 return
+            self.forget_pin()
             try:
                 self.lock()
             finally:
@@ -265,13 +271,3 @@ class Store(ManifestMixin):
             drafts=int(db.query("SELECT count(*) FROM drafts")[0][0]),
             sync=self.sync_status(),
         )
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename or delete in `directory` durable."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -23,11 +23,13 @@ from fieldapp.errors import FieldAppError, Locked
 from fieldapp.services import safety
 from fieldapp.services.clock import Clock
 from fieldapp.services.context import START, AppServices
+from fieldapp.services.duress import DuressChannel
 from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
 from fieldapp.tui.commands import MainActions
+from fieldapp.tui.duress_key import DuressKey
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
 from fieldapp.tui.screens.today import TodayScreen
@@ -45,7 +47,7 @@ NARROW_BELOW = 100
 """Terminal width (columns) under which the app lays panels out one above the other."""
 
 
-class FieldApp(App[None]):
+class FieldApp(DuressKey):
     """The app; tests build it with a temporary store and a `ManualClock`."""
 
     CSS_PATH = "fieldapp.tcss"
@@ -61,6 +63,7 @@ class FieldApp(App[None]):
         Binding("f3", "ledger", "Ledger", id="ledger", show=False),
         Binding("f4", "sync", "Sync", id="sync", show=False),
         Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
+        Binding("f8", "settings", "Settings", id="settings", show=False),
     ]
 
     def __init__(
@@ -69,14 +72,22 @@ class FieldApp(App[None]):
         settings: Settings,
         sync: Any = None,
         clock: Clock | None = None,
+        duress: DuressChannel | None = None,
     ) -> None:
-        """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock."""
+        """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock;
+        `duress` defaults to the duress box beside the store's file."""
         super().__init__()
         client = sync if hasattr(sync, "sync_once") else None
         self._sync_factory: SyncFactory | None = sync if client is None and callable(sync) else None
         self.services = AppServices(store, settings, sync=client, clock=clock)
         self.settings = settings
-        self._locking = False
+        path = getattr(store, "path", None)
+        if duress is None and path is not None:
+            duress = DuressChannel.beside(path, settings.sync)
+        self.duress = duress
+        self._clearing = False
+        self._resume_visit: UUID | None = None
+        self._opened_before = False
         self._sync_timer: Timer | None = None
         self._sync_again = False
         self._prompting = False
@@ -91,24 +102,44 @@ class FieldApp(App[None]):
             self.set_keymap(self.settings.ui.keys)
         self.services.store.on_before_lock.append(self.services.drafts.flush)
         self.set_interval(1.0, self.tick)
+        self.send_duress()  # a signal left from before a crash or a restart goes now
         if self.services.store.is_locked:
-            self.push_screen(UnlockScreen(self.services, START.message), self._after_first_unlock)
+            self.push_screen(UnlockScreen(self.services, START.message))
         else:
             # Built with an unlocked store (the demo): no passphrase screen at start.
-            self.services.unlocked_at = self.services.clock.now()
+            self.services.opened()
             self._opened()
 
     def on_resize(self, event: events.Resize) -> None:
         """Below `NARROW_BELOW` columns the panels go under their forms (see the .tcss)."""
         self.set_class(event.size.width < NARROW_BELOW, "narrow")
 
-    def _after_first_unlock(self, unlocked: bool | None) -> None:
-        if unlocked:
-            self._opened()
-            self._warn_if_rows_off()
+    def unlocked(self) -> None:
+        """The lock screen opened the store: back to where the clinician was."""
+        if self.locked or not isinstance(self.screen, UnlockScreen):
+            return
+        self.pop_screen()
+        self._opened()
+        if self._warn_if_rows_off():
+            self.sync_now()
 
     def _opened(self) -> None:
+        """Today's list, then the visit that was open (or in progress), and a sync."""
+        from fieldapp.services.resume import AT_THE_BEDSIDE, resume_visit
+
+        session = resume_visit(self.services)
+        pressed, self.services.duress_while_locked = self.services.duress_while_locked, []
+        for at in pressed:  # the signal went out already; now the record of it too
+            safety.duress(self.services, at)
         self.push_screen(TodayScreen(self.services))
+        visit, self._resume_visit = self._resume_visit, None
+        if visit is None and not self._opened_before and session is not None:
+            # After a restart mid-infusion or mid-recovery, straight back to its timers.
+            visit = session.visit.id if session.step in AT_THE_BEDSIDE else None
+        self._opened_before = True
+        if visit is not None:
+            self.open_visit(visit)
+        self.refresh_status()
         self.start_sync()
 
     async def on_event(self, event: events.Event) -> None:
@@ -119,6 +150,8 @@ class FieldApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: lock when due, prompt when overdue, refresh the status line."""
+        if isinstance(self.screen, UnlockScreen):
+            self.screen.show_watch()
         reason = self.services.due_lock()
         if reason is not None:
             self.lock_now(reason)
@@ -159,7 +192,7 @@ class FieldApp(App[None]):
 
     def refresh_status(self) -> None:
         """Give the status line of the current screen fresh facts."""
-        if self.services.unlocked_at is None or isinstance(self.screen, UnlockScreen):
+        if not self._usable():
             return
         try:
             info = status_info(self.services)
@@ -167,22 +200,6 @@ class FieldApp(App[None]):
             return
         for line in self.screen.query(StatusLine):
             line.info = info
-
-    def lock_now(self, reason: str) -> None:
-        """Save drafts, lock the store and cover every screen with the unlock screen."""
-        if self._locking:
-            return
-        self._locking = True
-        try:
-            self.services.lock()
-        finally:
-            self.push_screen(UnlockScreen(self.services, reason), self._after_relock)
-
-    def _after_relock(self, unlocked: bool | None) -> None:
-        self._locking = False
-        self.refresh_status()
-        if unlocked and self._warn_if_rows_off():
-            self.sync_now()
 
     def _warn_if_rows_off(self) -> bool:
         """Say so when the unlock found clinic records missing or older than the clinic's
@@ -201,11 +218,16 @@ class FieldApp(App[None]):
 
     def action_help(self) -> None:
         """Show every key."""
-        self.push_screen(HelpScreen(self.key_rows()))
+        if self._usable():
+            self.push_screen(HelpScreen(self.key_rows()))
 
     def action_today(self) -> None:
         """Back to today's list."""
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, TodayScreen):
+        while (
+            not self.locked
+            and len(self.screen_stack) > 2
+            and not isinstance(self.screen, TodayScreen)
+        ):
             self.pop_screen()
 
     def action_ledger(self) -> None:
@@ -217,7 +239,7 @@ class FieldApp(App[None]):
 
     def _usable(self) -> bool:
         """Whether the store is open and no unlock screen covers the app."""
-        return self.services.unlocked_at is not None and not isinstance(self.screen, UnlockScreen)
+        return not self.locked and not isinstance(self.screen, UnlockScreen)
 
     def action_sync(self) -> None:
         """The sync screen."""
@@ -226,22 +248,19 @@ class FieldApp(App[None]):
         if self._usable() and not isinstance(self.screen, SyncScreen):
             self.push_screen(SyncScreen(self.services))
 
+    def action_settings(self) -> None:
+        """The quick-unlock PIN and the duress key's acknowledgement."""
+        from fieldapp.tui.screens.settings import SettingsScreen
+
+        if self._usable() and not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen(self.services, self.duress))
+
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
-        if self.services.unlocked_at is None:
+        if self.locked:
             return
         safety.safe_check_in(self.services)
         self.notify("Safe check-in recorded.")
-        self.push_soon()
-
-    def action_duress(self) -> None:
-        """Duress: record an emergency event and incident now and send them at once."""
-        if self.services.unlocked_at is None or self.services.store.is_locked:
-            # Locked: nothing can be written; the phone is the way (shown, not hidden).
-            self.notify("Store locked: call 911.", severity="error", timeout=30)
-            return
-        safety.duress(self.services)
-        self.notify("Duress sent.", severity="error", timeout=10)
         self.push_soon()
 
     # -- sync ----------------------------------------------------------------------------
@@ -310,6 +329,7 @@ class FieldApp(App[None]):
             self.notify(f"Sync failed: {state.error}", severity="warning", markup=False)
         else:
             state.finish(report, services.clock.now())
+            await self._after_sync()
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
@@ -401,6 +421,8 @@ class FieldApp(App[None]):
         if self._sync_factory is not None and client is not None:
             with contextlib.suppress(Exception):  # closing is best effort at exit
                 await client.http.aclose()
+        if self.duress is not None:
+            await self.duress.close()
 
     async def action_quit(self) -> None:
         """Save drafts, then quit."""

@@ -16,6 +16,7 @@ ACTIONS = (
     ("Sync now", "Send records and fetch changes; shows set-aside records", "sync"),
     ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
     ("Lock", "Save drafts and lock the store", "lock"),
+    ("Settings: PIN and duress", "Quick-unlock PIN; what the duress key shows", "settings"),
     ("Help: keys", "Every key and its binding id", "help"),
     ("Duress", "Send an emergency alert now", "duress"),
 )

@@ -41,6 +41,10 @@ class RateLimits(_Section):
         description="Refusals from one address in this window are audited as the first one "
         "and one summary of the rest.",
     )
+    duress_per_minute: float = Field(
+        30, gt=0, description="Duress signals refilled a minute (a laptop retries offline ones)."
+    )
+    duress_burst: int = Field(30, ge=1, description="Duress signals allowed at once.")
 
 
 class DatabaseSettings(_Section):

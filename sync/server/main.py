@@ -33,6 +33,7 @@ from sync.server.routes import (
     admin,
     clinical,
     dispatch,
+    duress,
     enroll,
     fhir,
     health,
@@ -167,7 +168,19 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.ctx = ctx
-    for module in (health, enroll, sync, visits, patients, dispatch, plans, admin, clinical, fhir):
+    for module in (
+        health,
+        enroll,
+        sync,
+        duress,
+        visits,
+        patients,
+        dispatch,
+        plans,
+        admin,
+        clinical,
+        fhir,
+    ):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 
     @app.exception_handler(errors.ServerError)

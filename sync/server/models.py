@@ -238,3 +238,28 @@ class ClinicalEntry(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     recorded_at: float
     recorded_by: str = Field(max_length=64)
+
+
+class DuressKey(SQLModel, table=True):
+    """A device's duress credential (stored only as a hash): it can post a duress signal
+    and nothing else, so the laptop keeps it outside its encrypted store, usable while
+    locked."""
+
+    __tablename__ = "duress_key"
+
+    device_id: str = Field(primary_key=True, foreign_key="device.id", max_length=36)
+    user_name: str = Field(foreign_key="app_user.name", max_length=64)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: float
+    last_used_at: float | None = None
+
+
+class SigningKey(SQLModel, table=True):
+    """The public key a device's clinician signs notes with (sent at enrolment)."""
+
+    __tablename__ = "signing_key"
+
+    device_id: str = Field(primary_key=True, foreign_key="device.id", max_length=36)
+    user_name: str = Field(foreign_key="app_user.name", max_length=64)
+    public_key: str = Field(max_length=64)
+    created_at: float

@@ -55,6 +55,7 @@ from sync.server.models import (
     VisitRow,
 )
 from sync.server.schemas import Head, PushItem, PushRequest
+from sync.server.signatures import check_signed_notes
 
 NOT_YOURS_VISIT = "visit_id: not among your assignments"
 NOT_YOURS_PATIENT = "patient_id: not among your patients"
@@ -205,6 +206,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         known.hashes[item.seq] = item.chain_hash
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
+    check_signed_notes(session, device, fresh)
     summary = _store(session, device, fresh, results, now)
     top = items[-1]
     summary.head = unchanged

@@ -71,10 +71,13 @@ class EnrollRequest(Body):
 
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     device_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "laptop"
+    signing_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
+    """The clinician's Ed25519 public key (base64url): the key their signed notes verify under."""
 
 
 class EnrollResponse(BaseModel):
-    """The new device's id and token (shown once; the server keeps only its hash)."""
+    """The new device's id and token (shown once; the server keeps only its hash), and a
+    clinician's duress credential (likewise shown once)."""
 
     device_id: str
     token: str
@@ -83,6 +86,7 @@ class EnrollResponse(BaseModel):
     expires_at: datetime
     server_time: datetime
     manifest_key: str  # the public key the server signs pull manifests with (base64 Ed25519)
+    duress_token: str | None = None
 
 
 class Me(BaseModel):
@@ -92,6 +96,29 @@ class Me(BaseModel):
     role: Role
     device_id: str
     server_time: datetime
+
+
+# -- duress --------------------------------------------------------------------------------
+
+
+class DuressSignalIn(Body):
+    """A duress signal: its id (made on the laptop, so a retry is recognised) and when the
+    clinician pressed the key. Nothing else: no patient, no place, no visit."""
+
+    id: UUID
+    at: datetime
+
+
+class DuressAck(BaseModel):
+    """The signal reached the clinic (again, for a retry whose first answer was lost)."""
+
+    status: Literal["received", "duplicate"]
+
+
+class DuressKeyPublic(BaseModel):
+    """A new duress credential for this device (shown once; kept only as a hash)."""
+
+    duress_token: str
 
 
 # -- sync ----------------------------------------------------------------------------------

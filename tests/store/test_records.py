@@ -74,7 +74,9 @@ def test_note_drafts_are_editable_then_signing_freezes_them(store: Store) -> Non
     assert isinstance(note, SessionNote)
     store.sign_note(note, draft_key=key)
     assert store.load_draft(key) is None
-    assert store.get("note", note.id) == note
+    stored = store.get("note", note.id)
+    assert isinstance(stored, SessionNote) and stored.signature is not None  # the clinician's
+    assert stored.model_copy(update={"signature": None}) == note
     with pytest.raises(RecordImmutable):
         store.save(note.model_copy(update={"plan": "changed after signing"}))
     addendum = device_record("addendum", pid, text="a later addition")

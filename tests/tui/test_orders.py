@@ -144,11 +144,11 @@ async def test_no_recovery_after_a_stop_escalates_on_screen_at_the_set_time(
             "notify_supervisor",
             "notify_prescriber",
         ]
-        await pilot.press("f6")  # leaving is not possible until each is acknowledged
+        await pilot.press("f7")  # leaving is not possible until each is acknowledged
         await settle(pilot)
         assert isinstance(app.screen, OrdersScreen)
         await acknowledge_all(pilot, app.screen)
-        await pilot.press("f6")
+        await pilot.press("f7")
         await settle(pilot)
         assert isinstance(app.screen, OrdersScreen) and not app.screen.must_acknowledge
         await pilot.press("escape")

@@ -24,7 +24,16 @@ from sync.records import (
     VitalsReading,
 )
 from tests.services.scenario import GOOD_CHECKLIST
-from tests.tui.helpers import carry_vial, check_in, fill, later, open_first_visit, settle, unlock
+from tests.tui.helpers import (
+    carry_vial,
+    check_in,
+    fill,
+    later,
+    open_first_visit,
+    rendered_text,
+    settle,
+    unlock,
+)
 
 SIZE = (100, 32)
 GOOD_VITALS = {
@@ -256,7 +265,7 @@ async def test_lock_and_unlock_keeps_the_draft(app: FieldApp) -> None:
 
 
 async def test_duress_key_from_any_screen(app: FieldApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await to_checklist(pilot)
         await pilot.press("ctrl+e")
         await settle(pilot)
@@ -265,3 +274,6 @@ async def test_duress_key_from_any_screen(app: FieldApp) -> None:
         assert any(isinstance(r, StatusEvent) and r.status == "duress" for r in history)
         assert any(isinstance(r, Incident) and r.category == "duress" for r in history)
         assert isinstance(app.screen, ChecklistScreen)  # silent: the screen stays
+        shown = rendered_text(app)
+        assert "Saved." in shown and "uress" not in shown  # the chosen words, nothing more
+        assert len(app.duress.pending()) == 1  # written down, waiting for a credential

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on
 from textual.screen import Screen
 from textual.widgets import Header
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, WorkType, active_worker
 
 from fieldapp.tui.widgets.key_line import KeyLine
 from fieldapp.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from textual.worker import ResultType
+
     from fieldapp.services.context import AppServices
     from fieldapp.tui.app import FieldApp
 
@@ -42,7 +46,45 @@ class FieldScreen(Screen[None]):
         """Fill the status line as the screen shows, not at the next one-second tick."""
         self.field_app.refresh_status()
 
+    def run_worker(
+        self,
+        work: WorkType[ResultType],
+        name: str | None = "",
+        group: str = "default",
+        description: str = "",
+        exit_on_error: bool = True,
+        start: bool = True,
+        exclusive: bool = False,
+        thread: bool = False,
+    ) -> Worker[ResultType]:
+        """Run a worker whose work lets go of this screen once it is done.
+
+        Textual leaves a thread worker's `Worker` in the context of the pool thread that
+        ran it, until that thread runs another; through its work it would keep this
+        screen (and the patient data in its widgets) alive after the lock removed it.
+        """
+        if thread and callable(work) and not inspect.iscoroutinefunction(work):
+            work = _let_go_after(work)  # type: ignore[assignment]
+        return super().run_worker(
+            work, name, group, description, exit_on_error, start, exclusive, thread
+        )
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Send a failed worker's error to the app's handler."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.field_app.report_error(event.worker.error)
+
+
+def _let_go_after(work: Callable[[], ResultType]) -> Callable[[], ResultType]:
+    """`work`, run once in a pool thread; then neither the wrapper nor the thread's context
+    (where Textual set the current worker, and so its screen) holds on to anything."""
+    held = [work]
+
+    def run() -> ResultType:
+        try:
+            return held[0]()
+        finally:
+            held.clear()
+            active_worker.set(cast("Worker[Any]", None))
+
+    return run

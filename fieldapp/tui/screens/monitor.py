@@ -124,7 +124,7 @@ class MonitorScreen(StepScreen):
             )
         waiting = FollowUps(self.session).open()
         if waiting:
-            text.append(f"  ·  {len(waiting)} task(s) open (F6)")
+            text.append(f"  ·  {len(waiting)} task(s) open (F7)")
         timer.update(text)
 
     def sweep(self) -> None:

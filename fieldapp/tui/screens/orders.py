@@ -3,7 +3,7 @@
 The screen shows the decision, its full instructions and each follow-up task (who, what,
 due when). It cannot be dismissed, and the today, ledger and sync keys do nothing, until
 the clinician has pressed Done or Acknowledge on every task; each press is recorded with
-its time. Opened with F6 from a visit step, the same screen lists the tasks still open and
+its time. Opened with F7 from a visit step, the same screen lists the tasks still open and
 closes with Esc.
 """
 

@@ -16,6 +16,7 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     from fieldapp.tui.screens.monitor import MonitorScreen
     from fieldapp.tui.screens.note import NoteScreen
     from fieldapp.tui.screens.recovery import RecoveryScreen
+    from fieldapp.tui.screens.settings import SettingsScreen
     from fieldapp.tui.screens.step import StepScreen
     from fieldapp.tui.screens.today import TodayScreen
 
@@ -30,3 +31,4 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     yield "recovery", RecoveryScreen.BINDINGS[shared:]
     yield "note", NoteScreen.BINDINGS[shared:]
     yield "ledger", LedgerScreen.BINDINGS
+    yield "settings", SettingsScreen.BINDINGS

@@ -33,7 +33,7 @@ class StepScreen(FieldScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Today", id="visit-leave"),
         Binding("ctrl+h", "history", "History", id="visit-history"),
-        Binding("f6", "tasks", "Tasks", id="visit-tasks"),
+        Binding("f7", "tasks", "Tasks", id="visit-tasks"),
     ]
 
     def __init__(self, session: VisitSession) -> None:

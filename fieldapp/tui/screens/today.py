@@ -64,8 +64,9 @@ class TodayScreen(FieldScreen):
         self.load_visits()
 
     def on_screen_resume(self) -> None:
-        """Coming back from a visit: statuses may have changed."""
-        if self.rows:
+        """Coming back from a visit: statuses may have changed (not while the lock clears
+        the screens away: this one is going too)."""
+        if self.rows and not self.field_app.locked:
             self.load_visits()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="today")

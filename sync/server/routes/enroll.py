@@ -10,10 +10,12 @@ from sync.server import audit
 from sync.server.auth import redeem_code
 from sync.server.db import transaction
 from sync.server.deps import Ctx, CurrentPrincipal, client_key
+from sync.server.duress import issue_key
 from sync.server.errors import EnrollFailed
 from sync.server.manifests import manifest_key
 from sync.server.refusals import Refusal
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
+from sync.server.signatures import keep_signing_key
 
 router = APIRouter(tags=["enrollment"])
 
@@ -47,6 +49,15 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
                 now=ctx.clock(),
             )
         else:
+            duress_token = (
+                issue_key(session, enrolled.device.id, enrolled.user.name, ctx.now())
+                if enrolled.user.role == "clinician"
+                else None
+            )
+            if body.signing_key is not None:
+                keep_signing_key(
+                    session, enrolled.device.id, enrolled.user.name, body.signing_key, ctx.now()
+                )
             audit.append(
                 session,
                 actor=enrolled.user.name,
@@ -66,6 +77,7 @@ def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
         expires_at=datetime.fromtimestamp(enrolled.device.expires_at, UTC),
         server_time=ctx.clock(),
         manifest_key=public_key,
+        duress_token=duress_token,
     )
 
 
