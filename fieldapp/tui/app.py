@@ -7,8 +7,6 @@ palette, the session timers' tick, and the one handler every unexpected error re
 from __future__ import annotations
 
 import contextlib
-import logging
-import traceback
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -27,6 +25,7 @@ from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
+from fieldapp.tui.boundary import ErrorBoundary
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 # Screens past today's list, the clinical engine and the network client are imported
 # where first used: the app opens on today's list without paying for them.
 
-log = logging.getLogger("fieldapp.tui")
 NARROW_BELOW = 100
 """Terminal width (columns) under which the app lays panels out one above the other."""
 
@@ -80,6 +78,7 @@ class FieldApp(App[None]):
         self._sync_timer: Timer | None = None
         self._sync_again = False
         self._prompting = False
+        self.boundary = ErrorBoundary(self)
 
     # -- start, lock and unlock ----------------------------------------------------------
 
@@ -114,7 +113,10 @@ class FieldApp(App[None]):
         """Every key and click counts as activity for the idle lock."""
         if isinstance(event, events.Key | events.MouseDown):
             self.services.note_activity()
-        await super().on_event(event)
+        try:
+            await super().on_event(event)
+        except Exception as error:  # a binding's action: the app's own loop must go on
+            self.boundary.catch(error)
 
     def tick(self) -> None:
         """Once a second: lock when due, prompt when overdue, refresh the status line."""
@@ -176,6 +178,13 @@ class FieldApp(App[None]):
             self.services.lock()
         finally:
             self.push_screen(UnlockScreen(self.services, reason), self._after_relock)
+
+    def relock(self, reason: str) -> None:
+        """Cover the app with a fresh unlock screen (the last one stopped)."""
+        self._locking = False
+        with contextlib.suppress(Exception):
+            self.pop_screen()
+        self.lock_now(reason)
 
     def _after_relock(self, unlocked: bool | None) -> None:
         self._locking = False
@@ -355,16 +364,19 @@ class FieldApp(App[None]):
     # -- errors --------------------------------------------------------------------------
 
     def report_error(self, error: BaseException) -> None:
-        """The one place errors end up: expected ones as a notice, others as a screen."""
+        """The one place errors end up: expected ones as a notice, others to the boundary."""
         if isinstance(error, Locked):
             self.lock_now(str(error))
         elif isinstance(error, FieldAppError):
             self.notify(str(error), severity="error", markup=False, timeout=8)
         else:
-            # The traceback names code, not data; the message could hold a value, so not it.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("unexpected %s\n%s", type(error).__name__, frames)
-            self.push_screen(ErrorScreen(f"{type(error).__name__} in the app."))
+            self.boundary.catch(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's hook for every error no handler caught (a message handler, a timer, a
+        # worker). Its own quits and prints a traceback with local variables: patient data.
+        # There is no public hook for this; the boundary logs, tells and repairs instead.
+        self.boundary.catch(error)
 
     # -- keys ----------------------------------------------------------------------------
 

@@ -57,3 +57,46 @@ async def check_in(pilot: Pilot[object]) -> None:
 def carry_vial(app: object, vial: str = "V-001") -> None:
     """Take a 10 mg/mL, 20 mL vial out for the day (through the ledger service)."""
     app.services.ledger.carry(vial, Decimal(10), Decimal(20), "LOT-TEST")  # type: ignore[attr-defined]
+
+
+def screen_text(app: object) -> str:
+    """Every character the terminal shows now, as plain text (lines joined by newlines).
+
+    Rendered the way `App.export_screenshot` does (the screen's compositor, with the
+    screens behind a dialog), into a recording console, then exported as text.
+    """
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size  # type: ignore[attr-defined]
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    render = app.screen._compositor.render_update(  # type: ignore[attr-defined]
+        full=True,
+        screen_stack=app._background_screens,  # type: ignore[attr-defined]
+    )
+    console.print(render)
+    return console.export_text()
+
+
+async def until(pilot: Pilot[object], condition: object, tries: int = 400) -> None:
+    """Let the app run until `condition()` holds (fails after `tries` short pauses).
+
+    For steps `pilot.press` and `pilot.pause` cannot wait on: they wait for every widget
+    of the screen to drain its messages, which a screen stopped by an error never does.
+    """
+    import asyncio
+
+    for _ in range(tries):
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the app never reached the state the test waits for")

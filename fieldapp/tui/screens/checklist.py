@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.readiness import ReadinessDecision
-from fieldapp.services.checklist import ChecklistRun, Item, items, parse_answer
+from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import ApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
@@ -82,7 +82,14 @@ class ChecklistScreen(StepScreen):
     def rejudge(self) -> None:
         """Ask the engine and show each rule's result and why."""
         self.run.texts = self.texts()
-        decision = self.run.decide()
+        try:
+            decision = self.judge(self.run.decide)
+        except AnswersRefused as refused:
+            self.show_refusal(refused)
+            return
+        if decision is None:
+            self.show_refusal(AnswersRefused([]))
+            return
         self.decision = decision
         banner = self.query_one("#decision-banner", Static)
         banner.update(Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]))
@@ -101,6 +108,20 @@ class ChecklistScreen(StepScreen):
         self.query_one("#approve", Button).disabled = not approvable
         self.query_one("#decline", Button).display = decision.outcome in ("hard_stop", "emergency")
 
+    def show_refusal(self, refused: AnswersRefused) -> None:
+        """The engine cannot judge the answers: say which, mark them, allow no step on."""
+        self.decision = None
+        banner = self.query_one("#decision-banner", Static)
+        banner.update(Text("CANNOT JUDGE: check the answers marked", "bold red"))
+        banner.set_classes("outcome-hard-stop")
+        self.query_one("#rules", Static).update(Text(str(refused)))
+        fields = self.fields()
+        for item_id in refused.item_ids:
+            if item_id in fields:
+                fields[item_id].mark("The protocol engine cannot take this answer: check it")
+        self.query_one("#approve", Button).disabled = True
+        self.query_one("#decline", Button).display = False
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Submit, approve or decline."""
         if event.button.id == "submit":
@@ -110,10 +131,20 @@ class ChecklistScreen(StepScreen):
         elif event.button.id == "decline":
             self.decline()
 
+    def first_problem(self) -> bool:
+        """Point at the first answer that is wrong (True when there is one)."""
+        for field in self.fields().values():
+            if field.problem:
+                self.notify(field.problem, severity="error", markup=False)
+                field.focus_input()
+                return True
+        return False
+
     def action_submit(self) -> None:
         """Record the checklist; only proceed moves on to the dose."""
         self.rejudge()
-        assert self.decision is not None
+        if self.first_problem() or self.decision is None:
+            return
         outcome = self.decision.outcome
         if outcome in ("hold",):
             self.notify(
@@ -124,8 +155,8 @@ class ChecklistScreen(StepScreen):
         if outcome in ("hard_stop", "emergency"):
             self.notify("Hard stop: the infusion is blocked. Decline the visit.", severity="error")
             return
-        self.attempt(self.run.submit)
-        self.done()
+        if self.attempt(self.run.submit) is not None:
+            self.done()
 
     def action_approve(self) -> None:
         """Ask the approving prescriber's name and note."""
@@ -141,6 +172,9 @@ class ChecklistScreen(StepScreen):
 
     def decline(self) -> None:
         """Record the hard-stopped checklist and end the visit without an infusion."""
+        self.rejudge()
+        if self.decision is None or self.decision.outcome not in ("hard_stop", "emergency"):
+            return
         record = self.attempt(self.run.submit)
         if record is not None:
             self.session.decline("Hard stop at the safety checklist")

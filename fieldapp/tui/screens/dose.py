@@ -16,30 +16,29 @@ from fieldapp.clinical.dosing import DoseResult
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.infusion import DoseForm, compute, confirm_dose
 from fieldapp.services.ledger import Vial
+from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field
+from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
+# Each number's range is the record schema's for what it becomes (the order, the vial).
 NUMBERS = {
-    "weight_kg": "Weight (kg)",
-    "height_cm": "Height (cm)",
-    "mg_per_kg": "Dose (mg/kg)",
-    "mg_per_kg_per_h": "Rate (mg/kg/h)",
-    "duration_min": "Duration (min)",
-    "vial_mg_per_ml": "Vial strength (mg/mL)",
-    "vial_ml": "Vial volume (mL)",
-    "bag_ml": "Bag volume (mL)",
-    "bag_drug_mg": "Drug into bag (mg)",
+    "weight_kg": spec_for(DoseOrder, "weight_kg", "Weight (kg)", "kg", "float", False),
+    "height_cm": spec_for(DoseOrder, "height_cm", "Height (cm)", "cm", "float", False),
+    "mg_per_kg": spec_for(DoseOrder, "mg_per_kg", "Dose (mg/kg)", "mg/kg", "float", False),
+    "mg_per_kg_per_h": spec_for(
+        DoseOrder, "mg_per_kg_per_h", "Rate (mg/kg/h)", "mg/kg/h", "float", False
+    ),
+    "duration_min": spec_for(DoseOrder, "duration_min", "Duration (min)", "min", "int", False),
+    "vial_mg_per_ml": spec_for(
+        DoseOrder, "vial_concentration_mg_per_ml", "Vial strength (mg/mL)", "mg/mL", "float", False
+    ),
+    "vial_ml": spec_for(SubstanceEvent, "fill_ml", "Vial volume (mL)", "mL", "float", False),
+    "bag_ml": spec_for(DoseOrder, "bag_volume_ml", "Bag volume (mL)", "mL", "float", False),
+    "bag_drug_mg": spec_for(DoseOrder, "dose_mg", "Drug into bag (mg)", "mg", "float", False),
 }
-
-
-def _positive(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "must be a number"
-    return None if value > 0 else "must be more than 0"
 
 
 def _kind(text: str) -> str | None:
@@ -96,8 +95,14 @@ class DoseScreen(StepScreen):
                 yield Field("kind", "Order kind", _kind, defaults["kind"], " / ".join(KINDS))
                 yield Field("template", "Template", lambda t: None, defaults["template"])
                 yield Field("sex", "Sex for dosing", _sex, defaults["sex"])
-                for key, label in NUMBERS.items():
-                    yield Field(key, label, _positive, defaults.get(key, ""))
+                for key, spec in NUMBERS.items():
+                    yield Field(
+                        key,
+                        spec.label,
+                        spec.problem,
+                        defaults.get(key, ""),
+                        placeholder=spec.bounds.text(),
+                    )
                 yield Field(
                     "vial", "Vial to draw from", self._vial_problem, placeholder="a carried vial"
                 )
@@ -199,9 +204,13 @@ class DoseScreen(StepScreen):
             steps.update("")
             return
         try:
-            self.result = compute(self.form)
+            self.result = self.judge(compute, self.form)
         except ValueError as exc:
             outcome.update(Text(f"Cannot compute: {str(exc).splitlines()[0]}", "yellow"))
+            steps.update("")
+            return
+        if self.result is None:
+            outcome.update(Text("Cannot compute: check the field marked.", "yellow"))
             steps.update("")
             return
         style = {"ok": "green", "ok_with_warnings": "yellow", "refused": "bold red"}

@@ -17,8 +17,10 @@ from fieldapp.clinical.ledger import DayLedger
 from fieldapp.errors import FieldAppError
 from fieldapp.services.clock import today
 from fieldapp.services.ledger import Vial
+from fieldapp.services.validation import spec_for
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.screens.entry import Ask, EntryDialog
+from sync.records import SubstanceEvent
 
 COLUMNS = ("Vial", "mg/mL", "Fill mL", "Given mg", "Wasted mg", "Broken mg", "Left mL", "Status")
 STATUS_STYLE = {
@@ -29,20 +31,12 @@ STATUS_STYLE = {
 }
 
 
-def _ml(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "The amount must be a number of mL"
-    return None if 0 <= value <= 100 else "The amount must be 0–100 mL"
-
-
-def _strength(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "Strength must be a number of mg/mL"
-    return None if 0 < value <= 100 else "Strength must be more than 0 and at most 100 mg/mL"
+# The ranges are the ledger record's (`SubstanceEvent`), the one definition.
+_ml = spec_for(SubstanceEvent, "ml", "The amount", "mL", "float").problem
+_strength = spec_for(
+    SubstanceEvent, "concentration_mg_per_ml", "Strength", "mg/mL", "float"
+).problem
+_fill = spec_for(SubstanceEvent, "fill_ml", "Fill volume", "mL", "float").problem
 
 
 def _yes_no(text: str) -> str | None:
@@ -176,7 +170,7 @@ class LedgerScreen(FieldScreen):
             [
                 Ask("vial", "Vial id (label)", _required("Vial id")),
                 Ask("strength", "Strength (mg/mL)", _strength, "10"),
-                Ask("fill", "Fill volume (mL)", _ml, "20"),
+                Ask("fill", "Fill volume (mL)", _fill, "20"),
                 Ask("lot", "Lot", lambda t: None),
             ],
             lambda a: self.services.ledger.carry(

@@ -106,8 +106,12 @@ class RecoveryScreen(StepScreen):
 
     def rejudge(self) -> None:
         """Show the engine's decision and every missing criterion."""
-        decision = self.recovery.decide(self.answers())
+        decision = self.judge(self.recovery.decide, self.answers())
         text = Text()
+        if decision is None:
+            text.append("CANNOT JUDGE: check the answer marked", "bold red")
+            self.query_one("#recovery-decision", Static).update(text)
+            return
         if decision.outcome == "cleared":
             text.append("CLEARED to leave", "bold green")
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -13,6 +14,9 @@ from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.field import Field
 
+T = TypeVar("T")
+SUSPECT_NOTE = "This answer could not be handled: check it"
+"""Under the field typed into last when an unexpected error happened."""
 STEP_TITLES = {
     "checkin": "Check-in",
     "checklist": "Safety checklist",
@@ -37,6 +41,25 @@ class StepScreen(FieldScreen):
     def __init__(self, session: VisitSession) -> None:
         super().__init__(session.services)
         self.session = session
+        self.last_edited: str | None = None
+        """The field typed into last: the one the error boundary marks."""
+        self.suspect: str | None = None
+        """A field to mark as soon as the screen opens (set by the error boundary)."""
+        self.opened = False
+        """True once every mount handler ran: the draft was put back without an error."""
+
+    def on_mount(self) -> None:
+        """Runs after the step's own mount handler (Textual calls subclasses first)."""
+        self.opened = True
+        if self.suspect is not None:
+            self.mark_suspect(self.suspect, SUSPECT_NOTE)
+
+    def mark_suspect(self, field_id: str | None, message: str) -> None:
+        """Mark the field `field_id` with `message` and put the cursor there."""
+        field = self.fields().get(field_id or "")
+        if field is not None:
+            field.note(message)
+            field.focus_input()
 
     @property
     def draft_key(self) -> str:
@@ -74,11 +97,24 @@ class StepScreen(FieldScreen):
 
     def on_field_edited(self, event: Field.Edited) -> None:
         """Save the draft on every change, then let the step react."""
+        self.last_edited = event.field.field_id
         self.services.drafts.put(self.draft_key, self.texts())
         self.edited(event)
 
     def edited(self, event: Field.Edited) -> None:
         """A field changed (steps override this to re-judge live)."""
+
+    def judge(self, engine_call: Callable[..., T], *args: Any) -> T | None:
+        """A live judgement as typed. An unexpected error in it goes to the app's error
+        boundary (logged, told) and marks the field typed last; the form stays open."""
+        try:
+            return engine_call(*args)
+        except FieldAppError:
+            raise
+        except Exception as error:
+            self.field_app.boundary.catch(error, repair=False)
+            self.mark_suspect(self.last_edited, SUSPECT_NOTE)
+            return None
 
     # -- moving on -----------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ class Field(Vertical):
         self.placeholder = placeholder
         self.password = password
         self.problem: str | None = None
+        self._note: tuple[str, str] | None = None  # (message, the text it is about)
 
     def compose(self) -> ComposeResult:
         """The label, the input and the message line."""
@@ -66,9 +67,26 @@ class Field(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         """Check the text on every keystroke and show the problem at once."""
         event.stop()
-        self.problem = self.check(event.value) if event.value.strip() else None
-        message = self.query_one(".field-problem", Static)
-        message.update(self.problem or "")
-        message.display = self.problem is not None
-        self.set_class(self.problem is not None, "-invalid")
+        if self._note is not None and event.value != self._note[1]:
+            self._note = None  # the clinician changed the text the note was about
+        self.mark(self.check(event.value) if event.value.strip() else None)
         self.post_message(self.Edited(self, event.value, self.problem))
+
+    def note(self, message: str) -> None:
+        """Mark the text as it stands now with `message`, until it is changed."""
+        self._note = (message, self.value)
+        self.mark(self.problem)
+
+    def mark(self, problem: str | None) -> None:
+        """Show `problem` (or a standing note) under the field; None clears it."""
+        if problem is None and self._note is not None:
+            problem = self._note[0]
+        self.problem = problem
+        message = self.query_one(".field-problem", Static)
+        message.update(problem or "")
+        message.display = problem is not None
+        self.set_class(problem is not None, "-invalid")
+
+    def focus_input(self) -> None:
+        """Put the cursor in this field."""
+        self.query_one(Input).focus()
