@@ -59,6 +59,18 @@ class FieldApp(App[None]):
         Binding("f3", "ledger", "Ledger", id="ledger", show=False),
         Binding("f4", "sync", "Sync", id="sync", show=False),
         Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
+        # Tab moves the focus as the app reads it, before the next key is handed on. As the
+        # screen's own binding it ran only once the focused field had passed the Tab back
+        # up, and fast typing had by then sent the next answer to the old field (7098).
+        Binding("tab", "focus_next", "Next field", id="focus-next", show=False, priority=True),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            id="focus-previous",
+            show=False,
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -175,6 +187,7 @@ class FieldApp(App[None]):
             return
         self._locking = True
         try:
+            self.save_open_forms()
             self.services.lock()
         finally:
             self.push_screen(UnlockScreen(self.services, reason), self._after_relock)
@@ -403,8 +416,17 @@ class FieldApp(App[None]):
             with contextlib.suppress(Exception):  # closing is best effort at exit
                 await client.http.aclose()
 
+    def save_open_forms(self) -> None:
+        """Put every open step's form into its draft, edits not yet handled included."""
+        from fieldapp.tui.screens.step import StepScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, StepScreen) and screen.is_mounted:
+                screen.save_draft()
+
     async def action_quit(self) -> None:
         """Save drafts, then quit."""
+        self.save_open_forms()
         self.services.drafts.flush()
         self.exit()
 

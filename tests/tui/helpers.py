@@ -11,10 +11,21 @@ from tests.tui.conftest import PASSPHRASE
 
 async def settle(pilot: Pilot[object]) -> None:
     """Let workers finish and the screen catch up."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2):
+        await workers_done(pilot)
+        await pilot.pause()
+
+
+async def workers_done(pilot: Pilot[object]) -> None:
+    """Wait for the running workers; one cancelled by a newer exclusive one is fine."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(10):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
 
 
 async def unlock(pilot: Pilot[object], passphrase: str = PASSPHRASE) -> None:

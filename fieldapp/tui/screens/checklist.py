@@ -15,7 +15,7 @@ from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, item
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import ApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 
 OUTCOME_STYLE = {
     "proceed": "green",
@@ -44,7 +44,8 @@ class ChecklistScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "submit", "Submit", id="checklist-submit"),
-        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve"),
+        # Priority: the focused field's Input would take ctrl+a as "cursor home".
+        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve", priority=True),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -57,7 +58,7 @@ class ChecklistScreen(StepScreen):
         yield self.compose_chrome_top()
         yield self.visit_banner()
         with Horizontal(id="checklist-body"):
-            with VerticalScroll(id="checklist-form"):
+            with FormScroll(id="checklist-form"):
                 for item in items():
                     yield Field(item.id, item.label, _checker(item), placeholder=item.hint)
             with VerticalScroll(id="rules-panel"):

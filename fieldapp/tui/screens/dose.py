@@ -19,7 +19,7 @@ from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
@@ -67,6 +67,8 @@ class DoseScreen(StepScreen):
         self.result: DoseResult | None = None
         self.form: DoseForm | None = None
         self.vials: dict[str, Vial] | None = None
+        self.checked_for: dict[str, str] | None = None
+        """The order as it stood when the double-check was ticked."""
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -91,7 +93,7 @@ class DoseScreen(StepScreen):
         yield self.compose_chrome_top()
         yield self.visit_banner()
         with Horizontal(id="dose-body"):
-            with VerticalScroll(id="dose-form"):
+            with FormScroll(id="dose-form"):
                 yield Field("kind", "Order kind", _kind, defaults["kind"], " / ".join(KINDS))
                 yield Field("template", "Template", lambda t: None, defaults["template"])
                 yield Field("sex", "Sex for dosing", _sex, defaults["sex"])
@@ -125,6 +127,11 @@ class DoseScreen(StepScreen):
         self.recompute()
         self.load_vials()
 
+    def on_screen_resume(self) -> None:
+        """Back from the ledger (F3): a vial carried there is offered at once."""
+        if self.vials is not None:
+            self.load_vials()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="vials")
     def load_vials(self) -> None:
         """Read the ledger off the UI thread (the first read decrypts every entry)."""
@@ -147,6 +154,8 @@ class DoseScreen(StepScreen):
             fields["vial"].value = vials[0].vial
             fields["vial_mg_per_ml"].value = str(vials[0].mg_per_ml)
             fields["vial_ml"].value = str(vials[0].fill_ml)
+        else:
+            fields["vial"].recheck()  # typed before the vials were known
 
     def _vial_problem(self, text: str) -> str | None:
         if self.vials is None:
@@ -157,8 +166,22 @@ class DoseScreen(StepScreen):
         return None
 
     def edited(self, event: Field.Edited) -> None:
-        """Every keystroke: the engine computes again."""
+        """Every keystroke: the engine computes again; a double-check no longer holds."""
         self.recompute()
+        box = self.query_one("#double-check", Checkbox)
+        if box.value and self.checked_for is not None and self._order() != self.checked_for:
+            box.value = False
+            self.notify("The order changed: double-check it again.", severity="warning")
+
+    def _order(self) -> dict[str, str]:
+        """What the double-check vouches for: every field but the two names."""
+        texts = self.texts()
+        return {k: v.strip() for k, v in texts.items() if k not in ("prescriber", "checker")}
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Remember the order the tick vouches for (also when a draft brings it back)."""
+        if event.checkbox.id == "double-check":
+            self.checked_for = self._order() if event.value else None
 
     def _form(self) -> DoseForm | None:
         t = self.texts()

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.monitoring import MonitoringDecision
@@ -17,7 +17,7 @@ from fieldapp.services.infusion import Infusion
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 from fieldapp.tui.widgets.vitals_chart import VitalsChart
 from sync.records import VitalsReading
 
@@ -60,7 +60,7 @@ class MonitorScreen(StepScreen):
         yield Static("", id="monitor-timer")
         yield Static("", id="judgement")
         with Horizontal(id="monitor-body"):
-            with VerticalScroll(id="monitor-form"):
+            with FormScroll(id="monitor-form"):
                 for spec in SPECS:
                     yield Field(spec.name, spec.label, spec.problem)
                 yield Field("symptoms", "Side effects", lambda t: None, placeholder="comma list")

@@ -14,7 +14,7 @@ from fieldapp.services.recovery import Recovery
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 from sync.records import RecoveryRecord, VitalsReading
 
 # (answer key, spec): the spec's range comes from the record schema.
@@ -55,7 +55,7 @@ class RecoveryScreen(StepScreen):
         yield self.visit_banner()
         yield Static("", id="observation-timer")
         with Horizontal(id="recovery-body"):
-            with VerticalScroll(id="recovery-form"):
+            with FormScroll(id="recovery-form"):
                 for key, spec in SPECS:
                     yield Field(key, spec.label, spec.problem)
                 yield Field("nausea", "Nausea", _nausea, "none", " / ".join(NAUSEA))

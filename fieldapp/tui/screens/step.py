@@ -7,7 +7,7 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import Checkbox, Static
 
 from fieldapp.errors import FieldAppError
 from fieldapp.services.visit import VisitSession
@@ -15,6 +15,8 @@ from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.field import Field
 
 T = TypeVar("T")
+TICK = "tick:"
+"""A draft keeps each tick box under `tick:<its id>`, beside the fields' texts."""
 SUSPECT_NOTE = "This answer could not be handled: check it"
 """Under the field typed into last when an unexpected error happened."""
 STEP_TITLES = {
@@ -33,6 +35,7 @@ class StepScreen(FieldScreen):
     """One step of a visit; its form is kept as an encrypted draft while typed."""
 
     STEP: ClassVar[str] = ""
+    AUTO_FOCUS = ".field-input"  # the first answer: typing starts there at once
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Today", id="visit-leave"),
         Binding("ctrl+h", "history", "History", id="visit-history"),
@@ -87,19 +90,39 @@ class StepScreen(FieldScreen):
         """Every field's text, as typed."""
         return {fid: f.value for fid, f in self.fields().items()}
 
+    def form_state(self) -> dict[str, Any]:
+        """Everything the form holds: each field's text and each tick box."""
+        state: dict[str, Any] = dict(self.texts())
+        for box in self.query(Checkbox):
+            if box.id:
+                state[TICK + box.id] = box.value
+        return state
+
+    def save_draft(self) -> None:
+        """Keep the form as it stands in the encrypted draft."""
+        self.services.drafts.put(self.draft_key, self.form_state())
+
     def restore_draft(self) -> dict[str, Any]:
-        """Put the saved draft back into the fields; return it."""
+        """Put the saved draft back into the fields, then the tick boxes; return it."""
         draft = self.services.drafts.get(self.draft_key) or {}
         for fid, field in self.fields().items():
             if fid in draft:
                 field.value = str(draft[fid])
+        for box in self.query(Checkbox):
+            ticked = draft.get(TICK + (box.id or ""))
+            if isinstance(ticked, bool):
+                box.value = ticked
         return draft
 
     def on_field_edited(self, event: Field.Edited) -> None:
         """Save the draft on every change, then let the step react."""
         self.last_edited = event.field.field_id
-        self.services.drafts.put(self.draft_key, self.texts())
+        self.save_draft()
         self.edited(event)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """A tick is part of the draft too."""
+        self.save_draft()
 
     def edited(self, event: Field.Edited) -> None:
         """A field changed (steps override this to re-judge live)."""

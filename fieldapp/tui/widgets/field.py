@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 Check = Callable[[str], str | None]
+
+
+class FormScroll(VerticalScroll, can_focus=False):
+    """A form's scrolling column: not a Tab stop itself (its fields are), so no keystroke
+    typed after a Tab lands on the container; the focused field scrolls into view."""
 
 
 class Field(Vertical):
@@ -71,6 +76,10 @@ class Field(Vertical):
             self._note = None  # the clinician changed the text the note was about
         self.mark(self.check(event.value) if event.value.strip() else None)
         self.post_message(self.Edited(self, event.value, self.problem))
+
+    def recheck(self) -> None:
+        """Check the text again (what it is checked against may have changed)."""
+        self.mark(self.check(self.value) if self.value.strip() else None)
 
     def note(self, message: str) -> None:
         """Mark the text as it stands now with `message`, until it is changed."""
