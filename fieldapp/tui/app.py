@@ -367,6 +367,18 @@ class FieldApp(App[None]):
             return
         self.switch_screen(screen_for(session))
 
+    def action_history(self) -> None:
+        """The history of the visit's patient (on today's list: the highlighted visit's)."""
+        from fieldapp.tui.screens.step import StepScreen
+
+        screen = self.screen
+        if isinstance(screen, StepScreen):
+            self.open_history(screen.session.patient.id)
+        elif isinstance(screen, TodayScreen) and screen.selected() is not None:
+            screen.action_history()
+        else:
+            self.notify("Open a visit, or highlight one on today's list, to see its history.")
+
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""
         from fieldapp.tui.screens.history import HistoryScreen

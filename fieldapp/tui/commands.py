@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 ACTIONS = (
     ("Today's visits", "The day's visits in route order", "today"),
     ("Controlled substances", "Vials, draws, waste and the day's reconciliation", "ledger"),
-    ("Sync now", "Send records and fetch changes; shows set-aside records", "sync"),
+    ("Patient history", "Earlier infusions and the course of the visit's patient", "history"),
+    ("Sync", "Send records and fetch changes; shows set-aside records", "sync"),
     ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
     ("Lock", "Save drafts and lock the store", "lock"),
     ("Help: keys", "Every key and its binding id", "help"),

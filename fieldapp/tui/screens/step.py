@@ -38,7 +38,8 @@ class StepScreen(FieldScreen):
     AUTO_FOCUS = ".field-input"  # the first answer: typing starts there at once
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Today", id="visit-leave"),
-        Binding("ctrl+h", "history", "History", id="visit-history"),
+        # Not ctrl+h: a terminal sends it as Backspace.
+        Binding("f6", "history", "History", id="visit-history"),
     ]
 
     def __init__(self, session: VisitSession) -> None:
