@@ -14,9 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from fieldapp.clinical.dosing import DoseInput, DoseOrder, compute_dose
 from fieldapp.demo.places import CLINIC, STREETS, Street
-from fieldapp.services import engine
 from sync.records import (
     Address,
     CoursePosition,
@@ -253,17 +251,21 @@ def _patient(rng: random.Random, index: int, street: Street, day: date) -> Patie
 
 # The demo's usual chronic-pain order (synthetic data, not a clinical setting). The engine
 # doses it with the shipped protocol, so no session of the demo goes above its caps.
-USUAL_ORDER = DoseOrder(kind="infusion_rate", mg_per_kg_per_h=Decimal("0.5"), duration_min=240)
+USUAL_ORDER = {"kind": "infusion_rate", "mg_per_kg_per_h": Decimal("0.5"), "duration_min": 240}
 
 
 def session_dose(weight: float, height: float, sex: str) -> float:
     """The usual order as the engine doses it for this patient (capped, never above)."""
+    # Imported here: what only needs the demo's zone or places does not load the engine.
+    from fieldapp.clinical.dosing import DoseInput, DoseOrder, compute_dose
+    from fieldapp.services import engine
+
     protocol = engine.protocol()
     data = DoseInput(
         weight_kg=Decimal(str(weight)),
         height_cm=Decimal(str(height)),
         sex=sex if sex in ("female", "male") else "female",  # type: ignore[arg-type]
-        order=USUAL_ORDER,
+        order=DoseOrder.model_validate(USUAL_ORDER),
         vial_mg_per_ml=Decimal(10),
         vial_ml=Decimal(20),
     )

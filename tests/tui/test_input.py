@@ -196,3 +196,14 @@ async def test_an_error_in_a_key_action_leaves_the_app_usable(
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, LedgerScreen)
+
+
+async def test_a_long_answer_scrolls_inside_its_field(app: FieldApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checklist(pilot)
+        text = "WA, OR, ID, MT, CA, NV, AZ, UT, NM, CO, WY, ND, SD, NE, KS, OKZZ"
+        await type_into(pilot, "prescriber_dea_states", text)
+        field = app.screen.fields()["prescriber_dea_states"]
+        assert field.value == text
+        assert field.input.scroll_x > 0  # the cursor end of the text is in view
+        assert "OKZZ" in screen_text(app)

@@ -92,9 +92,11 @@ class ChecklistScreen(StepScreen):
             self.show_refusal(AnswersRefused([]))
             return
         self.decision = decision
-        banner = self.query_one("#decision-banner", Static)
-        banner.update(Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]))
-        banner.set_classes(f"outcome-{decision.outcome.replace('_', '-')}")
+        self.show(
+            "#decision-banner",
+            Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]),
+            f"outcome-{decision.outcome.replace('_', '-')}",
+        )
         lines = Text()
         for reason in sorted(decision.reasons, key=lambda r: r.outcome != "hard_stop"):
             lines.append(f"● {reason.outcome.replace('_', ' ')}: ", OUTCOME_STYLE[reason.outcome])
@@ -104,7 +106,7 @@ class ChecklistScreen(StepScreen):
             lines.append("\n")
         if not decision.reasons:
             lines.append("No rule fired.", "green")
-        self.query_one("#rules", Static).update(lines)
+        self.show("#rules", lines)
         approvable = any(r.outcome == "hold" and r.approvable for r in decision.reasons)
         self.query_one("#approve", Button).disabled = not approvable
         self.query_one("#decline", Button).display = decision.outcome in ("hard_stop", "emergency")
@@ -112,10 +114,9 @@ class ChecklistScreen(StepScreen):
     def show_refusal(self, refused: AnswersRefused) -> None:
         """The engine cannot judge the answers: say which, mark them, allow no step on."""
         self.decision = None
-        banner = self.query_one("#decision-banner", Static)
-        banner.update(Text("CANNOT JUDGE: check the answers marked", "bold red"))
-        banner.set_classes("outcome-hard-stop")
-        self.query_one("#rules", Static).update(Text(str(refused)))
+        banner = Text("CANNOT JUDGE: check the answers marked", "bold red")
+        self.show("#decision-banner", banner, "outcome-hard-stop")
+        self.show("#rules", Text(str(refused)))
         fields = self.fields()
         for item_id in refused.item_ids:
             if item_id in fields:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, Static
@@ -51,6 +52,9 @@ class StepScreen(FieldScreen):
         """A field to mark as soon as the screen opens (set by the error boundary)."""
         self.opened = False
         """True once every mount handler ran: the draft was put back without an error."""
+        self._fields: dict[str, Field] | None = None
+        self._boxes: list[Checkbox] | None = None
+        self._shown: dict[str, tuple[Text, str | None]] = {}
 
     def on_mount(self) -> None:
         """Runs after the step's own mount handler (Textual calls subclasses first)."""
@@ -84,8 +88,23 @@ class StepScreen(FieldScreen):
     # -- drafts --------------------------------------------------------------------------
 
     def fields(self) -> dict[str, Field]:
-        """The form's fields by id."""
-        return {f.field_id: f for f in self.query(Field)}
+        """The form's fields by id (found once the screen is up: a form never changes its
+        fields, and every keystroke reads them all)."""
+        if self._fields is not None:
+            return self._fields
+        found = {f.field_id: f for f in self.query(Field)}
+        if self.is_mounted:
+            self._fields = found
+        return found
+
+    def boxes(self) -> list[Checkbox]:
+        """The form's tick boxes that have an id (found once, like the fields)."""
+        if self._boxes is not None:
+            return self._boxes
+        found = [box for box in self.query(Checkbox) if box.id]
+        if self.is_mounted:
+            self._boxes = found
+        return found
 
     def texts(self) -> dict[str, str]:
         """Every field's text, as typed."""
@@ -94,9 +113,8 @@ class StepScreen(FieldScreen):
     def form_state(self) -> dict[str, Any]:
         """Everything the form holds: each field's text and each tick box."""
         state: dict[str, Any] = dict(self.texts())
-        for box in self.query(Checkbox):
-            if box.id:
-                state[TICK + box.id] = box.value
+        for box in self.boxes():
+            state[TICK + str(box.id)] = box.value
         return state
 
     def save_draft(self) -> None:
@@ -109,8 +127,8 @@ class StepScreen(FieldScreen):
         for fid, field in self.fields().items():
             if fid in draft:
                 field.value = str(draft[fid])
-        for box in self.query(Checkbox):
-            ticked = draft.get(TICK + (box.id or ""))
+        for box in self.boxes():
+            ticked = draft.get(TICK + str(box.id))
             if isinstance(ticked, bool):
                 box.value = ticked
         return draft
@@ -127,6 +145,17 @@ class StepScreen(FieldScreen):
 
     def edited(self, event: Field.Edited) -> None:
         """A field changed (steps override this to re-judge live)."""
+
+    def show(self, selector: str, content: Text, classes: str | None = None) -> None:
+        """Put `content` in the Static at `selector`, only when it changed: a repaint of a
+        panel beside a long form lays the whole screen out again, on every keystroke."""
+        if self._shown.get(selector) == (content, classes):
+            return
+        self._shown[selector] = (content, classes)
+        widget = self.query_one(selector, Static)
+        widget.update(content)
+        if classes is not None:
+            widget.set_classes(classes)
 
     def judge(self, engine_call: Callable[..., T], *args: Any) -> T | None:
         """A live judgement as typed. An unexpected error in it goes to the app's error
