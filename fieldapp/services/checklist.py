@@ -158,6 +158,13 @@ class ChecklistRun:
         self.session = session
         self.texts: dict[str, str] = {}
         self.approval: Approval | None = None
+        self._course_data: dict[str, Any] | None = None
+
+    def _course(self) -> dict[str, Any]:
+        """The course so far (read once: it does not change while the form is typed)."""
+        if self._course_data is None:
+            self._course_data = _course(self.session).model_dump()
+        return self._course_data
 
     def problems(self) -> dict[str, str]:
         """Every answer typed that does not parse, by item id."""
@@ -193,7 +200,7 @@ class ChecklistRun:
             "vitals": {},
             "today": {"medications": [m.split()[0].lower() for m in patient.medications]},
             "personnel": {"visit_state": s.visit.address.state},
-            "course": _course(s).model_dump(),
+            "course": self._course(),
         }
         missing = []
         for item in EXTRA_ITEMS:

@@ -8,12 +8,13 @@ from typing import Any, ClassVar, TypeVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import Checkbox, Static
 
 from fieldapp.errors import FieldAppError
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.base import FieldScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import SHOW_AFTER_S, Field
 
 T = TypeVar("T")
 TICK = "tick:"
@@ -55,6 +56,7 @@ class StepScreen(FieldScreen):
         self._fields: dict[str, Field] | None = None
         self._boxes: list[Checkbox] | None = None
         self._shown: dict[str, tuple[Text, str | None]] = {}
+        self._relayout: Timer | None = None
 
     def on_mount(self) -> None:
         """Runs after the step's own mount handler (Textual calls subclasses first)."""
@@ -147,15 +149,28 @@ class StepScreen(FieldScreen):
         """A field changed (steps override this to re-judge live)."""
 
     def show(self, selector: str, content: Text, classes: str | None = None) -> None:
-        """Put `content` in the Static at `selector`, only when it changed: a repaint of a
-        panel beside a long form lays the whole screen out again, on every keystroke."""
+        """Put `content` in the Static at `selector` when it changed.
+
+        A panel whose text changes height needs a layout, and a layout of a long form costs
+        more than the keystroke itself: after the first time, the text shows at once in the
+        panel's present box and the layout follows once typing pauses.
+        """
+        first = selector not in self._shown
         if self._shown.get(selector) == (content, classes):
             return
         self._shown[selector] = (content, classes)
         widget = self.query_one(selector, Static)
-        widget.update(content)
+        widget.update(content, layout=first)
         if classes is not None:
             widget.set_classes(classes)
+        if not first:
+            if self._relayout is not None:
+                self._relayout.stop()
+            self._relayout = self.set_timer(SHOW_AFTER_S, self._lay_out)
+
+    def _lay_out(self) -> None:
+        self._relayout = None
+        self.refresh(layout=True)
 
     def judge(self, engine_call: Callable[..., T], *args: Any) -> T | None:
         """A live judgement as typed. An unexpected error in it goes to the app's error
