@@ -210,6 +210,11 @@ class FieldApp(App[None]):
         if not isinstance(self.screen, UnlockScreen):
             self.lock_now("Locked. Drafts were saved.")
 
+    def action_command_palette(self) -> None:
+        """The palette, unless one is open already (under a dialog that came up on it)."""
+        if not any(s.has_class("--textual-command-palette") for s in self.screen_stack):
+            super().action_command_palette()
+
     def action_help(self) -> None:
         """Show every key."""
         self.push_screen(HelpScreen(self.key_rows()))

@@ -140,3 +140,20 @@ def test_an_elided_value_ends_in_the_marker(value: str, width: int) -> None:
         return
     # A wide character that does not fit leaves a space before the marker.
     assert text.endswith("…") and value.startswith(text[:-1].rstrip())
+
+
+async def test_a_second_palette_never_opens_over_the_first(app: FieldApp) -> None:
+    # Found by the monkey: the overdue prompt came up over an open palette, and ctrl+p then
+    # pushed a second palette with the same id.
+    from fieldapp.tui.screens.help import HelpScreen
+
+    async with app.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        app.push_screen(HelpScreen(app.key_rows()))
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        palettes = [s for s in app.screen_stack if s.has_class("--textual-command-palette")]
+        assert len(palettes) == 1
