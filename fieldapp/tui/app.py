@@ -212,8 +212,12 @@ class FieldApp(App[None]):
 
     def action_command_palette(self) -> None:
         """The palette, unless one is open already (under a dialog that came up on it)."""
-        if not any(s.has_class("--textual-command-palette") for s in self.screen_stack):
-            super().action_command_palette()
+        from fieldapp.tui.commands import FieldPalette
+
+        if self.use_command_palette and not any(
+            s.has_class("--textual-command-palette") for s in self.screen_stack
+        ):
+            self.push_screen(FieldPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         """Show every key."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -47,3 +49,8 @@ class MainActions(Provider):
                     partial(self.field_app.run_action, action),
                     help=help_text,
                 )
+
+
+class FieldPalette(ClosesOnlyItself, CommandPalette):
+    """Textual's palette, closing only itself (an Enter queued before F2 took it away
+    would otherwise close the screen under it)."""

@@ -207,3 +207,26 @@ async def test_a_long_answer_scrolls_inside_its_field(app: FieldApp) -> None:
         assert field.value == text
         assert field.input.scroll_x > 0  # the cursor end of the text is in view
         assert "OKZZ" in screen_text(app)
+
+
+async def test_a_dose_that_cannot_be_computed_yet_says_so(
+    store: Any, settings: Any, clock: Any
+) -> None:
+    # Found by the monkey: an empty weight reached the engine as 0 and raised.
+    from fieldapp.tui.screens.dose import DoseScreen
+    from tests.tui.conftest import PASSPHRASE
+    from tests.tui.states import bring_to
+
+    store.unlock(PASSPHRASE)
+    app = FieldApp(store, settings, clock=clock)
+    visit = bring_to(app, clock, "dose").visit.id
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_visit(visit)
+        await settle(pilot)
+        assert isinstance(app.screen, DoseScreen)
+        await fill(pilot, {"weight_kg": ""})
+        await settle(pilot)
+        outcome = str(app.screen.query_one("#dose-outcome", Static).render())
+        assert outcome.startswith("Cannot compute") and "weight" in outcome
+    assert app.boundary.caught == []

@@ -157,3 +157,18 @@ async def test_a_second_palette_never_opens_over_the_first(app: FieldApp) -> Non
         await settle(pilot)
         palettes = [s for s in app.screen_stack if s.has_class("--textual-command-palette")]
         assert len(palettes) == 1
+
+
+async def test_a_dialog_taken_away_closes_nothing_else(app: FieldApp) -> None:
+    # Found by the monkey: an Enter queued in the palette before F2 took the palette away
+    # then closed the screen under it, and one more emptied the app's screen stack.
+    async with app.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        palette = app.screen
+        app.action_today()  # F2
+        await settle(pilot)
+        palette.dismiss()  # the Enter that was queued for it
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen) and len(app.screen_stack) == 2

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.clinical.dosing import DoseResult
+from fieldapp.errors import FieldAppError
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.infusion import DoseForm, compute, confirm_dose
 from fieldapp.services.ledger import Vial
@@ -228,8 +229,8 @@ class DoseScreen(StepScreen):
             return
         try:
             self.result = self.judge(compute, self.form)
-        except ValueError as exc:
-            outcome.update(Text(f"Cannot compute: {str(exc).splitlines()[0]}", "yellow"))
+        except FieldAppError as exc:
+            outcome.update(Text(f"Cannot compute: {exc}", "yellow"))
             steps.update("")
             return
         if self.result is None:

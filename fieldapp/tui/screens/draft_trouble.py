@@ -10,8 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
-class DraftTroubleDialog(ModalScreen[bool]):
+
+class DraftTroubleDialog(ClosesOnlyItself, ModalScreen[bool]):
     """True: discard the saved form; False: keep it and go back to today's list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -11,9 +11,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from fieldapp.services.loneworker import LoneWorkerState
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
 
-class OverdueDialog(ModalScreen[tuple[str, int]]):
+class OverdueDialog(ClosesOnlyItself, ModalScreen[tuple[str, int]]):
     """Returns ("safe", 0), ("extend", minutes) or ("duress", 0)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
