@@ -376,18 +376,6 @@ class FieldApp(App[None]):
             return
         self.switch_screen(screen_for(session))
 
-    def action_history(self) -> None:
-        """The history of the visit's patient (on today's list: the highlighted visit's)."""
-        from fieldapp.tui.screens.step import StepScreen
-
-        screen = self.screen
-        if isinstance(screen, StepScreen):
-            self.open_history(screen.session.patient.id)
-        elif isinstance(screen, TodayScreen) and screen.selected() is not None:
-            screen.action_history()
-        else:
-            self.notify("Open a visit, or highlight one on today's list, to see its history.")
-
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""
         from fieldapp.tui.screens.history import HistoryScreen
@@ -438,12 +426,10 @@ class FieldApp(App[None]):
                 await client.http.aclose()
 
     def save_open_forms(self) -> None:
-        """Put every open step's form into its draft, edits not yet handled included."""
-        from fieldapp.tui.screens.step import StepScreen
+        """Every open step's form into its draft (edits not yet handled included)."""
+        from fieldapp.tui.screens.step import save_open_forms
 
-        for screen in self.screen_stack:
-            if isinstance(screen, StepScreen) and screen.is_mounted:
-                screen.save_draft()
+        save_open_forms(self.screen_stack)
 
     async def action_quit(self) -> None:
         """Save drafts, then quit."""

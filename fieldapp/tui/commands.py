@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from fieldapp.tui.screens.base import ClosesOnlyItself
@@ -15,7 +16,12 @@ if TYPE_CHECKING:
 ACTIONS = (
     ("Today's visits", "The day's visits in route order", "today"),
     ("Controlled substances", "Vials, draws, waste and the day's reconciliation", "ledger"),
-    ("Patient history", "Earlier infusions and the course of the visit's patient", "history"),
+    # The screen's own action: a visit's patient, or the visit highlighted on today's list.
+    (
+        "Patient history",
+        "Earlier infusions and the course of the visit's patient",
+        "screen.history",
+    ),
     ("Sync", "Send records and fetch changes; shows set-aside records", "sync"),
     ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
     ("Lock", "Save drafts and lock the store", "lock"),
@@ -51,6 +57,14 @@ class MainActions(Provider):
                 )
 
 
-class FieldPalette(ClosesOnlyItself, CommandPalette):
+class FieldPalette(ClosesOnlyItself, CommandPalette, inherit_bindings=False):
     """Textual's palette, closing only itself (an Enter queued before F2 took it away
-    would otherwise close the screen under it)."""
+    would otherwise close the screen under it), without page up and down: its short list
+    needs neither, and Textual's option list raises on them while it is being refilled
+    (found by the monkey)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        b
+        for b in CommandPalette.BINDINGS
+        if not (isinstance(b, Binding) and b.key in ("pageup", "pagedown"))
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from textual import events
 
 from fieldapp.services.clock import ManualClock
 from fieldapp.settings import Settings
@@ -90,7 +91,7 @@ def test_no_binding_is_a_key_a_terminal_cannot_send(app: FieldApp) -> None:
 
 def test_the_palette_offers_every_screen() -> None:
     actions = {action for _, _, action in ACTIONS}
-    assert {"today", "ledger", "history", "sync", "help"} <= actions
+    assert {"today", "ledger", "screen.history", "sync", "help"} <= actions
 
 
 async def test_the_palette_opens_the_visit_patients_history(
@@ -172,3 +173,14 @@ async def test_a_dialog_taken_away_closes_nothing_else(app: FieldApp) -> None:
         palette.dismiss()  # the Enter that was queued for it
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen) and len(app.screen_stack) == 2
+
+
+async def test_page_keys_in_the_palette_do_nothing_harmful(app: FieldApp) -> None:
+    # Found by the monkey: Textual's option list raised on page up while being refilled.
+    async with app.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot)
+        app.post_message(events.Key("ctrl+p", None))
+        for key in ("s", "pageup", "y", "pagedown", "backspace", "pageup"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await settle(pilot)
+        assert app.screen.has_class("--textual-command-palette")

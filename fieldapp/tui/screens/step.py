@@ -207,3 +207,11 @@ class StepScreen(FieldScreen):
     def action_history(self) -> None:
         """This patient's history."""
         self.field_app.open_history(self.session.patient.id)
+
+
+def save_open_forms(screens: list[Any]) -> None:
+    """Put every open step's form into its draft, edits not yet handled included (the app
+    calls it before it locks and when it quits)."""
+    for screen in screens:
+        if isinstance(screen, StepScreen) and screen.is_mounted:
+            screen.save_draft()
