@@ -47,6 +47,12 @@ class ErrorBoundary:
 
     def catch(self, error: BaseException, repair: bool = True) -> None:
         """Log `error`, say so in a sentence, and (unless told not to) repair the screen."""
+        try:
+            self._catch(error, repair)
+        except Exception:  # the boundary itself failed: close with a sentence, no traceback
+            self.app.exit(return_code=1, message=STOPPED)
+
+    def _catch(self, error: BaseException, repair: bool) -> None:
         app = self.app
         if isinstance(error, Locked):
             app.lock_now(str(error))
