@@ -111,3 +111,12 @@ def test_any_answers_give_a_decision_or_a_refusal(run: ChecklistRun, typed: dict
             "hard_stop",
             "emergency",
         )
+
+
+@given(st.text(max_size=30))
+def test_any_cadss_text_is_a_message_or_a_score(typed: str) -> None:
+    from fieldapp.tui.screens.monitor import _cadss, cadss_values
+
+    problem = _cadss(typed)  # "²" is a digit to str.isdigit, and int() refuses it
+    if problem is None:
+        assert cadss_values(typed)["cadss_total"] >= 0

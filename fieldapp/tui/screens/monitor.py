@@ -14,7 +14,7 @@ from fieldapp.clinical.monitoring import MonitoringDecision
 from fieldapp.clinical.scales import CADSS_ITEM_MAX, CADSS_ITEMS, CADSS_TOTAL_MAX, cadss
 from fieldapp.services import engine
 from fieldapp.services.infusion import Infusion
-from fieldapp.services.validation import spec_for
+from fieldapp.services.validation import read_whole, spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
@@ -217,7 +217,8 @@ def _cadss(text: str) -> str | None:
     item_digits = "".join(str(n) for n in range(CADSS_ITEM_MAX + 1))
     if len(raw) == CADSS_ITEMS and all(c in item_digits for c in raw):
         return None
-    if not raw.isdigit() or len(raw) > 2 or not 0 <= int(raw) <= CADSS_TOTAL_MAX:
+    total = read_whole(raw) if len(raw) <= 2 else None  # "²" is no digit here
+    if total is None or not 0 <= total <= CADSS_TOTAL_MAX:
         return (
             f"CADSS must be {CADSS_ITEMS} digits 0–{CADSS_ITEM_MAX} (one per item) "
             f"or a total 0–{CADSS_TOTAL_MAX}"
