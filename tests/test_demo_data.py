@@ -48,3 +48,22 @@ def test_cli_writes_records_that_parse_back(tmp_path, capsys) -> None:  # type: 
         parse_record("visit", visit)
     for patient in data["patients"]:
         parse_record("patient", patient)
+
+
+def test_no_dose_of_the_demo_goes_above_the_protocols_session_caps() -> None:
+    from fieldapp.services.engine import protocol
+
+    dosing = protocol().dosing
+    for day in (DAY, date(2026, 3, 10), date(2027, 1, 5)):
+        demo = demo_day(day)
+        doses = [
+            (float(s.dose_mg or 0), s.weight_kg or p.weight_kg or 0)
+            for p in demo.patients
+            for s in p.past_sessions
+        ]
+        weights = {p.id: p.weight_kg or 0 for p in demo.patients}
+        doses += [(v.planned_dose_mg or 0, weights[v.patient_id]) for v in demo.visits]
+        assert doses
+        for dose, weight in doses:
+            assert dose <= float(dosing.session_cap_mg)
+            assert dose <= float(dosing.session_cap_mg_per_kg) * weight

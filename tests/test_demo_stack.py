@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from fieldapp.commands.demo import print_day
-from fieldapp.demo.stack import DemoStack, days_to
-from fieldapp.services.clock import SystemClock
+from fieldapp.demo.stack import DemoStack
 from fieldapp.settings import Settings, StoreSettings
 from sync.client import SyncClient, make_http_client
 from sync.records import StatusEvent
@@ -66,9 +65,3 @@ def test_demo_laptop_receives_its_day_and_pushes_a_check_in(  # type: ignore[no-
     print_day(stack.store, day)
     out = capsys.readouterr().out
     assert f"4 visits on {day}" in out
-
-
-def test_the_demo_app_clock_is_on_the_demo_day() -> None:
-    ahead = date.today() + timedelta(days=3)
-    assert SystemClock(offset=days_to(ahead)).now().date() == ahead
-    assert SystemClock(offset=days_to(date.today())).now().date() == date.today()

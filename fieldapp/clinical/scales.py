@@ -36,6 +36,11 @@ RASS_DESCRIPTIONS = {
 NAUSEA_SCORE = {"none": 2, "minimal": 2, "moderate": 1, "severe": 0}
 
 
+PHQ9_ITEMS = 9
+PHQ9_ITEM_MAX = 3
+"""Each PHQ-9 item is scored 0 to 3 (the scale's definition, read by the forms too)."""
+
+
 class ScaleError(ValueError):
     """A scale was given answers it cannot score (missing, extra or out of range)."""
 
@@ -99,9 +104,9 @@ def phq9(
     items: Sequence[int], scale: Phq9Scale, item9_trigger: int, item10: int | None = None
 ) -> Phq9Result:
     """Score the 9 items (each 0-3); item 10 is recorded, never scored."""
-    _check_items(items, 9, 0, 3, "PHQ-9")
+    _check_items(items, PHQ9_ITEMS, 0, PHQ9_ITEM_MAX, "PHQ-9")
     if item10 is not None:
-        _check_items([item10], 1, 0, 3, "PHQ-9 item 10")
+        _check_items([item10], 1, 0, PHQ9_ITEM_MAX, "PHQ-9 item 10")
     total = sum(items)
     return Phq9Result(
         total=total,

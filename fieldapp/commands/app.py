@@ -37,6 +37,15 @@ def run_app(args: argparse.Namespace) -> int:
     store = Store.open(path, settings.store)
     try:
         FieldApp(store, settings, sync=sync_factory(store, settings)).run()
+    except Exception as error:  # past the app's own boundary: a sentence, never a traceback
+        from datetime import UTC, datetime
+
+        from fieldapp.services.errorlog import error_log_path, record
+
+        log = error_log_path(path)
+        reference = record(log, error, "app", datetime.now(UTC))
+        print(f"fieldapp stopped after an unexpected error, logged as {reference} in {log}.")
+        return 1
     finally:
         store.close()
     return 0

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import platformdirs
 
-from fieldapp.demo.stack import DEMO_CLINICIAN, DEMO_PASSPHRASE, DemoStack, days_to
-from fieldapp.services.clock import SystemClock
+from fieldapp.demo.stack import (
+    DEMO_CLINICIAN,
+    DEMO_PASSPHRASE,
+    DemoError,
+    DemoStack,
+    latest_demo,
+)
 from fieldapp.settings import load_settings
 from fieldapp.store import Store
+
+
+def demo_root() -> Path:
+    """Where demos live by default: one folder each under the user's data directory."""
+    return Path(platformdirs.user_data_dir("fieldapp")) / "demo"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,12 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "a demo laptop, sync, and open the app unlocked on today's visits."
         ),
     )
-    parser.add_argument("--date", type=date.fromisoformat, default=None, help="day (default today)")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="day (default the clinic's today)"
+    )
     parser.add_argument(
         "--dir",
         type=Path,
         default=None,
-        help="demo folder, rebuilt each run (default: the user's data directory /demo)",
+        help="demo folder: new or empty, or the one to resume (default: a new folder under "
+        "the user's data directory /demo)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="open the last demo again (or the one in --dir): same server data, store and day",
     )
     parser.add_argument("--clinician", default=DEMO_CLINICIAN, help="whose laptop (default c01)")
     parser.add_argument(
@@ -42,27 +61,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     """Build the demo, then open the app (or print the day) until the user quits."""
     settings = load_settings()
-    folder = args.dir or Path(platformdirs.user_data_dir("fieldapp")) / "demo"
-    day = args.date or date.today()
-    print(f"fieldapp demo: building a synthetic Seattle-area day for {day} in {folder}")
-    stack = DemoStack.start(folder, settings, day, args.clinician)
+    if args.resume:
+        folder = args.dir or latest_demo(demo_root())
+        if folder is None:
+            raise DemoError(f"No demo to resume under {demo_root()}: run `fieldapp demo` first.")
+        print(f"fieldapp demo: resuming the demo in {folder}")
+        stack = DemoStack.resume(folder, settings)
+    else:
+        if args.dir is None:
+            demo_root().mkdir(parents=True, exist_ok=True)
+        # A folder of its own: another demo, running or not, is never touched.
+        folder = args.dir or Path(tempfile.mkdtemp(prefix="demo-", dir=demo_root()))
+        print(f"fieldapp demo: building a synthetic Seattle-area day in {folder}")
+        stack = DemoStack.start(folder, settings, args.date, args.clinician)
+    day = stack.day
     try:
+        print(f"day             {day} (the clinic's, {stack.clock.zone.key})")
         print(f"clinic server   {stack.server_url} (SQLite, loopback)")
         print(f"laptop store    {stack.store.path}")
         print(f"passphrase      {DEMO_PASSPHRASE!r}")
         print(f"first sync      {stack.report.summary()}")
         if args.no_app or importlib.util.find_spec("fieldapp.tui.app") is None:
             print_day(stack.store, day)
-            return 0
-        from fieldapp.commands.app import sync_factory
-        from fieldapp.tui.app import FieldApp
+        else:
+            from fieldapp.commands.app import sync_factory
+            from fieldapp.tui.app import FieldApp
 
-        # the laptop's clock on the demo day too, at the real time of day
-        clock = SystemClock(offset=days_to(day))
-        FieldApp(stack.store, settings, sync=sync_factory(stack.store, settings), clock=clock).run()
-        return 0
+            # The app runs on the server's clock: the clinic's zone and day.
+            sync = sync_factory(stack.store, settings)
+            FieldApp(stack.store, settings, sync=sync, clock=stack.clock).run()
     finally:
         stack.stop()
+    print(f"\nresume it with  fieldapp demo --resume --dir {folder}")
+    return 0
 
 
 def print_day(store: Store, day: date) -> None:

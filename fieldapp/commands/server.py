@@ -11,6 +11,7 @@ import argparse
 import ipaddress
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse at once, in a sentence, an address another program already listens on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise FieldAppError(
+                f"Cannot listen on {host}:{port}: the port is in use or the address is not "
+                "this machine's. Choose another with --port or --host."
+            ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve with uvicorn; every worker builds the app from the same settings."""
     import uvicorn
@@ -161,6 +176,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["FIELDAPP_DATABASE_URL"] = settings.database_url
     if args.config is not None:
         os.environ["FIELDAPP_SERVER_CONFIG"] = str(args.config)
+    _check_port_free(args.host, args.port)
+    # uvicorn runs quiet (warnings only): say where it listens, never the database URL.
+    scheme = "https" if tls else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    database = "PostgreSQL" if settings.is_postgres else "SQLite"
+    print(
+        f"clinic server listening on {scheme}://{host}:{args.port} "
+        f"({database}, {args.workers} worker{'s' if args.workers > 1 else ''}); Ctrl+C stops it",
+        flush=True,
+    )
     uvicorn.run(
         "sync.server.asgi:create",
         factory=True,

@@ -11,6 +11,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from fieldapp.demo.places import CLINIC, STREETS, Street
@@ -212,11 +213,16 @@ def _patient(rng: random.Random, index: int, street: Street, day: date) -> Patie
     sessions = _past_sessions(rng, completed, day, weight)
     flags = rng.sample(SAFETY_FLAGS, k=rng.choice((0, 0, 0, 1, 1, 2)))
     conditions = rng.sample(CONDITIONS, k=rng.choice((0, 0, 1, 1, 2)))
+    sex = rng.choice(("female", "female", "male", "male", "other"))
+    sessions = [
+        s.model_copy(update={"dose_mg": session_dose(s.weight_kg or weight, height, sex)})
+        for s in sessions
+    ]
     return PatientSummary(
         id=stable_id("patient", index),
         display_name=_name(index),
         date_of_birth=birth,
-        sex=rng.choice(("female", "female", "male", "male", "other")),
+        sex=sex,
         phone=_phone(rng),
         address=Address(
             street=f"{rng.randrange(100, 9899)} {street.street}",
@@ -243,7 +249,34 @@ def _patient(rng: random.Random, index: int, street: Street, day: date) -> Patie
     )
 
 
+# The demo's usual chronic-pain order (synthetic data, not a clinical setting). The engine
+# doses it with the shipped protocol, so no session of the demo goes above its caps.
+USUAL_ORDER = {"kind": "infusion_rate", "mg_per_kg_per_h": Decimal("0.5"), "duration_min": 240}
+
+
+def session_dose(weight: float, height: float, sex: str) -> float:
+    """The usual order as the engine doses it for this patient (capped, never above)."""
+    # Imported here: what only needs the demo's zone or places does not load the engine.
+    from fieldapp.clinical.dosing import DoseInput, DoseOrder, compute_dose
+    from fieldapp.services import engine
+
+    protocol = engine.protocol()
+    data = DoseInput(
+        weight_kg=Decimal(str(weight)),
+        height_cm=Decimal(str(height)),
+        sex=sex if sex in ("female", "male") else "female",  # type: ignore[arg-type]
+        order=DoseOrder.model_validate(USUAL_ORDER),
+        vial_mg_per_ml=Decimal(10),
+        vial_ml=Decimal(20),
+    )
+    result = compute_dose(data, protocol)
+    dose = result.numbers.get("dose_mg") or result.numbers["session_cap_mg"]
+    step = protocol.dosing.dose_rounding_mg
+    return float((Decimal(str(dose)) // step) * step)
+
+
 def _past_sessions(rng: random.Random, count: int, day: date, weight: float) -> list[PastSession]:
+    """Earlier sessions, their doses left for the engine (see `session_dose`)."""
     sessions = []
     pain = rng.randrange(6, 10)
     phq9 = rng.randrange(6, 22)
@@ -257,7 +290,6 @@ def _past_sessions(rng: random.Random, count: int, day: date, weight: float) -> 
                 pain_nrs_before=pain,
                 pain_nrs_after=max(0, pain - rng.randrange(1, 4)),
                 phq9_total=phq9,
-                dose_mg=round(0.5 * weight * 4 * 2) / 2,
                 weight_kg=round(weight + rng.uniform(-1.5, 1.5), 1),
             )
         )
@@ -287,7 +319,9 @@ def _visit(
         safety_flags=list(patient.safety_flags),
         route_order=order + 1,
         eta=window_start + timedelta(minutes=rng.randrange(0, 30)),
-        planned_dose_mg=round(0.5 * (patient.weight_kg or 70) * 4 * 2) / 2,
+        planned_dose_mg=session_dose(
+            patient.weight_kg or 70, patient.height_cm or 170, patient.sex
+        ),
     )
 
 

@@ -1,25 +1,34 @@
 """The whole demo on one machine: a clinic server on SQLite, the day loaded, a laptop enrolled.
 
-`DemoStack.start()` builds it in a fresh folder: migrate the server database, load the
+`DemoStack.start()` builds it in a new folder: migrate the server database, load the
 synthetic day and the clinic's protocol documents, add the demo clinician, serve the API
 with uvicorn on loopback in a background thread, create the clinician's encrypted store,
-enrol it with a one-time code over real HTTP, and sync once. `stop()` shuts the server.
+enrol it with a one-time code over real HTTP, and sync once. `DemoStack.resume()` opens
+such a folder again (its server, its store, the same day). `stop()` shuts the server.
 
-The server hands out "today" in the clinic's timezone, so a demo of another day (or a
-machine whose own zone is already on tomorrow) runs the server on a clock moved by whole
-days to put the clinic's today on the demo day.
+A running demo holds a lock on its folder: a second demo never starts in it, resumes it
+or deletes it, and nothing here ever deletes a folder it did not make.
+
+Time: the clinic's timezone (`clinic_timezone` in the server config) decides "today"
+everywhere. The demo's clock is the machine's, moved by whole days so that the clinic's
+today is the demo day, and told in the clinic's zone: the server and the app share it, so
+a machine whose own (UTC) date is already tomorrow still shows the clinic's day.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import fcntl
+import json
+import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -36,12 +45,42 @@ from sync.server import audit, crud
 from sync.server.auth import create_enroll_code
 from sync.server.config import ServerSettings, load_server_settings
 from sync.server.db import make_engine, transaction
-from sync.server.deps import Clock, utc_now
+from sync.server.deps import Clock
 from sync.server.main import create_app
 from sync.server.migrate import migrate
 
 DEMO_PASSPHRASE = "demo passphrase, synthetic data only"  # noqa: S105 (printed by the demo)
 DEMO_CLINICIAN = "c01"
+MARKER = "demo.json"
+"""The file that makes a folder a demo's: its day and clinician."""
+LOCK = "demo.lock"
+
+
+class DemoError(FieldAppError):
+    """A demo cannot start or resume here; the message says why and what to do."""
+
+
+def machine_now() -> datetime:
+    """The machine's own clock (UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DemoClock:
+    """The machine's clock moved by whole days, told in the clinic's timezone."""
+
+    zone: ZoneInfo
+    shift: timedelta
+    source: Callable[[], datetime] = machine_now
+
+    def now(self) -> datetime:
+        """The demo's now: the clinic's time of day, on the demo day."""
+        return (self.source() + self.shift).astimezone(self.zone)
+
+    @classmethod
+    def on(cls, day: date, zone: ZoneInfo, source: Callable[[], datetime]) -> DemoClock:
+        """A clock whose clinic date today is `day`."""
+        return cls(zone, timedelta(days=(day - source().astimezone(zone).date()).days), source)
 
 
 def protocol_documents() -> list[ProtocolDocument]:
@@ -98,9 +137,9 @@ def load_server(
         engine.dispose()
 
 
-def days_to(day: date, zone: ZoneInfo | None = None) -> timedelta:
-    """The whole days from today in `zone` (None: this machine's own) to `day`."""
-    return timedelta(days=(day - datetime.now(zone).date()).days)
+def clinic_zone(settings: ServerSettings) -> ZoneInfo:
+    """The clinic's timezone, from the server config."""
+    return ZoneInfo(settings.clinic_timezone)
 
 
 class _ServerThread:
@@ -126,49 +165,149 @@ class _ServerThread:
         self.thread.join(timeout=10)
 
 
+def _lock(folder: Path) -> IO[str]:
+    """Hold the folder's lock for as long as the demo runs (refused if another holds it)."""
+    handle = (folder / LOCK).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise DemoError(
+            f"A demo is running in {folder}: stop it first, or use another folder."
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def is_running(folder: Path) -> bool:
+    """Whether a demo holds the folder's lock now."""
+    try:
+        _lock(folder).close()
+    except DemoError:
+        return True
+    return False
+
+
+def _server_settings(folder: Path) -> ServerSettings:
+    return load_server_settings(database_url=f"sqlite:///{folder / 'server.db'}")
+
+
 @dataclass
 class DemoStack:
-    """A running demo: the server's URL, the unlocked store, and the first sync's report."""
+    """A running demo: its folder, day and clock, the server's URL, the unlocked store, and
+    the first sync's report."""
 
     folder: Path
+    day: date
+    clock: DemoClock
     server_url: str
     store: Store
     report: SyncReport
     _server: _ServerThread
+    _lock: IO[str]
 
     @classmethod
     def start(
-        cls, folder: Path, settings: Settings, day: date, clinician: str = DEMO_CLINICIAN
+        cls,
+        folder: Path,
+        settings: Settings,
+        day: date | None = None,
+        clinician: str = DEMO_CLINICIAN,
+        source: Callable[[], datetime] = machine_now,
     ) -> DemoStack:
-        """Build the whole demo afresh in `folder` (anything there before is removed)."""
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700)  # the clinic's database and the laptop's store: ours alone
-        server_settings = load_server_settings(database_url=f"sqlite:///{folder / 'server.db'}")
-        migrate(server_settings.database_url)
-        shift = days_to(day, ZoneInfo(server_settings.clinic_timezone))
+        """Build a new demo in `folder` (new or empty: nothing there is ever removed).
 
-        def clock() -> datetime:
-            return utc_now() + shift
-
-        code = load_server(server_settings, demo_day(day), clinician, clock().timestamp())
-        server = _ServerThread(server_settings, _free_port(), clock)
-        server.start()
-        url = f"http://127.0.0.1:{server.server.config.port}"
-        store = Store.create(folder / f"{clinician}.store", DEMO_PASSPHRASE, settings.store)
+        `day` defaults to the clinic's today; `source` is the machine's clock (tests move it).
+        """
+        if folder.exists() and any(folder.iterdir()):
+            what = (
+                "a demo: add --resume to open it again"
+                if (folder / MARKER).exists()
+                else ("other files")
+            )
+            raise DemoError(f"{folder} holds {what}, or choose another folder.")
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # the clinic's database and the laptop's store: ours alone
+        lock = _lock(folder)
         try:
-            report = asyncio.run(_enrol_and_sync(url, code, store, settings))
+            server_settings = _server_settings(folder)
+            zone = clinic_zone(server_settings)
+            day = day or source().astimezone(zone).date()
+            (folder / MARKER).write_text(
+                json.dumps({"day": day.isoformat(), "clinician": clinician}), encoding="utf-8"
+            )
+            migrate(server_settings.database_url)
+            clock = DemoClock.on(day, zone, source)
+            code = load_server(server_settings, demo_day(day), clinician, clock.now().timestamp())
+            server = _ServerThread(server_settings, _free_port(), clock.now)
+            server.start()
+            url = f"http://127.0.0.1:{server.server.config.port}"
+            store = Store.create(folder / f"{clinician}.store", DEMO_PASSPHRASE, settings.store)
+            try:
+                report = asyncio.run(_enrol_and_sync(url, code, store, settings))
+            except BaseException:
+                store.close()
+                server.stop()
+                raise
         except BaseException:
-            store.close()
-            server.stop()
+            lock.close()
             raise
-        return cls(folder, url, store, report, server)
+        return cls(folder, day, clock, url, store, report, server, lock)
+
+    @classmethod
+    def resume(
+        cls, folder: Path, settings: Settings, source: Callable[[], datetime] = machine_now
+    ) -> DemoStack:
+        """Open the demo in `folder` again: its server on a new port, its store, its day."""
+        marker = folder / MARKER
+        if not marker.exists():
+            raise DemoError(f"No demo to resume in {folder}.")
+        lock = _lock(folder)
+        try:
+            saved = json.loads(marker.read_text(encoding="utf-8"))
+            day, clinician = date.fromisoformat(saved["day"]), str(saved["clinician"])
+            server_settings = _server_settings(folder)
+            migrate(server_settings.database_url)
+            clock = DemoClock.on(day, clinic_zone(server_settings), source)
+            server = _ServerThread(server_settings, _free_port(), clock.now)
+            server.start()
+            url = f"http://127.0.0.1:{server.server.config.port}"
+            store = Store.open(folder / f"{clinician}.store", settings.store)
+            try:
+                store.unlock(DEMO_PASSPHRASE)
+                identity = store.device_identity()
+                if identity is not None:  # the server listens on a new port this time
+                    store.save_device_identity(replace(identity, server_url=url))
+                report = asyncio.run(_sync(store, settings))
+            except BaseException:
+                store.close()
+                server.stop()
+                raise
+        except BaseException:
+            lock.close()
+            raise
+        return cls(folder, day, clock, url, store, report, server, lock)
 
     def stop(self) -> None:
-        """Close the store and stop the server."""
-        self.store.close()
-        self._server.stop()
+        """Close the store, stop the server, and let the folder go."""
+        try:
+            self.store.close()
+            self._server.stop()
+        finally:
+            self._lock.close()
+
+
+def latest_demo(root: Path) -> Path | None:
+    """The most recently started demo under `root` that is not running now."""
+    found = [p for p in root.glob(f"*/{MARKER}") if not is_running(p.parent)]
+    return max(found, key=lambda p: p.stat().st_mtime).parent if found else None
+
+
+async def _sync(store: Store, settings: Settings) -> SyncReport:
+    async with make_http_client(settings.sync) as http:
+        return await SyncClient(http, store, settings.sync).sync_once()
 
 
 async def _enrol_and_sync(url: str, code: str, store: Store, settings: Settings) -> SyncReport:

@@ -7,11 +7,13 @@ history comes from the clinic's summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
+
+from pydantic import ValidationError
 
 from fieldapp.clinical.actions import follow_ups
 from fieldapp.clinical.checklists import (
@@ -27,35 +29,22 @@ from fieldapp.clinical.record import RecordReading, lay_over, read_record
 from fieldapp.clinical.vocabulary import normalise
 from fieldapp.config import config_dir
 from fieldapp.services import engine
+from fieldapp.services.answers import Item, ItemKind, bounds_for, parse_answer
 from fieldapp.services.followups import FollowUps
+from fieldapp.services.validation import Bounds
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
 from sync.records import Reason as RecordReason
 
-ItemKind = Literal["bp", "int", "number", "bool", "date", "text", "choice", "list"]
-
-
-@dataclass(frozen=True)
-class Item:
-    """One checklist question: its id, label, answer type and where it goes."""
-
-    id: str
-    label: str
-    kind: ItemKind
-    path: str
-    required: bool = True
-    hint: str = ""
-    options: tuple[str, ...] = ()
-    template: str | None = None
-
-
 # Questions no checklist template can ask: the template format has no list answer (the
 # prescriber's DEA states, today's medications) and the readiness input has no weight or
 # pain field (the dose step and the course read them from the checklist's answers).
 EXTRA_ITEMS: tuple[Item, ...] = (
-    Item("weight_kg", "Weight today (kg)", "number", "weight"),
-    Item("pain_nrs", "Pain NRS now (0–10)", "int", "pain_nrs"),
+    Item(
+        "weight_kg", "Weight today (kg)", "number", "weight", bounds=bounds_for("number", "weight")
+    ),
+    Item("pain_nrs", "Pain NRS now", "int", "pain_nrs", bounds=bounds_for("int", "pain_nrs")),
     Item(
         "prescriber_dea_states",
         "Prescriber DEA states",
@@ -95,73 +84,40 @@ def templates() -> dict[str, ChecklistTemplate]:
     return {t.ref: t for t in newest.values()}
 
 
-def items() -> list[Item]:
+@lru_cache(maxsize=1)
+def items() -> tuple[Item, ...]:
     """Every question of the form: each template's items, then the extra ones."""
     found: list[Item] = []
     for ref, template in sorted(templates().items()):
         for it in template.items:
             kind: ItemKind = it.type  # type: ignore[assignment]
+            bounds = bounds_for(kind, it.maps_to)
             hint = {"bp": "128/82", "bool": "y/n", "date": "YYYY-MM-DD"}.get(it.type, "")
             if it.type == "choice":
                 hint = " / ".join(it.options)
+            elif bounds is not None and bounds != Bounds():
+                hint = bounds.text()
             found.append(
-                Item(it.id, it.text, kind, it.maps_to, it.required, hint, tuple(it.options), ref)
+                Item(
+                    it.id,
+                    it.text,
+                    kind,
+                    it.maps_to,
+                    it.required,
+                    hint,
+                    tuple(it.options),
+                    ref,
+                    bounds,
+                )
             )
-    return [*found, *EXTRA_ITEMS]
+    extras = [replace(i, hint=i.bounds.text()) if i.bounds else i for i in EXTRA_ITEMS]
+    return (*found, *extras)
 
 
+@lru_cache(maxsize=1)
 def item_by_id() -> dict[str, Item]:
     """Form questions by id."""
     return {item.id: item for item in items()}
-
-
-def parse_answer(item: Item, text: str) -> tuple[Any, str | None]:
-    """Parse one answer as typed: (value, None) or (None, a message naming the problem)."""
-    raw = text.strip()
-    if not raw:
-        return None, (f"{item.label} is required" if item.required else None)
-    try:
-        return _parse(item, raw), None
-    except ValueError as exc:
-        return None, f"{item.label}: {exc}"
-
-
-def _parse(item: Item, raw: str) -> Any:
-    if item.kind == "bp":
-        parts = raw.replace(" ", "").split("/")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError("write it as systolic/diastolic, e.g. 128/82")
-        return f"{int(parts[0])}/{int(parts[1])}"
-    if item.kind == "int":
-        if not raw.lstrip("-").isdigit():
-            raise ValueError("must be a whole number")
-        return int(raw)
-    if item.kind == "number":
-        try:
-            number = Decimal(raw)
-        except ArithmeticError:
-            raise ValueError("must be a number") from None
-        if not number.is_finite():  # Decimal reads "nan" and "inf" as numbers
-            raise ValueError("must be a number")
-        return float(number)
-    if item.kind == "bool":
-        if raw.lower() in ("y", "yes"):
-            return True
-        if raw.lower() in ("n", "no"):
-            return False
-        raise ValueError("answer y or n")
-    if item.kind == "date":
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise ValueError("write a date as YYYY-MM-DD") from None
-    if item.kind == "choice":
-        if raw not in item.options:
-            raise ValueError(f"one of {', '.join(item.options)}")
-        return raw
-    if item.kind == "list":
-        return [part.strip() for part in raw.split(",") if part.strip()]
-    return raw
 
 
 def medications_today(names: list[str]) -> tuple[list[str], list[str]]:
@@ -180,6 +136,28 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+class AnswersRefused(StepRefused):
+    """The engine cannot take the answers as they stand; `item_ids` names the questions."""
+
+    def __init__(self, item_ids: list[str]) -> None:
+        self.item_ids = item_ids
+        labels = [item_by_id()[i].label for i in item_ids if i in item_by_id()]
+        named = "; ".join(labels) if labels else "an answer"
+        super().__init__(f"The protocol engine cannot judge these answers: check {named}.")
+
+
+def _items_at(loc: tuple[Any, ...]) -> list[str]:
+    """The questions whose answers fill the engine input at `loc` (a validation error's)."""
+    path = ".".join(str(part) for part in loc if isinstance(part, str))
+    if not path:
+        return []
+    return [
+        i.id
+        for i in items()
+        if i.path and (path == i.path or path.startswith(i.path + ".") or i.path.startswith(path))
+    ]
+
+
 class ChecklistRun:
     """The checklist of one visit: answers as typed, the live decision, the submission."""
 
@@ -188,12 +166,19 @@ class ChecklistRun:
         self.texts: dict[str, str] = {}
         self.approval: Approval | None = None
         self._record: RecordReading | None = None
+        self._course_data: dict[str, Any] | None = None
 
     def record(self) -> RecordReading:
         """The patient's clinical record as the vocabulary reads it (each entry a finding)."""
         if self._record is None:
             self._record = read_record(self.session.patient, engine.vocabulary())
         return self._record
+
+    def _course(self) -> dict[str, Any]:
+        """The course so far (read once: it does not change while the form is typed)."""
+        if self._course_data is None:
+            self._course_data = _course(self.session).model_dump()
+        return self._course_data
 
     def problems(self) -> dict[str, str]:
         """Every answer typed that does not parse, by item id."""
@@ -230,7 +215,7 @@ class ChecklistRun:
             "vitals": {},
             "today": {"medications": list(record.medications)},
             "personnel": {"visit_state": s.visit.address.state},
-            "course": _course(s).model_dump(),
+            "course": self._course(),
         }
         missing, review = [], record.review()
         for item in EXTRA_ITEMS:
@@ -254,11 +239,21 @@ class ChecklistRun:
             for ref, answers in self.responses().items()
         ]
         data = apply_responses(base, responses, templates())
-        return ReadinessInput.model_validate(lay_over(data, record.inputs))
+        try:
+            return ReadinessInput.model_validate(lay_over(data, record.inputs))
+        except ValidationError as exc:
+            # Its text holds the values typed: keep only where they went.
+            found = [item for error in exc.errors() for item in _items_at(error["loc"])]
+            raise AnswersRefused(list(dict.fromkeys(found))) from None
 
     def decide(self) -> ReadinessDecision:
-        """The engine's decision on the answers so far."""
-        return evaluate_readiness(self.readiness_input(), engine.protocol())
+        """The engine's decision on the answers so far (`AnswersRefused` when it cannot)."""
+        data = self.readiness_input()
+        try:
+            return evaluate_readiness(data, engine.protocol())
+        except (ValueError, ArithmeticError):
+            # A rule that cannot read an answer: never a crash, never the value in a message.
+            raise AnswersRefused([]) from None
 
     def approve(self, prescriber: str, note: str) -> ReadinessDecision:
         """A named prescriber releases the approvable holds; the decision is re-run."""

@@ -59,7 +59,8 @@ def phq9_total(answers: dict[str, Any]) -> int | None:
     if all(item is not None for item in items):
         return sum(item for item in items if item is not None)
     digits = str(answers.get("phq9", ""))
-    return sum(int(c) for c in digits) if len(digits) == 9 and digits.isdigit() else None
+    nine = len(digits) == 9 and digits.isascii() and digits.isdigit()
+    return sum(int(c) for c in digits) if nine else None
 
 
 def local_points(records: list[Record], known: set[date]) -> list[SessionPoint]:

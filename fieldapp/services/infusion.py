@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from fieldapp.clinical.actions import follow_ups
 from fieldapp.clinical.dosing import DoseInput, DoseResult, compute_dose
 from fieldapp.clinical.dosing import DoseOrder as EngineOrder
@@ -101,7 +103,21 @@ def checklist_weight(session: VisitSession) -> Decimal | None:
 
 
 def compute(form: DoseForm) -> DoseResult:
-    """The engine's dose (or refusal) with every intermediate number."""
+    """The engine's dose (or refusal) with every intermediate number.
+
+    An order the engine cannot read yet (a weight of 0 before it is typed, say) is a
+    `StepRefused` naming the fields, never the values.
+    """
+    try:
+        return _compute(form)
+    except ValidationError as exc:
+        fields = sorted(
+            {".".join(str(p) for p in e["loc"] if isinstance(p, str)) for e in exc.errors()}
+        )
+        raise StepRefused(f"the order is not complete: check {', '.join(fields)}.") from None
+
+
+def _compute(form: DoseForm) -> DoseResult:
     order = EngineOrder(
         kind=form.kind,  # type: ignore[arg-type]
         mg_per_kg=form.mg_per_kg,

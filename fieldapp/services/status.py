@@ -19,6 +19,7 @@ class StatusInfo:
     offline_minutes: int | None
     sync_configured: bool
     lone_worker: LoneWorkerState
+    syncing: bool = False
 
     def sync_text(self) -> str:
         """The sync half of the status line."""
@@ -31,11 +32,14 @@ class StatusInfo:
             parts.append("never synced")
         else:
             parts.append(f"last sync {self.last_sync:%H:%M}")
-        if self.offline_minutes is not None and self.offline_minutes > 0:
+        if self.syncing:
+            parts.append("syncing")
+        elif self.offline_minutes is not None:
             hours, minutes = divmod(self.offline_minutes, 60)
-            parts.append(
-                f"offline {hours} h {minutes:02d} min" if hours else f"offline {minutes} min"
-            )
+            if hours:
+                parts.append(f"offline {hours} h {minutes:02d} min")
+            else:
+                parts.append(f"offline {minutes} min" if minutes else "offline")
         return " · ".join(parts)
 
 
@@ -49,9 +53,13 @@ def status_info(services: AppServices) -> StatusInfo:
         pending, set_aside = state.pending, state.set_aside
         if state.last_success_at:
             last_ok = datetime.fromisoformat(state.last_success_at)
+    # Offline only while the last round failed: minutes since the clinic last answered
+    # (or since the first failure, before any round went well). In touch: no word of it.
     offline = None
-    if services.sync is not None and last_ok is not None:
-        offline = int((services.clock.now() - last_ok).total_seconds() // 60)
+    rounds = services.sync_state
+    if services.sync is not None and rounds.offline_since is not None:
+        since = last_ok if last_ok is not None else rounds.offline_since
+        offline = max(0, int((services.clock.now() - since).total_seconds() // 60))
     return StatusInfo(
         pending=pending,
         set_aside=set_aside,
@@ -59,4 +67,5 @@ def status_info(services: AppServices) -> StatusInfo:
         offline_minutes=offline,
         sync_configured=services.sync is not None,
         lone_worker=services.lone_worker.state(),
+        syncing=rounds.running,
     )

@@ -53,6 +53,8 @@ class SyncState:
     pending: int = 0
     set_aside: int = 0
     error: str | None = None
+    offline_since: datetime | None = None
+    """When the first round failed after the last good one (None while in touch)."""
 
     def begin(self, now: datetime) -> None:
         """A round starts."""
@@ -70,11 +72,13 @@ class SyncState:
         self.sent, self.pulled = dict(report.pushed), report.pulled
         self.pending, self.set_aside = report.pending, report.set_aside
         self.message = report.summary()
+        self.offline_since = None
 
     def fail(self, error: BaseException, now: datetime) -> None:
         """A round failed; the records wait in the outbox."""
         self.running, self.phase, self.finished_at = False, "error", now
         self.error = str(error) or type(error).__name__
+        self.offline_since = self.offline_since or now
 
     def sent_text(self) -> str:
         """What the last round sent, as a sentence."""

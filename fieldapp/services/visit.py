@@ -25,11 +25,13 @@ from sync.records import (
     Incident,
     PatientSummary,
     Record,
+    RecordInvalid,
     RecoveryRecord,
     SessionNote,
     StatusEvent,
     Visit,
     VitalsReading,
+    parse_record,
 )
 
 Step = Literal["checkin", "checklist", "dose", "monitor", "recovery", "note", "checkout", "done"]
@@ -159,7 +161,11 @@ class VisitSession:
             "recorded_at": self.services.clock.now(),
             "recorded_by": self.services.user,
         }
-        return kind.model_validate({**base, **fields})
+        try:
+            return parse_record(kind.KIND, {**base, **fields})  # type: ignore[return-value]
+        except RecordInvalid as exc:
+            # The schema's message names each field and its range, never the value.
+            raise StepRefused(f"Not saved: {'; '.join(exc.problems)}.") from None
 
     def save(self, record: DeviceRecord) -> None:
         """Append a record to the store and to this session."""

@@ -7,8 +7,6 @@ palette, the session timers' tick, and the one handler every unexpected error re
 from __future__ import annotations
 
 import contextlib
-import logging
-import traceback
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -28,6 +26,7 @@ from fieldapp.services.ports import StorePort
 from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
+from fieldapp.tui.boundary import ErrorBoundary
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.duress_key import DuressKey
 from fieldapp.tui.screens.error import ErrorScreen
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 # Screens past today's list, the clinical engine and the network client are imported
 # where first used: the app opens on today's list without paying for them.
 
-log = logging.getLogger("fieldapp.tui")
 NARROW_BELOW = 100
 """Terminal width (columns) under which the app lays panels out one above the other."""
 
@@ -64,6 +62,18 @@ class FieldApp(DuressKey):
         Binding("f4", "sync", "Sync", id="sync", show=False),
         Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
         Binding("f8", "settings", "Settings", id="settings", show=False),
+        # Tab moves the focus as the app reads it, before the next key is handed on. As the
+        # screen's own binding it ran only once the focused field had passed the Tab back
+        # up, and fast typing had by then sent the next answer to the old field (7098).
+        Binding("tab", "focus_next", "Next field", id="focus-next", show=False, priority=True),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            id="focus-previous",
+            show=False,
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -91,6 +101,7 @@ class FieldApp(DuressKey):
         self._sync_timer: Timer | None = None
         self._sync_again = False
         self._prompting = False
+        self.boundary = ErrorBoundary(self)
 
     # -- start, lock and unlock ----------------------------------------------------------
 
@@ -146,7 +157,10 @@ class FieldApp(DuressKey):
         """Every key and click counts as activity for the idle lock."""
         if isinstance(event, events.Key | events.MouseDown):
             self.services.note_activity()
-        await super().on_event(event)
+        try:
+            await super().on_event(event)
+        except Exception as error:  # a binding's action: the app's own loop must go on
+            self.boundary.catch(error)
 
     def tick(self) -> None:
         """Once a second: lock when due, prompt when overdue, refresh the status line."""
@@ -209,12 +223,35 @@ class FieldApp(DuressKey):
             self.notify(warning, severity="warning", markup=False, timeout=15)
         return warning is not None
 
+    def relock(self, reason: str) -> None:
+        """Cover the app with a fresh lock screen (the last one stopped); locks first if the
+        store is still open."""
+        if not self.locked:
+            self.lock_now(reason)
+            return
+        self._clearing = True
+        try:
+            with contextlib.suppress(Exception):
+                self.pop_screen()
+        finally:
+            self._clearing = False
+        self.push_screen(UnlockScreen(self.services, reason))
+
     # -- actions -------------------------------------------------------------------------
 
     def action_lock(self) -> None:
         """Lock now (drafts are saved first)."""
         if not isinstance(self.screen, UnlockScreen):
             self.lock_now("Locked. Drafts were saved.")
+
+    def action_command_palette(self) -> None:
+        """The palette, unless one is open already (under a dialog that came up on it)."""
+        from fieldapp.tui.commands import FieldPalette
+
+        if self.use_command_palette and not any(
+            s.has_class("--textual-command-palette") for s in self.screen_stack
+        ):
+            self.push_screen(FieldPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         """Show every key."""
@@ -386,16 +423,19 @@ class FieldApp(DuressKey):
     # -- errors --------------------------------------------------------------------------
 
     def report_error(self, error: BaseException) -> None:
-        """The one place errors end up: expected ones as a notice, others as a screen."""
+        """The one place errors end up: expected ones as a notice, others to the boundary."""
         if isinstance(error, Locked):
             self.lock_now(str(error))
         elif isinstance(error, FieldAppError):
             self.notify(str(error), severity="error", markup=False, timeout=8)
         else:
-            # The traceback names code, not data; the message could hold a value, so not it.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("unexpected %s\n%s", type(error).__name__, frames)
-            self.push_screen(ErrorScreen(f"{type(error).__name__} in the app."))
+            self.boundary.catch(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's hook for every error no handler caught (a message handler, a timer, a
+        # worker). Its own quits and prints a traceback with local variables: patient data.
+        # There is no public hook for this; the boundary logs, tells and repairs instead.
+        self.boundary.catch(error)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -424,8 +464,15 @@ class FieldApp(DuressKey):
         if self.duress is not None:
             await self.duress.close()
 
+    def save_open_forms(self) -> None:
+        """Every open step's form into its draft (edits not yet handled included)."""
+        from fieldapp.tui.screens.step import save_open_forms
+
+        save_open_forms(self.screen_stack)
+
     async def action_quit(self) -> None:
         """Save drafts, then quit."""
+        self.save_open_forms()
         self.services.drafts.flush()
         self.exit()
 

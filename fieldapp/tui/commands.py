@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
 if TYPE_CHECKING:
     from fieldapp.tui.app import FieldApp
@@ -13,7 +16,13 @@ if TYPE_CHECKING:
 ACTIONS = (
     ("Today's visits", "The day's visits in route order", "today"),
     ("Controlled substances", "Vials, draws, waste and the day's reconciliation", "ledger"),
-    ("Sync now", "Send records and fetch changes; shows set-aside records", "sync"),
+    # The screen's own action: a visit's patient, or the visit highlighted on today's list.
+    (
+        "Patient history",
+        "Earlier infusions and the course of the visit's patient",
+        "screen.history",
+    ),
+    ("Sync", "Send records and fetch changes; shows set-aside records", "sync"),
     ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
     ("Lock", "Save drafts and lock the store", "lock"),
     ("Settings: PIN and duress", "Quick-unlock PIN; what the duress key shows", "settings"),
@@ -47,3 +56,16 @@ class MainActions(Provider):
                     partial(self.field_app.run_action, action),
                     help=help_text,
                 )
+
+
+class FieldPalette(ClosesOnlyItself, CommandPalette, inherit_bindings=False):
+    """Textual's palette, closing only itself (an Enter queued before F2 took it away
+    would otherwise close the screen under it), without page up and down: its short list
+    needs neither, and Textual's option list raises on them while it is being refilled
+    (found by the monkey)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        b
+        for b in CommandPalette.BINDINGS
+        if not (isinstance(b, Binding) and b.key in ("pageup", "pagedown"))
+    ]

@@ -23,8 +23,9 @@ from fieldapp.services.context import AppServices
 from fieldapp.tui.screens.unlock import UnlockScreen
 
 log = logging.getLogger("fieldapp.tui")
-ACTIONS_WHILE_LOCKED = frozenset({"duress", "quit"})
-"""The only app actions a locked app runs: nothing that shows or opens anything."""
+ACTIONS_WHILE_LOCKED = frozenset({"duress", "quit", "focus_next", "focus_previous"})
+"""The only app actions a locked app runs: nothing that shows or opens anything (moving
+the focus stays inside the lock screen, the only one there is)."""
 
 
 class LockWall(App[None]):
@@ -46,6 +47,7 @@ class LockWall(App[None]):
             return
         visit = next((s.session.visit.id for s in self.screen_stack if hasattr(s, "session")), None)
         try:
+            self.save_open_forms()
             self.services.lock()
         finally:
             self._resume_visit = visit
@@ -78,6 +80,10 @@ class LockWall(App[None]):
                 self.pop_screen()
         finally:
             self._clearing = False
+
+    def save_open_forms(self) -> None:
+        """Every open form into its draft before the lock takes the screens away (the app
+        fills this in)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While locked no app action runs but duress and quit (keys, palette, timers)."""

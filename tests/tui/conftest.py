@@ -4,6 +4,7 @@ synthetic demo day, a hand-driven clock, and the app built over them."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -65,6 +66,12 @@ def store(template_store: Path, settings: Settings, clock: ManualClock) -> Store
 
 
 @pytest.fixture
-def app(store: Store, settings: Settings, clock: ManualClock) -> FieldApp:
-    """The app over the demo store, not yet unlocked."""
-    return FieldApp(store, settings, clock=clock)
+def app(store: Store, settings: Settings, clock: ManualClock) -> Iterator[FieldApp]:
+    """The app over the demo store, not yet unlocked.
+
+    The app's error boundary keeps it up after any error, so a test would not see one:
+    each test fails here if the boundary caught anything it did not expect and clear.
+    """
+    built = FieldApp(store, settings, clock=clock)
+    yield built
+    assert built.boundary.caught == [], f"errors caught by the boundary: {built.boundary.caught}"

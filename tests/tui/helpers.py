@@ -13,10 +13,21 @@ from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
 
 async def settle(pilot: Pilot[object]) -> None:
     """Let workers finish and the screen catch up."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2):
+        await workers_done(pilot)
+        await pilot.pause()
+
+
+async def workers_done(pilot: Pilot[object]) -> None:
+    """Wait for the running workers; one cancelled by a newer exclusive one is fine."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(10):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
 
 
 async def unlock(pilot: Pilot[object], passphrase: str = PASSPHRASE) -> None:
@@ -82,3 +93,46 @@ def patient_facts() -> list[str]:
         facts += [p.display_name, p.display_name.split()[-1], p.address.street, p.phone]
         facts += [born.isoformat(), f"{born:%d %B %Y}", f"{born:%m/%d/%Y}", f"{born:%d %b %Y}"]
     return facts
+
+
+def screen_text(app: object) -> str:
+    """Every character the terminal shows now, as plain text (lines joined by newlines).
+
+    Rendered the way `App.export_screenshot` does (the screen's compositor, with the
+    screens behind a dialog), into a recording console, then exported as text.
+    """
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size  # type: ignore[attr-defined]
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    render = app.screen._compositor.render_update(  # type: ignore[attr-defined]
+        full=True,
+        screen_stack=app._background_screens,  # type: ignore[attr-defined]
+    )
+    console.print(render)
+    return console.export_text()
+
+
+async def until(pilot: Pilot[object], condition: object, tries: int = 400) -> None:
+    """Let the app run until `condition()` holds (fails after `tries` short pauses).
+
+    For steps `pilot.press` and `pilot.pause` cannot wait on: they wait for every widget
+    of the screen to drain its messages, which a screen stopped by an error never does.
+    """
+    import asyncio
+
+    for _ in range(tries):
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the app never reached the state the test waits for")

@@ -15,9 +15,12 @@ from fieldapp.services.clock import ManualClock
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from fieldapp.tui.app import FieldApp
+from fieldapp.tui.screens.draft_trouble import DraftTroubleDialog
 from fieldapp.tui.screens.history import HistoryScreen
 from fieldapp.tui.screens.ledger import LedgerScreen
 from fieldapp.tui.screens.sync import SyncScreen
+from tests.dispatch.fakes import at
+from tests.dispatch.test_board_tui import a_day, make_app
 from tests.tui.conftest import PASSPHRASE
 from tests.tui.helpers import settle
 from tests.tui.states import bring_to
@@ -67,7 +70,7 @@ def test_help(
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("step", ["checklist", "dose", "monitor", "recovery", "note"])
+@pytest.mark.parametrize("step", ["checkin", "checklist", "dose", "monitor", "recovery", "note"])
 def test_visit_step(
     snap_compare: Any, store: Store, settings: Settings, clock: ManualClock, size: Any, step: str
 ) -> None:
@@ -102,3 +105,36 @@ def test_other_screens(
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_screen)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("dialog", ["carry", "draft-trouble"])
+def test_dialogs(
+    snap_compare: Any,
+    store: Store,
+    settings: Settings,
+    clock: ManualClock,
+    size: Any,
+    dialog: str,
+) -> None:
+    app = build(store, settings, clock)
+    bring_to(app, clock, "dose")
+
+    async def open_dialog(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if dialog == "carry":
+            await app.push_screen(LedgerScreen(app.services))
+            await settle(pilot)
+            await pilot.press("c")
+        else:
+            await app.push_screen(DraftTroubleDialog("Safety checklist"))
+        await still(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_dialog)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_board(snap_compare: Any, size: Any) -> None:
+    app = make_app(a_day(duress=True), ManualClock(at(11, 2)))
+    app.animation_level = "none"
+    assert snap_compare(app, terminal_size=size, run_before=still)

@@ -1,4 +1,5 @@
-"""The real `fieldapp` in a real terminal (tmux): unlock, today's list, a check-in.
+"""The real `fieldapp` in a real terminal (tmux): unlock, today's list, a check-in, and
+the whole checklist typed with no pause between keys.
 
 Skipped when tmux is not installed. The store is made with a low (test-only) KDF through
 `FIELDAPP_STORE__KDF_*` and loaded with `fieldapp demo-data --load`.
@@ -16,6 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from fieldapp.services.checklist import items
+from fieldapp.settings import StoreSettings
+from fieldapp.store.store import Store
+from tests.services.scenario import GOOD_CHECKLIST
 
 PASSPHRASE = "tmux test passphrase"
 FIELDAPP = str(Path(sys.executable).with_name("fieldapp"))
@@ -94,3 +100,51 @@ def test_unlock_and_check_in_in_a_real_terminal(session: str) -> None:
     wait_for(session, "on visit")  # the lone-worker timer started at the check-in
     tmux("send-keys", "-t", session, "Escape")
     wait_for(session, "arrived")
+
+
+def to_checklist(session: str) -> None:
+    """Unlock, open the first visit, check in: the checklist is on screen."""
+    wait_for(session, "Enter the passphrase")
+    tmux("send-keys", "-t", session, "-l", PASSPHRASE)
+    tmux("send-keys", "-t", session, "Enter")
+    wait_for(session, "visits · 0 done")
+    wait_for(session, "scheduled")
+    tmux("send-keys", "-t", session, "Enter")
+    wait_for(session, "· Check-in")
+    tmux("send-keys", "-t", session, "C-r")
+    wait_for(session, "En route recorded")
+    tmux("send-keys", "-t", session, "Space")
+    tmux("send-keys", "-t", session, "C-s")
+    wait_for(session, "· Safety checklist")
+
+
+def test_fast_typing_puts_every_answer_in_its_own_field(session: str, env: dict[str, str]) -> None:
+    to_checklist(session)
+    keys: list[str] = []
+    for item in items():  # the form's order: each answer, then Tab to the next field
+        answer = GOOD_CHECKLIST.get(item.id, "")
+        assert " " not in answer
+        keys += [*answer, "Tab"]
+    # One send-keys: tmux writes every key at once, faster than any hand types.
+    tmux("send-keys", "-t", session, *keys)
+    typed = read_checklist_draft(Path(env["FIELDAPP_STORE"]), until=GOOD_CHECKLIST)
+    assert {k: v for k, v in typed.items() if v} == GOOD_CHECKLIST
+
+
+def read_checklist_draft(path: Path, until: dict[str, str]) -> dict[str, str]:
+    """The checklist draft the running app saves as it is typed (read from the store by a
+    second process), once it holds `until` or after a long wait."""
+    store = Store.open(path, StoreSettings(user="c01"))
+    try:
+        store.unlock(PASSPHRASE)
+        deadline = time.monotonic() + WAIT_S
+        typed: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            keys = [key for key in store.list_drafts() if key.startswith("checklist:")]
+            typed = (store.load_draft(keys[0]) or {}) if keys else {}
+            if {k: v for k, v in typed.items() if v} == until:
+                break
+            time.sleep(0.2)
+        return typed
+    finally:
+        store.close()

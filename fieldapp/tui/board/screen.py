@@ -13,7 +13,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -25,10 +25,27 @@ from fieldapp.dispatch.watch import DayWatch, VisitWatch, watch_day
 from fieldapp.tui.board.confirm import ConfirmScreen
 from fieldapp.tui.board.ports import BoardContext
 from fieldapp.tui.board.routemap import MapData, MapRoute, RouteMap
+from fieldapp.tui.widgets.fit_table import Cell, Col, FitTable
 from sync.client import SyncError
 from sync.server.plan_models import Board, BoardTask, RosterClinician
 
-COLUMNS = ("", "Clinician", "#", "Visit", "Patient", "Due now", "Live", "Window", "ETA")
+DUE_MIN = 10
+"""The Due now column never gets narrower: "+32m " and the ladder step's first words."""
+# Due now, Live, Window and ETA matter most: they keep their width; who and which visit
+# give way ("…"), the panel beside the table shows them in full.
+COLUMNS = (
+    Col(""),
+    Col("Clinician", shrink_to=3),
+    Col("#"),
+    Col("Visit", shrink_to=4),
+    Col("Patient", shrink_to=6),
+    Col("Due now", shrink_to=DUE_MIN, last=1),
+    Col("Live"),
+    Col("Window"),
+    Col("ETA"),
+)
+WIDE = 140
+"""Below this many columns the map and the detail go under the table."""
 # Short words for the device statuses, so the table fits beside the map.
 LIVE_WORDS = {
     "en_route": "en route",
@@ -68,7 +85,7 @@ class BoardScreen(Screen[None]):
         yield Header()
         yield Static("Loading the board…", id="board-banner", markup=False)
         with Horizontal(id="board-body"):
-            yield DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(COLUMNS, id="board-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="board-side"):
                 yield RouteMap(id="board-map")
                 yield Static("", id="board-detail", markup=False)
@@ -80,12 +97,16 @@ class BoardScreen(Screen[None]):
     def on_mount(self) -> None:
         """Set the columns, load the day, then poll the server and tick the ladder."""
         self.title = f"Dispatch board — {self.ctx.day.isoformat()}"
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.set_class(self.app.size.width < WIDE, "narrow")
         for note in self.ctx.notes:
             self.notify(note, severity="warning", timeout=30, markup=False)
         self.load_board()
         self.set_interval(self.ctx.poll_s, self.load_board)
         self.set_interval(1.0, self.recompute)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow terminals: the map and the detail go under the table."""
+        self.set_class(event.size.width < WIDE, "narrow")
 
     # -- loading and showing -----------------------------------------------------------
 
@@ -138,17 +159,15 @@ class BoardScreen(Screen[None]):
         return moment.astimezone(ZoneInfo(self.board.timezone)).strftime("%H:%M")
 
     def _fill_table(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(FitTable)
         selected = self.selected_visit()
-        table.clear()
-        for row in self.day_watch.rows:
-            table.add_row(*self._cells(row), key=str(row.visit.id))
+        table.show([(str(row.visit.id), self._cells(row)) for row in self.day_watch.rows])
         keys = [str(row.visit.id) for row in self.day_watch.rows]
         if selected in keys:
             table.move_cursor(row=keys.index(selected), animate=False)
         self._show_detail()
 
-    def _cells(self, row: VisitWatch) -> list[Text | str]:
+    def _cells(self, row: VisitWatch) -> list[Cell]:
         v = row.visit
         window = f"{self._hm(v.window_start)}–{self._hm(v.window_end)}"
         live = ""
@@ -157,12 +176,15 @@ class BoardScreen(Screen[None]):
         elif v.status == "cancelled":
             live = "cancelled"
         due = ""
-        if row.decision is not None and row.step != "none":
-            due = f"{row.step} +{int(row.decision.minutes_overdue)}m"
+        if row.step == "emergency":
+            due = "emergency"
+        elif row.decision is not None and row.step != "none":
+            # Minutes first: when the column is narrow, the step's words give way.
+            due = f"+{int(row.decision.minutes_overdue)}m {row.step.replace('_', ' ')}"
         elif any(self._task_state(t) == "overdue" for t in v.tasks):
             due = "task overdue"
         mark = "‼" if row.step == "emergency" else ("!" if row.alert else "")
-        cells = [
+        cells: list[Cell] = [
             mark,
             row.clinician_id or "—",
             str(v.route_order or ""),
@@ -174,9 +196,9 @@ class BoardScreen(Screen[None]):
             self._hm(v.eta),
         ]
         if not row.alert:
-            return list(cells)
+            return cells
         style = ALERT_STYLE.get(row.step, "bold yellow")
-        return [Text(cell, style=style) for cell in cells]
+        return [Text(str(cell), style=style) for cell in cells]
 
     def _set_banner(self) -> None:
         banner = self.query_one("#board-banner", Static)

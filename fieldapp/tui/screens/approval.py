@@ -10,8 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
-class ApprovalDialog(ModalScreen[tuple[str, str] | None]):
+
+class ApprovalDialog(ClosesOnlyItself, ModalScreen[tuple[str, str] | None]):
     """Returns (prescriber, note), or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on
+from textual.await_complete import AwaitComplete
 from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState, WorkType, active_worker
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
 
     from fieldapp.services.context import AppServices
     from fieldapp.tui.app import FieldApp
+
+
+class ClosesOnlyItself:
+    """For dialogs: `dismiss` closes this dialog only while it is in front. Keys typed
+    fast can still be queued for a dialog that F2 (or a lock) already took away; closing
+    "the screen in front" then would close another screen instead."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        """Close this dialog with `result`, if it is still the screen in front."""
+        screen = cast("Screen[Any]", self)
+        if screen.app.screen is not screen:
+            return AwaitComplete.nothing()
+        return super().dismiss(result)  # type: ignore[misc,no-any-return]
 
 
 class FieldScreen(Screen[None]):

@@ -12,11 +12,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.readiness import ReadinessDecision
-from fieldapp.services.checklist import ChecklistRun, Item, items, parse_answer
+from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import ApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 
 OUTCOME_STYLE = {
     "proceed": "green",
@@ -45,7 +45,8 @@ class ChecklistScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "submit", "Submit", id="checklist-submit"),
-        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve"),
+        # Priority: the focused field's Input would take ctrl+a as "cursor home".
+        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve", priority=True),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -58,7 +59,7 @@ class ChecklistScreen(StepScreen):
         yield self.compose_chrome_top()
         yield self.visit_banner()
         with Horizontal(id="checklist-body"):
-            with VerticalScroll(id="checklist-form"):
+            with FormScroll(id="checklist-form"):
                 for item in items():
                     yield Field(item.id, item.label, _checker(item), placeholder=item.hint)
             with VerticalScroll(id="rules-panel"):
@@ -96,11 +97,20 @@ class ChecklistScreen(StepScreen):
     def rejudge(self) -> None:
         """Ask the engine and show each rule's result and why."""
         self.run.texts = self.texts()
-        decision = self.run.decide()
+        try:
+            decision = self.judge(self.run.decide)
+        except AnswersRefused as refused:
+            self.show_refusal(refused)
+            return
+        if decision is None:
+            self.show_refusal(AnswersRefused([]))
+            return
         self.decision = decision
-        banner = self.query_one("#decision-banner", Static)
-        banner.update(Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]))
-        banner.set_classes(f"outcome-{decision.outcome.replace('_', '-')}")
+        self.show(
+            "#decision-banner",
+            Text(OUTCOME_TEXT[decision.outcome], OUTCOME_STYLE[decision.outcome]),
+            f"outcome-{decision.outcome.replace('_', '-')}",
+        )
         lines = Text()
         for reason in sorted(decision.reasons, key=lambda r: r.outcome != "hard_stop"):
             lines.append(f"● {reason.outcome.replace('_', ' ')}: ", OUTCOME_STYLE[reason.outcome])
@@ -110,10 +120,23 @@ class ChecklistScreen(StepScreen):
             lines.append("\n")
         if not decision.reasons:
             lines.append("No rule fired.", "green")
-        self.query_one("#rules", Static).update(lines)
+        self.show("#rules", lines)
         approvable = any(r.outcome == "hold" and r.approvable for r in decision.reasons)
         self.query_one("#approve", Button).disabled = not approvable
         self.query_one("#decline", Button).display = decision.outcome in ("hard_stop", "emergency")
+
+    def show_refusal(self, refused: AnswersRefused) -> None:
+        """The engine cannot judge the answers: say which, mark them, allow no step on."""
+        self.decision = None
+        banner = Text("CANNOT JUDGE: check the answers marked", "bold red")
+        self.show("#decision-banner", banner, "outcome-hard-stop")
+        self.show("#rules", Text(str(refused)))
+        fields = self.fields()
+        for item_id in refused.item_ids:
+            if item_id in fields:
+                fields[item_id].mark("The protocol engine cannot take this answer: check it")
+        self.query_one("#approve", Button).disabled = True
+        self.query_one("#decline", Button).display = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Submit, approve or decline."""
@@ -124,10 +147,20 @@ class ChecklistScreen(StepScreen):
         elif event.button.id == "decline":
             self.decline()
 
+    def first_problem(self) -> bool:
+        """Point at the first answer that is wrong (True when there is one)."""
+        for field in self.fields().values():
+            if field.problem:
+                self.notify(field.problem, severity="error", markup=False)
+                field.focus_input()
+                return True
+        return False
+
     def action_submit(self) -> None:
         """Record the checklist; only proceed moves on to the dose."""
         self.rejudge()
-        assert self.decision is not None
+        if self.first_problem() or self.decision is None:
+            return
         outcome = self.decision.outcome
         if outcome in ("hold",):
             self.notify(
@@ -164,6 +197,9 @@ class ChecklistScreen(StepScreen):
 
     def decline(self) -> None:
         """Record the hard-stopped checklist and end the visit without an infusion."""
+        self.rejudge()
+        if self.decision is None or self.decision.outcome not in ("hard_stop", "emergency"):
+            return
         record = self.attempt(self.run.submit)
         if record is not None:
             self.session.decline("Hard stop at the safety checklist")

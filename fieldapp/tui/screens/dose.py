@@ -13,35 +13,38 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.clinical.dosing import DoseResult
+from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.infusion import DoseForm, compute, confirm_dose, prepared
 from fieldapp.services.ledger import Vial
+from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
+from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
+# Each number's range is the record schema's for what it becomes (the order, the vial).
 NUMBERS = {
-    "weight_kg": "Weight (kg)",
-    "height_cm": "Height (cm)",
-    "mg_per_kg": "Dose (mg/kg)",
-    "mg_per_kg_per_h": "Rate (mg/kg/h)",
-    "duration_min": "Duration (min)",
-    "vial_mg_per_ml": "Vial strength (mg/mL)",
-    "vial_ml": "Vial volume (mL)",
-    "bag_ml": "Bag volume (mL)",
-    "bag_drug_mg": "Drug into bag (mg)",
-    "diluted_to_mg_per_ml": "Diluted to (mg/mL)",
+    "weight_kg": spec_for(DoseOrder, "weight_kg", "Weight (kg)", "kg", "float", False),
+    "height_cm": spec_for(DoseOrder, "height_cm", "Height (cm)", "cm", "float", False),
+    "mg_per_kg": spec_for(DoseOrder, "mg_per_kg", "Dose (mg/kg)", "mg/kg", "float", False),
+    "mg_per_kg_per_h": spec_for(
+        DoseOrder, "mg_per_kg_per_h", "Rate (mg/kg/h)", "mg/kg/h", "float", False
+    ),
+    "duration_min": spec_for(DoseOrder, "duration_min", "Duration (min)", "min", "int", False),
+    "vial_mg_per_ml": spec_for(
+        DoseOrder, "vial_concentration_mg_per_ml", "Vial strength (mg/mL)", "mg/mL", "float", False
+    ),
+    "vial_ml": spec_for(SubstanceEvent, "fill_ml", "Vial volume (mL)", "mL", "float", False),
+    "bag_ml": spec_for(DoseOrder, "bag_volume_ml", "Bag volume (mL)", "mL", "float", False),
+    "bag_drug_mg": spec_for(DoseOrder, "dose_mg", "Drug into bag (mg)", "mg", "float", False),
+    # the drug drawn into a syringe and diluted: no stronger than any vial may be
+    "diluted_to_mg_per_ml": spec_for(
+        DoseOrder, "vial_concentration_mg_per_ml", "Diluted to (mg/mL)", "mg/mL", "float", False
+    ),
 }
-
-
-def _positive(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "must be a number"
-    return None if value > 0 else "must be more than 0"
 
 
 def _kind(text: str) -> str | None:
@@ -74,6 +77,8 @@ class DoseScreen(StepScreen):
         self.result: DoseResult | None = None
         self.form: DoseForm | None = None
         self.vials: dict[str, Vial] | None = None
+        self.checked_for: dict[str, str] | None = None
+        """The order as it stood when the double-check was ticked."""
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -98,12 +103,18 @@ class DoseScreen(StepScreen):
         yield self.compose_chrome_top()
         yield self.visit_banner()
         with Horizontal(id="dose-body"):
-            with VerticalScroll(id="dose-form"):
+            with FormScroll(id="dose-form"):
                 yield Field("kind", "Order kind", _kind, defaults["kind"], " / ".join(KINDS))
                 yield Field("template", "Template", lambda t: None, defaults["template"])
                 yield Field("sex", "Sex for dosing", _sex, defaults["sex"])
-                for key, label in NUMBERS.items():
-                    yield Field(key, label, _positive, defaults.get(key, ""))
+                for key, spec in NUMBERS.items():
+                    yield Field(
+                        key,
+                        spec.label,
+                        spec.problem,
+                        defaults.get(key, ""),
+                        placeholder=spec.bounds.text(),
+                    )
                 yield Field(
                     "vial", "Vial to draw from", self._vial_problem, placeholder="a carried vial"
                 )
@@ -132,6 +143,11 @@ class DoseScreen(StepScreen):
         self.recompute()
         self.load_vials()
 
+    def on_screen_resume(self) -> None:
+        """Back from the ledger (F3): a vial carried there is offered at once."""
+        if self.vials is not None:
+            self.load_vials()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="vials")
     def load_vials(self) -> None:
         """Read the ledger off the UI thread (the first read decrypts every entry)."""
@@ -154,6 +170,8 @@ class DoseScreen(StepScreen):
             fields["vial"].value = vials[0].vial
             fields["vial_mg_per_ml"].value = str(vials[0].mg_per_ml)
             fields["vial_ml"].value = str(vials[0].fill_ml)
+        else:
+            fields["vial"].recheck()  # typed before the vials were known
 
     def _vial_problem(self, text: str) -> str | None:
         if self.vials is None:
@@ -164,8 +182,25 @@ class DoseScreen(StepScreen):
         return None
 
     def edited(self, event: Field.Edited) -> None:
-        """Every keystroke: the engine computes again."""
+        """Every keystroke: the engine computes again; a double-check no longer holds."""
         self.recompute()
+        box = self.query_one("#double-check", Checkbox)
+        if box.value and self.checked_for is not None and self._order() != self.checked_for:
+            box.value = False
+            self.notify("The order changed: double-check it again.", severity="warning")
+
+    def _order(self) -> dict[str, str]:
+        """What the double-check vouches for: every field but the two names."""
+        texts = self.texts()
+        return {k: v.strip() for k, v in texts.items() if k not in ("prescriber", "checker")}
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """The double-check remembers the order it vouches for (also when a draft brings it
+        back); confirming the weight shows the dose worked out on it."""
+        if event.checkbox.id == "double-check":
+            self.checked_for = self._order() if event.value else None
+        elif event.checkbox.id == "weight-confirm":
+            self.recompute()
 
     def _form(self) -> DoseForm | None:
         t = self.texts()
@@ -210,9 +245,13 @@ class DoseScreen(StepScreen):
             steps.update("")
             return
         try:
-            self.result = compute(self.form)
-        except ValueError as exc:
-            outcome.update(Text(f"Cannot compute: {str(exc).splitlines()[0]}", "yellow"))
+            self.result = self.judge(compute, self.form)
+        except FieldAppError as exc:
+            outcome.update(Text(f"Cannot compute: {exc}", "yellow"))
+            steps.update("")
+            return
+        if self.result is None:
+            outcome.update(Text("Cannot compute: check the field marked.", "yellow"))
             steps.update("")
             return
         style = {"ok": "green", "ok_with_warnings": "yellow", "refused": "bold red"}
@@ -235,11 +274,6 @@ class DoseScreen(StepScreen):
             lines.append(f"● {reason.message}\n", style.get(reason.outcome, "yellow"))
         steps.update(lines)
         self.query_one("#confirm", Button).disabled = self.result.outcome == "refused"
-
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        """Confirming the weight shows the dose worked out on it."""
-        if event.checkbox.id == "weight-confirm":
-            self.recompute()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Confirm."""

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from fieldapp.tui.screens.base import ClosesOnlyItself
 from fieldapp.tui.widgets.field import Check, Field
 
 
@@ -25,7 +26,7 @@ class Ask:
     hint: str = ""
 
 
-class EntryDialog(ModalScreen[dict[str, str] | None]):
+class EntryDialog(ClosesOnlyItself, ModalScreen[dict[str, str] | None]):
     """Returns {field id: text} once every field is valid, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

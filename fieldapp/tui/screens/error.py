@@ -10,8 +10,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
-class ErrorScreen(ModalScreen[None]):
+
+class ErrorScreen(ClosesOnlyItself, ModalScreen[None]):
     """An unexpected error, with no patient data in it; the app stays usable."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

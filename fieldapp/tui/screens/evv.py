@@ -66,6 +66,10 @@ class EvvScreen(StepScreen):
             yield self.buttons(*buttons)
         yield from self.compose_chrome_bottom()
 
+    def on_mount(self) -> None:
+        """Bring back the attestation if it was ticked before a lock or a crash."""
+        self.restore_draft()
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """En route or confirm."""
         if event.button.id == "en-route":

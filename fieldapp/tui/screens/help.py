@@ -10,10 +10,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from fieldapp.tui.screens.base import ClosesOnlyItself
+
 KeyRow = tuple[str, str, str, str]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(ClosesOnlyItself, ModalScreen[None]):
     """Lists (where, key, what, binding id); Escape closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="help-close")]

@@ -10,11 +10,22 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from fieldapp.services.history import CourseHistory, course_history
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.course_chart import CourseChart
+from fieldapp.tui.widgets.fit_table import Col, FitTable
+
+SESSION_COLUMNS = (
+    Col("#"),
+    Col("Date"),
+    Col("NRS before", shrink_to=4, last=1),
+    Col("NRS after", shrink_to=4, last=1),
+    Col("PHQ-9"),
+    Col("Dose mg"),
+    Col("From", shrink_to=5),
+)
 
 
 def _n(value: object) -> str:
@@ -39,16 +50,13 @@ class HistoryScreen(FieldScreen):
         yield Static("Loading the history…", id="history-title", markup=False)
         yield Static("", id="history-summary")
         with Horizontal(id="history-body"):
-            table: DataTable[str] = DataTable(id="history-sessions", cursor_type="row")
-            yield table
+            yield FitTable(SESSION_COLUMNS, id="history-sessions", cursor_type="row")
             with Vertical(id="history-chart-box"):
                 yield CourseChart(id="course-chart")
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Columns, then read the course in a worker."""
-        table = self.query_one("#history-sessions", DataTable)
-        table.add_columns("#", "Date", "NRS before", "NRS after", "PHQ-9", "Dose mg", "From")
+        """Read the course in a worker."""
         self.load_history()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
@@ -69,19 +77,24 @@ class HistoryScreen(FieldScreen):
         for line in history.triggers:
             summary.append(f"● {line}\n", "bold yellow" if line.startswith("DUE") else "")
         self.query_one("#history-summary", Static).update(summary)
-        table = self.query_one("#history-sessions", DataTable)
-        table.clear()
         numbers = list(range(1, len(history.points) + 1))
-        for n, p in zip(numbers, history.points, strict=True):
-            table.add_row(
-                str(n),
-                f"{p.on:%Y-%m-%d}",
-                _n(p.nrs_before),
-                _n(p.nrs_after),
-                _n(p.phq9),
-                _n(p.dose_mg),
-                p.source,
-            )
+        self.query_one("#history-sessions", FitTable).show(
+            [
+                (
+                    str(n),
+                    [
+                        str(n),
+                        f"{p.on:%Y-%m-%d}",
+                        _n(p.nrs_before),
+                        _n(p.nrs_after),
+                        _n(p.phq9),
+                        _n(p.dose_mg),
+                        p.source,
+                    ],
+                )
+                for n, p in zip(numbers, history.points, strict=True)
+            ]
+        )
         points = history.points
         self.query_one(CourseChart).show(
             numbers,

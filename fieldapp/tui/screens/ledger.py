@@ -11,16 +11,29 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from fieldapp.clinical.ledger import DayLedger
 from fieldapp.errors import FieldAppError
 from fieldapp.services.clock import today
 from fieldapp.services.ledger import Vial
+from fieldapp.services.validation import spec_for
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.screens.entry import Ask, EntryDialog
+from fieldapp.tui.widgets.fit_table import Cell, Col, FitTable
+from sync.records import SubstanceEvent
 
-COLUMNS = ("Vial", "mg/mL", "Fill mL", "Given mg", "Wasted mg", "Broken mg", "Left mL", "Status")
+# What is left and the vial's state first and whole: they matter most at the bedside.
+COLUMNS = (
+    Col("Vial", shrink_to=6),
+    Col("Left mL"),
+    Col("Status", shrink_to=10),
+    Col("Given mg"),
+    Col("Wasted mg"),
+    Col("Broken mg"),
+    Col("mg/mL"),
+    Col("Fill mL"),
+)
 STATUS_STYLE = {
     "balanced": "green",
     "overage": "yellow",
@@ -29,20 +42,12 @@ STATUS_STYLE = {
 }
 
 
-def _ml(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "The amount must be a number of mL"
-    return None if 0 <= value <= 100 else "The amount must be 0–100 mL"
-
-
-def _strength(text: str) -> str | None:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return "Strength must be a number of mg/mL"
-    return None if 0 < value <= 100 else "Strength must be more than 0 and at most 100 mg/mL"
+# The ranges are the ledger record's (`SubstanceEvent`), the one definition.
+_ml = spec_for(SubstanceEvent, "ml", "The amount", "mL", "float").problem
+_strength = spec_for(
+    SubstanceEvent, "concentration_mg_per_ml", "Strength", "mg/mL", "float"
+).problem
+_fill = spec_for(SubstanceEvent, "fill_ml", "Fill volume", "mL", "float").problem
 
 
 def _yes_no(text: str) -> str | None:
@@ -81,15 +86,13 @@ class LedgerScreen(FieldScreen):
         yield self.compose_chrome_top()
         yield Static("Loading the ledger…", id="ledger-title")
         with Horizontal(id="ledger-body"):
-            table: DataTable[object] = DataTable(id="ledger-vials", cursor_type="row")
-            yield table
+            yield FitTable(COLUMNS, id="ledger-vials", cursor_type="row")
             with VerticalScroll(id="ledger-panel"):
                 yield Static("", id="ledger-reasons")
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Set the columns and read the ledger."""
-        self.query_one("#ledger-vials", DataTable).add_columns(*COLUMNS)
+        """Read the ledger."""
         self.load_ledger()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
@@ -102,26 +105,24 @@ class LedgerScreen(FieldScreen):
     def show(self, ledger: DayLedger, vials: list[Vial]) -> None:
         """Fill the table and the reasons from the engine's reconciliation."""
         self.ledger, self.vials = ledger, vials
-        table = self.query_one("#ledger-vials", DataTable)
-        cursor = table.cursor_row
-        table.clear()
+        table = self.query_one("#ledger-vials", FitTable)
+        rows = []
         for vial in vials:
             n = ledger.vials[vial.vial].numbers
             status = vial.status.upper() + (" · locked" if vial.locked else "")
             status += "" if vial.carried else " · returned"
-            table.add_row(
+            cells: list[Cell] = [
                 vial.vial,
-                f"{vial.mg_per_ml:g}",
-                f"{vial.fill_ml:g}",
+                f"{vial.in_vial_ml:.2f}",
+                Text(status, STATUS_STYLE.get(vial.status, "")),
                 _num(n.get("administered_mg")),
                 _num(n.get("wasted_mg")),
                 _num(n.get("breakage_mg")),
-                f"{vial.in_vial_ml:.2f}",
-                Text(status, STATUS_STYLE.get(vial.status, "")),
-                key=vial.vial,
-            )
-        if vials:
-            table.move_cursor(row=min(max(cursor, 0), len(vials) - 1))
+                f"{vial.mg_per_ml:g}",
+                f"{vial.fill_ml:g}",
+            ]
+            rows.append((vial.vial, cells))
+        table.show(rows)
         day = today(self.services.clock)
         title = f"Controlled substances · {day:%a %d %b}"
         if vials:
@@ -148,7 +149,7 @@ class LedgerScreen(FieldScreen):
 
     def selected(self) -> str:
         """The vial under the cursor ("" when none)."""
-        table = self.query_one("#ledger-vials", DataTable)
+        table = self.query_one("#ledger-vials", FitTable)
         if not self.vials or table.cursor_row < 0:
             return ""
         return self.vials[min(table.cursor_row, len(self.vials) - 1)].vial
@@ -176,7 +177,7 @@ class LedgerScreen(FieldScreen):
             [
                 Ask("vial", "Vial id (label)", _required("Vial id")),
                 Ask("strength", "Strength (mg/mL)", _strength, "10"),
-                Ask("fill", "Fill volume (mL)", _ml, "20"),
+                Ask("fill", "Fill volume (mL)", _fill, "20"),
                 Ask("lot", "Lot", lambda t: None),
             ],
             lambda a: self.services.ledger.carry(

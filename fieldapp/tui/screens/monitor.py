@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.monitoring import MonitoringDecision
@@ -15,10 +15,10 @@ from fieldapp.clinical.scales import CADSS_ITEM_MAX, CADSS_ITEMS, CADSS_TOTAL_MA
 from fieldapp.services import engine
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.infusion import Infusion
-from fieldapp.services.validation import spec_for
+from fieldapp.services.validation import read_whole, spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 from fieldapp.tui.widgets.vitals_chart import VitalsChart
 from sync.records import VitalsReading
 
@@ -62,7 +62,7 @@ class MonitorScreen(StepScreen):
         yield Static("", id="monitor-timer")
         yield Static("", id="judgement")
         with Horizontal(id="monitor-body"):
-            with VerticalScroll(id="monitor-form"):
+            with FormScroll(id="monitor-form"):
                 for spec in SPECS:
                     yield Field(spec.name, spec.label, spec.problem)
                 yield Field(
@@ -238,7 +238,8 @@ def _cadss(text: str) -> str | None:
     item_digits = "".join(str(n) for n in range(CADSS_ITEM_MAX + 1))
     if len(raw) == CADSS_ITEMS and all(c in item_digits for c in raw):
         return None
-    if not raw.isdigit() or len(raw) > 2 or not 0 <= int(raw) <= CADSS_TOTAL_MAX:
+    total = read_whole(raw) if len(raw) <= 2 else None  # "²" is no digit here
+    if total is None or not 0 <= total <= CADSS_TOTAL_MAX:
         return (
             f"CADSS must be {CADSS_ITEMS} digits 0–{CADSS_ITEM_MAX} (one per item) "
             f"or a total 0–{CADSS_TOTAL_MAX}"

@@ -18,6 +18,7 @@ class NoteScreen(StepScreen):
     """Four text areas; after signing they are read-only and an addendum box appears."""
 
     STEP = "note"
+    AUTO_FOCUS = "TextArea"
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "sign", "Sign", id="note-sign"),

@@ -11,9 +11,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from fieldapp.services.loneworker import LoneWorkerState
+from fieldapp.services.validation import read_whole
+from fieldapp.tui.screens.base import ClosesOnlyItself
 
 
-class OverdueDialog(ModalScreen[tuple[str, int]]):
+class OverdueDialog(ClosesOnlyItself, ModalScreen[tuple[str, int]]):
     """Returns ("safe", 0), ("extend", minutes) or ("duress", 0)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,7 +56,8 @@ class OverdueDialog(ModalScreen[tuple[str, int]]):
             self.action_safe()
         elif event.button.id == "overdue-extend":
             text = self.query_one("#overdue-minutes", Input).value.strip()
-            minutes = int(text) if text.isdigit() and 0 < int(text) <= 240 else 0
+            typed = read_whole(text)  # "²" is a digit to str.isdigit, not to int()
+            minutes = typed if typed is not None and 0 < typed <= 240 else 0
             if not minutes:
                 self.notify("More minutes must be 1–240.", severity="error")
                 return

@@ -15,7 +15,7 @@ from fieldapp.services.recovery import Recovery
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import Field, FormScroll
 from sync.records import RecoveryRecord, VitalsReading
 
 # (answer key, spec): the spec's range comes from the record schema.
@@ -58,7 +58,7 @@ class RecoveryScreen(StepScreen):
         yield self.visit_banner()
         yield Static("", id="observation-timer")
         with Horizontal(id="recovery-body"):
-            with VerticalScroll(id="recovery-form"):
+            with FormScroll(id="recovery-form"):
                 for key, spec in SPECS:
                     yield Field(key, spec.label, spec.problem)
                 yield Field("nausea", "Nausea", _nausea, "none", " / ".join(NAUSEA))
@@ -123,8 +123,12 @@ class RecoveryScreen(StepScreen):
 
     def rejudge(self) -> None:
         """Show the engine's decision and every missing criterion."""
-        decision = self.recovery.decide(self.answers())
+        decision = self.judge(self.recovery.decide, self.answers())
         text = Text()
+        if decision is None:
+            text.append("CANNOT JUDGE: check the answer marked", "bold red")
+            self.query_one("#recovery-decision", Static).update(text)
+            return
         if decision.outcome == "cleared":
             text.append("CLEARED to leave", "bold green")
         else:

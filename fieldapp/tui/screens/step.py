@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.timer import Timer
+from textual.widgets import Checkbox, Static
 
 from fieldapp.errors import FieldAppError
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.base import FieldScreen
-from fieldapp.tui.widgets.field import Field
+from fieldapp.tui.widgets.field import SHOW_AFTER_S, Field
 
+T = TypeVar("T")
+TICK = "tick:"
+"""A draft keeps each tick box under `tick:<its id>`, beside the fields' texts."""
+SUSPECT_NOTE = "This answer could not be handled: check it"
+"""Under the field typed into last when an unexpected error happened."""
 STEP_TITLES = {
     "checkin": "Check-in",
     "checklist": "Safety checklist",
@@ -30,15 +37,40 @@ class StepScreen(FieldScreen):
     """One step of a visit; its form is kept as an encrypted draft while typed."""
 
     STEP: ClassVar[str] = ""
+    AUTO_FOCUS = ".field-input"  # the first answer: typing starts there at once
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Today", id="visit-leave"),
-        Binding("ctrl+h", "history", "History", id="visit-history"),
+        # Not ctrl+h: a terminal sends it as Backspace.
+        Binding("f6", "history", "History", id="visit-history"),
         Binding("f7", "tasks", "Tasks", id="visit-tasks"),
     ]
 
     def __init__(self, session: VisitSession) -> None:
         super().__init__(session.services)
         self.session = session
+        self.last_edited: str | None = None
+        """The field typed into last: the one the error boundary marks."""
+        self.suspect: str | None = None
+        """A field to mark as soon as the screen opens (set by the error boundary)."""
+        self.opened = False
+        """True once every mount handler ran: the draft was put back without an error."""
+        self._fields: dict[str, Field] | None = None
+        self._boxes: list[Checkbox] | None = None
+        self._shown: dict[str, tuple[Text, str | None]] = {}
+        self._relayout: Timer | None = None
+
+    def on_mount(self) -> None:
+        """Runs after the step's own mount handler (Textual calls subclasses first)."""
+        self.opened = True
+        if self.suspect is not None:
+            self.mark_suspect(self.suspect, SUSPECT_NOTE)
+
+    def mark_suspect(self, field_id: str | None, message: str) -> None:
+        """Mark the field `field_id` with `message` and put the cursor there."""
+        field = self.fields().get(field_id or "")
+        if field is not None:
+            field.note(message)
+            field.focus_input()
 
     @property
     def draft_key(self) -> str:
@@ -59,28 +91,99 @@ class StepScreen(FieldScreen):
     # -- drafts --------------------------------------------------------------------------
 
     def fields(self) -> dict[str, Field]:
-        """The form's fields by id."""
-        return {f.field_id: f for f in self.query(Field)}
+        """The form's fields by id (found once the screen is up: a form never changes its
+        fields, and every keystroke reads them all)."""
+        if self._fields is not None:
+            return self._fields
+        found = {f.field_id: f for f in self.query(Field)}
+        if self.is_mounted:
+            self._fields = found
+        return found
+
+    def boxes(self) -> list[Checkbox]:
+        """The form's tick boxes that have an id (found once, like the fields)."""
+        if self._boxes is not None:
+            return self._boxes
+        found = [box for box in self.query(Checkbox) if box.id]
+        if self.is_mounted:
+            self._boxes = found
+        return found
 
     def texts(self) -> dict[str, str]:
         """Every field's text, as typed."""
         return {fid: f.value for fid, f in self.fields().items()}
 
+    def form_state(self) -> dict[str, Any]:
+        """Everything the form holds: each field's text and each tick box."""
+        state: dict[str, Any] = dict(self.texts())
+        for box in self.boxes():
+            state[TICK + str(box.id)] = box.value
+        return state
+
+    def save_draft(self) -> None:
+        """Keep the form as it stands in the encrypted draft."""
+        self.services.drafts.put(self.draft_key, self.form_state())
+
     def restore_draft(self) -> dict[str, Any]:
-        """Put the saved draft back into the fields; return it."""
+        """Put the saved draft back into the fields, then the tick boxes; return it."""
         draft = self.services.drafts.get(self.draft_key) or {}
         for fid, field in self.fields().items():
             if fid in draft:
                 field.value = str(draft[fid])
+        for box in self.boxes():
+            ticked = draft.get(TICK + str(box.id))
+            if isinstance(ticked, bool):
+                box.value = ticked
         return draft
 
     def on_field_edited(self, event: Field.Edited) -> None:
         """Save the draft on every change, then let the step react."""
-        self.services.drafts.put(self.draft_key, self.texts())
+        self.last_edited = event.field.field_id
+        self.save_draft()
         self.edited(event)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """A tick is part of the draft too."""
+        self.save_draft()
 
     def edited(self, event: Field.Edited) -> None:
         """A field changed (steps override this to re-judge live)."""
+
+    def show(self, selector: str, content: Text, classes: str | None = None) -> None:
+        """Put `content` in the Static at `selector` when it changed.
+
+        A panel whose text changes height needs a layout, and a layout of a long form costs
+        more than the keystroke itself: after the first time, the text shows at once in the
+        panel's present box and the layout follows once typing pauses.
+        """
+        first = selector not in self._shown
+        if self._shown.get(selector) == (content, classes):
+            return
+        self._shown[selector] = (content, classes)
+        widget = self.query_one(selector, Static)
+        widget.update(content, layout=first)
+        if classes is not None:
+            widget.set_classes(classes)
+        if not first:
+            if self._relayout is not None:
+                self._relayout.stop()
+            self._relayout = self.set_timer(SHOW_AFTER_S, self._lay_out)
+
+    def _lay_out(self) -> None:
+        self._relayout = None
+        self.refresh(layout=True)
+
+    def judge(self, engine_call: Callable[..., T], *args: Any) -> T | None:
+        """A live judgement as typed. An unexpected error in it goes to the app's error
+        boundary (logged, told) and marks the field typed last; the form stays open."""
+        try:
+            return engine_call(*args)
+        except FieldAppError:
+            raise
+        except Exception as error:
+            self.field_app.boundary.catch(error, repair=False)
+            self.mark_suspect(self.last_edited, SUSPECT_NOTE)
+            return None
 
     # -- moving on -----------------------------------------------------------------------
 
@@ -135,3 +238,11 @@ class StepScreen(FieldScreen):
         tasks = FollowUps(self.session).open()
         title = "Open tasks of this visit" if tasks else "No open tasks"
         self.app.push_screen(OrdersScreen(self.session, title, [], tasks, must_acknowledge=False))
+
+
+def save_open_forms(screens: list[Any]) -> None:
+    """Put every open step's form into its draft, edits not yet handled included (the app
+    calls it before it locks and when it quits)."""
+    for screen in screens:
+        if isinstance(screen, StepScreen) and screen.is_mounted:
+            screen.save_draft()

@@ -12,7 +12,10 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from fieldapp.services.syncing import KIND_WORDS, SyncState, explain
 from fieldapp.tui.screens.base import FieldScreen
+from fieldapp.tui.widgets.fit_table import Col, FitTable
 from sync.outbox import SetAsideItem
+
+SET_ASIDE_COLUMNS = (Col("#"), Col("Record", shrink_to=8), Col("Status"), Col("Why", shrink_to=10))
 
 
 class SyncScreen(FieldScreen):
@@ -34,14 +37,12 @@ class SyncScreen(FieldScreen):
         yield ProgressBar(id="sync-progress", show_eta=False)
         yield Static("", id="sync-sent", markup=False)
         yield Static("Set aside for review", id="set-aside-title")
-        table: DataTable[str] = DataTable(id="set-aside", cursor_type="row")
-        yield table
+        yield FitTable(SET_ASIDE_COLUMNS, id="set-aside", cursor_type="row")
         yield Static("", id="set-aside-why", markup=False)
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
         """Columns, the current state, and the set-aside records."""
-        self.query_one("#set-aside", DataTable).add_columns("#", "Record", "Status", "Why")
         self.show_state(self.services.sync_state)
         self.load_set_aside()
 
@@ -85,15 +86,20 @@ class SyncScreen(FieldScreen):
     def show_set_aside(self, items: list[SetAsideItem]) -> None:
         """One row per set-aside record, with its explanation under the table."""
         self.set_aside = items
-        table = self.query_one("#set-aside", DataTable)
-        table.clear()
-        for item in items:
-            table.add_row(
-                str(item.seq),
-                KIND_WORDS.get(item.kind, item.kind),
-                item.status,
-                explain(item),
-            )
+        self.query_one("#set-aside", FitTable).show(
+            [
+                (
+                    str(item.seq),
+                    [
+                        str(item.seq),
+                        KIND_WORDS.get(item.kind, item.kind),
+                        item.status,
+                        explain(item),
+                    ],
+                )
+                for item in items
+            ]
+        )
         title = f"Set aside for review: {len(items)}" if items else "Nothing set aside."
         self.query_one("#set-aside-title", Static).update(title)
         self._explain_row(0)

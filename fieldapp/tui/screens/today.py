@@ -14,8 +14,20 @@ from textual.widgets import DataTable, Static
 from fieldapp.services.clock import today
 from fieldapp.services.today import VisitRow, rows_for_day
 from fieldapp.tui.screens.base import FieldScreen
+from fieldapp.tui.widgets.fit_table import Col, FitTable
 
-COLUMNS = ("#", "Window", "ETA", "Patient", "Course", "Status", "⚑", "Address")
+# Window, ETA and status stay whole; the address and course give way ("…"), then the
+# name; the line under the table shows the highlighted visit's in full.
+COLUMNS = (
+    Col("#"),
+    Col("Window"),
+    Col("ETA"),
+    Col("Patient", shrink_to=10, last=1),
+    Col("Course", shrink_to=6),
+    Col("Status"),
+    Col("⚑"),
+    Col("Address", shrink_to=10),
+)
 STATUS_STYLE = {
     "scheduled": "",
     "en route": "bold",
@@ -29,7 +41,7 @@ STATUS_STYLE = {
 }
 
 
-class VisitTable(DataTable[object], inherit_bindings=False):
+class VisitTable(FitTable, inherit_bindings=False):
     """The visits table without its own Enter, so `today-open` (remappable) opens a visit."""
 
     BINDINGS: ClassVar[list[BindingType]] = [b for b in DataTable.BINDINGS if b.key != "enter"]  # type: ignore[union-attr]
@@ -52,15 +64,12 @@ class TodayScreen(FieldScreen):
         """Header, a title line, the visits table, status line and footer."""
         yield self.compose_chrome_top()
         yield Static("Loading today's visits…", id="today-title")
-        table = VisitTable(id="visits", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield VisitTable(COLUMNS, id="visits", cursor_type="row", zebra_stripes=True)
         yield Static("", id="today-detail", markup=False)
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Set the columns and load the day."""
-        table = self.query_one("#visits", DataTable)
-        table.add_columns(*COLUMNS)
+        """Load the day."""
         self.load_visits()
 
     def on_screen_resume(self) -> None:
@@ -79,23 +88,28 @@ class TodayScreen(FieldScreen):
     def show_rows(self, rows: list[VisitRow], day_text: str) -> None:
         """Fill the table, keeping the cursor where it was."""
         self.rows = rows
-        table = self.query_one("#visits", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for row in rows:
-            table.add_row(
-                str(row.order),
-                row.window,
-                row.eta,
-                row.patient,
-                row.course,
-                Text(row.status + (" ⚑review" if row.review else ""), STATUS_STYLE[row.status]),
-                Text(f"⚑{len(row.flags)}", "bold") if row.flags else "",
-                row.address,
-                key=str(row.visit_id),
-            )
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        table = self.query_one("#visits", VisitTable)
+        table.show(
+            [
+                (
+                    str(row.visit_id),
+                    [
+                        str(row.order),
+                        row.window,
+                        row.eta,
+                        row.patient,
+                        row.course,
+                        Text(
+                            row.status + (" ⚑review" if row.review else ""),
+                            STATUS_STYLE[row.status],
+                        ),
+                        Text(f"⚑{len(row.flags)}", "bold") if row.flags else "",
+                        row.address,
+                    ],
+                )
+                for row in rows
+            ]
+        )
         done = sum(1 for r in rows if r.status == "done")
         title = f"{day_text} · {len(rows)} visits · {done} done"
         self.query_one("#today-title", Static).update(title if rows else f"{day_text} · no visits")
