@@ -18,12 +18,15 @@ from tests.store.factory import (
     mixed_device_records,
     new_store,
     patient,
+    server_head,
 )
 
 
 def synced(store: Store, upto: int) -> None:
     """The server acknowledged the outbox up to seq `upto`."""
-    store.acknowledge([PushOutcome(seq, "applied") for seq in range(1, upto + 1)])
+    store.acknowledge(
+        [PushOutcome(seq, "applied") for seq in range(1, upto + 1)], server_head(store, upto)
+    )
 
 
 def test_a_purged_record_leaves_only_its_hash_and_the_chain_still_verifies(

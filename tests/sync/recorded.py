@@ -99,6 +99,15 @@ async def record_and_push(
     services.unlocked_at = clock.now()
     visits = laptop.store.visits_for_day(DAY)
     laptop.day = record_day(services, clock, visits, short_ml, significant)
+    # A form that grew under the recorded day shows here, not as missing doses downstream.
+    unanswered = [
+        reason.message
+        for checklist in laptop.store.records_of_kind("checklist")
+        for reason in checklist.reasons
+        if reason.rule_id == "checklist_incomplete"
+    ]
+    assert unanswered == [], unanswered
+    assert laptop.day.infused and laptop.day.vials, laptop.day
     report = await laptop.sync(http)
     assert report.pending == 0 and report.set_aside == 0, report
     return laptop
