@@ -25,6 +25,7 @@ from fieldapp.services.context import AppServices
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.client import SyncClient, enroll
+from sync.records import ChecklistSubmission
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
 
@@ -103,6 +104,7 @@ async def record_and_push(
     unanswered = [
         reason.message
         for checklist in laptop.store.records_of_kind("checklist")
+        if isinstance(checklist, ChecklistSubmission)
         for reason in checklist.reasons
         if reason.rule_id == "checklist_incomplete"
     ]

@@ -24,9 +24,9 @@ from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.recovery import Note
 from fieldapp.services.visit import VisitSession
+from sync.records import DEVICE_KINDS
 from sync.server.db import transaction
 from sync.server.fhir.codes import Codes
-from sync.records import DEVICE_KINDS
 from sync.server.fhir.export import (
     EXPORTED_KINDS,
     NOT_EXPORTED_KINDS,
