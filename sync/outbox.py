@@ -34,6 +34,9 @@ class OutboxItem:
     content_hash: str
     chain_hash: str
     payload: dict[str, Any]
+    # The clinic purged this record and the laptop keeps only its content hash (a tombstone):
+    # it goes with no payload, so the server keeps its place in the chain and stores nothing.
+    purged: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ def push_body(
     """The body of `POST /sync/push`: the device's chain head and its items, as sent.
 
     `withheld`: the items' records are too large to send; they go without their payload,
-    so the server keeps their place in the chain and sets them aside for review.
+    so the server keeps their place in the chain and sets them aside for review. A purged
+    item always goes without one (`withheld: purged`).
     """
     body_items = []
     for item in items:
@@ -73,9 +77,11 @@ def push_body(
             "record_id": str(item.record_id),
             "content_hash": item.content_hash,
             "chain_hash": item.chain_hash,
-            "payload": {} if withheld else item.payload,
+            "payload": {} if withheld or item.purged else item.payload,
         }
-        if withheld:
+        if item.purged:
+            one["withheld"] = "purged"
+        elif withheld:
             one["withheld"] = "too_large"
         body_items.append(one)
     return {"head": head_body(head, confirmed), "items": body_items}

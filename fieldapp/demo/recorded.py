@@ -14,15 +14,23 @@ hold is approvable, and is declined otherwise, as on the road.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from fieldapp.clinical.dosing import DoseResult
 from fieldapp.demo.seattle import SEATTLE
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
-from fieldapp.services.infusion import DoseForm, Infusion, compute, confirm_dose
+from fieldapp.services.infusion import (
+    DoseForm,
+    Infusion,
+    checklist_weight,
+    compute,
+    confirm_dose,
+    prepared,
+)
 from fieldapp.services.recovery import Note, Recovery
 from fieldapp.services.visit import VisitSession
 from sync.records import Visit
@@ -94,6 +102,10 @@ def checklist_answers(session: VisitSession, now: datetime) -> dict[str, str]:
         "weight_kg": f"{weight:g}",
         "weight_measured_on": now.date().isoformat(),
         "chest_pain": "n",
+        "severe_headache": "n",
+        "neurological_deficit": "n",
+        "dyspnoea": "n",
+        "record_changed": "n",
         "responsible_adult": "y",
         "hours_since_solids": "8",
         "hours_since_clear_fluids": "3",
@@ -133,11 +145,14 @@ def _ready(session: VisitSession, now: datetime) -> bool:
 
 
 def _dose_form(session: VisitSession) -> DoseForm:
+    """The order as the dose screen takes it: today's checklist weight, and the weights and
+    doses the visit knows to compare with (`prepared`, as the screen does)."""
     patient = session.patient
-    return DoseForm(
+    weight = checklist_weight(session) or Decimal(str(patient.weight_kg or 70))
+    form = DoseForm(
         kind="template",
         template="depression",
-        weight_kg=Decimal(str(patient.weight_kg or 70)),
+        weight_kg=weight,
         height_cm=Decimal(str(patient.height_cm or 170)),
         sex=patient.sex if patient.sex in ("female", "male") else "female",
         vial_mg_per_ml=VIAL_MG_PER_ML,
@@ -145,6 +160,17 @@ def _dose_form(session: VisitSession) -> DoseForm:
         bag_ml=Decimal(100),
         prescriber=PRESCRIBER,
     )
+    return prepared(form, session)
+
+
+def _weighed_again(form: DoseForm, result: DoseResult) -> DoseForm:
+    """A weight far from the last visit's is confirmed as on the screen: the clinician
+    re-weighed the patient today (the checklist's weight) and ticks the box. A weight
+    that differs from today's checklist is never confirmed here: the dose stays refused."""
+    reasons = {r.rule_id for r in result.reasons}
+    if "weight_unconfirmed" in reasons and reasons.isdisjoint({"weight_differs_today"}):
+        return replace(form, weight_confirmed=True)
+    return form
 
 
 def _vial_with(services: AppServices, mg: Decimal, day: RecordedDay, on: datetime) -> str:
@@ -179,6 +205,7 @@ def record_visit(
         day.declined.append(str(visit.id))
         return
     form = _dose_form(session)
+    form = _weighed_again(form, compute(form))
     result = compute(form)
     vial = _vial_with(services, Decimal(str(result.numbers["dose_mg"])), day, clock.now())
     confirm_dose(session, form, result, SECOND_CHECKER, vial)

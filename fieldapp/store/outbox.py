@@ -28,6 +28,7 @@ from fieldapp.store import codec
 from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
 from fieldapp.store.drafts import DraftsMixin
+from fieldapp.store.purged import TOMBSTONE_VERSION, tombstone_hash
 from sync.outbox import (
     GENESIS_CHAIN_HASH,
     ChainHead,
@@ -110,7 +111,8 @@ class OutboxMixin(DraftsMixin):
 
     @guarded
     def outbox_batch(self, limit: int) -> list[OutboxItem]:
-        """Unacknowledged entries in seq order (set-aside ones excluded)."""
+        """Unacknowledged entries in seq order (set-aside ones excluded); a purged record's
+        entry goes as a purge marker with the content hash its tombstone kept."""
         cipher = self._require_unlocked()
         rows = self._open_db().query(
             "SELECT o.seq, o.kind, o.record_id, o.chain_hash, r.version, r.nonce, r.ct"
@@ -120,6 +122,12 @@ class OutboxMixin(DraftsMixin):
         )
         items = []
         for seq, kind, rid, chain_hash, version, nonce, ct in rows:
+            if version == TOMBSTONE_VERSION:  # queued again after the clinic purged it
+                content_hash = tombstone_hash(self, cipher, kind, rid, nonce, ct)
+                items.append(
+                    OutboxItem(seq, kind, UUID(rid), content_hash, chain_hash, {}, purged=True)
+                )
+                continue
             try:
                 plaintext = self._unseal(cipher, nonce, ct, self._record_aad(kind, rid, version))
             except (CryptoFailure, ValueError):

@@ -8,6 +8,11 @@ covers every record the device ever wrote, still verifies. Readers skip version 
 
 Only a record the server acknowledged is dropped; one still waiting to be pushed (its
 acknowledgement lost) is dropped at a later pull, once the server has answered for it.
+
+A tombstone's entry can be queued again (enrolled again as a new device, or a server
+restored from an older copy confirms less): it then goes as a purge marker, with no
+payload and the content hash kept here, so the server's chain check still holds and the
+server stores nothing (`outbox.outbox_batch`, `sync.server.push`).
 """
 
 from __future__ import annotations

@@ -201,6 +201,33 @@ def _patients(
             consider("patient", pid, pid, whose[pid], last[pid])
 
 
+def accounted_for(
+    session: Session, clinician: str, markers: list[tuple[str, str, str]]
+) -> set[tuple[str, str]]:
+    """Which purge markers (kind, id, content hash) of this clinician's laptop the server
+    accounts for: the clinic purged that record of theirs, or still holds it as sent (a
+    server restored from a copy taken before the purge)."""
+    found: set[tuple[str, str]] = set()
+    wanted = {(kind, rid) for kind, rid, _ in markers}
+    hashes = {(kind, rid, content) for kind, rid, content in markers}
+    for chunk in _chunks(sorted({rid for _, rid, _ in markers})):
+        purged = session.execute(
+            select(col(PurgeExit.kind), col(PurgeExit.record_id)).where(
+                col(PurgeExit.clinician_id) == clinician, col(PurgeExit.record_id).in_(chunk)
+            )
+        )
+        found.update((kind, rid) for kind, rid in purged if (kind, rid) in wanted)
+        held = session.execute(
+            select(
+                col(DeviceRecordRow.kind),
+                col(DeviceRecordRow.id),
+                col(DeviceRecordRow.content_hash),
+            ).where(col(DeviceRecordRow.user_name) == clinician, col(DeviceRecordRow.id).in_(chunk))
+        )
+        found.update((kind, rid) for kind, rid, content in held if (kind, rid, content) in hashes)
+    return found
+
+
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]

@@ -54,6 +54,7 @@ from sync.server.models import (
     ReviewItem,
     VisitRow,
 )
+from sync.server.purge import accounted_for
 from sync.server.schemas import Head, PushItem, PushRequest
 from sync.server.signatures import check_signed_notes
 
@@ -62,6 +63,11 @@ NOT_YOURS_PATIENT = "patient_id: not among your patients"
 OTHER_PATIENTS_VISIT = "visit_id: that visit is another patient's"
 NOT_YOUR_NAME = "recorded_by: must be the clinician this laptop is enrolled to"
 WITHHELD_REASON = "payload: larger than the server accepts; the record stays on the laptop"
+PURGED_HERE = "record_id: only its content hash is left on the laptop; the clinic accounts for it"
+NOT_PURGED_HERE = (
+    "record_id: the laptop says the clinic purged this record, but the clinic has no purge "
+    "of it; only its content hash is left"
+)
 
 
 @dataclass(slots=True)
@@ -97,6 +103,7 @@ class Incoming:
     item: PushItem
     record: DeviceRecord | None = None
     reason: str | None = None
+    purged: bool = False  # a purge marker the clinic's purges account for
     canonical: str = ""  # the record's canonical JSON: what the device hashed, and stored
     # ids as stored (text), taken from the record's JSON form where there is one
     rid: str = ""
@@ -207,6 +214,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
     check_signed_notes(session, device, fresh)
+    _check_purged(session, device.user, fresh)
     summary = _store(session, device, fresh, results, now)
     top = items[-1]
     summary.head = unchanged
@@ -260,6 +268,9 @@ def _known_chain(session: Session, device: Caller, seqs: list[int]) -> _Known:
 
 def _validate(item: PushItem) -> Incoming:
     incoming = Incoming(item, rid=str(item.record_id))
+    if item.withheld == "purged":
+        incoming.reason = NOT_PURGED_HERE  # until `_check_purged` finds the clinic's purge
+        return incoming
     if item.withheld is not None:
         incoming.reason = WITHHELD_REASON
         return incoming
@@ -333,6 +344,19 @@ def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> Non
             one.set_aside(NOT_YOURS_PATIENT)
 
 
+def _check_purged(session: Session, clinician: str, fresh: list[Incoming]) -> None:
+    """A purge marker stands for a record of this clinician's that the clinic purged (or
+    still holds as sent); any other is set aside for review: a marker is never stored as a
+    record, and never stands in for one the server does not account for."""
+    markers = [one for one in fresh if one.item.withheld == "purged"]
+    if markers:
+        found = accounted_for(
+            session, clinician, [(m.item.kind, m.rid, m.item.content_hash) for m in markers]
+        )
+        for one in markers:
+            one.purged = (one.item.kind, one.rid) in found
+
+
 def _store(
     session: Session,
     device: Caller,
@@ -385,7 +409,9 @@ def _store(
     reviews: list[dict] = []  # type: ignore[type-arg]
     for one in fresh:
         item, reason, rid = one.item, one.reason, one.rid
-        if one.record is None:
+        if one.purged:  # purged here since it came (or still here as sent): store nothing
+            status, reason = "duplicate", PURGED_HERE
+        elif one.record is None:
             status = "rejected"
         elif rid in inserted and rid not in claimed:
             status, reason = "applied", None

@@ -143,8 +143,10 @@ class PushItem(Body):
     chain_hash: Hex64
     payload: dict[str, Any]
     # The record stays on the laptop (too large to send): the server keeps its place in
-    # the chain and sets it aside for review. Its payload is then empty.
-    withheld: Literal["too_large"] | None = None
+    # the chain and sets it aside for review. Or the clinic purged it and the laptop kept
+    # only its content hash: the server keeps its place in the chain and stores nothing
+    # (set aside for review if the clinic has no purge of it). Its payload is then empty.
+    withheld: Literal["too_large", "purged"] | None = None
 
 
 class PushRequest(Body):

@@ -9,7 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 from fieldapp.store import Store
-from sync.outbox import PushOutcome
+from sync.outbox import PushOutcome, next_chain_hash
 from tests.store.factory import (
     FAST,
     PASSPHRASE,
@@ -18,12 +18,15 @@ from tests.store.factory import (
     mixed_device_records,
     new_store,
     patient,
+    server_head,
 )
 
 
 def synced(store: Store, upto: int) -> None:
     """The server acknowledged the outbox up to seq `upto`."""
-    store.acknowledge([PushOutcome(seq, "applied") for seq in range(1, upto + 1)])
+    store.acknowledge(
+        [PushOutcome(seq, "applied") for seq in range(1, upto + 1)], server_head(store, upto)
+    )
 
 
 def test_a_purged_record_leaves_only_its_hash_and_the_chain_still_verifies(
@@ -94,3 +97,35 @@ def test_tombstones_survive_a_key_rotation(tmp_path: Path) -> None:
     report = store.verify()
     assert report.ok and report.purged == 1 and report.records_ok == 3
     store.close()
+
+
+def test_a_tombstone_queued_again_goes_as_a_purge_marker_on_its_chain(store: Store) -> None:
+    """A server restored from an older copy confirms less: everything above its head is
+    queued again, tombstones too. A tombstone goes with no content, as purged, carrying the
+    content hash the chain was built on, never its own ciphertext as a new record."""
+    person = patient()
+    records = mixed_device_records(random.Random(11), [person.id], 5)
+    store.put_server_records([person])
+    store.save_many(records)
+    before = {item.seq: item for item in store.outbox_batch(10)}
+    synced(store, 5)
+    store.apply_pull_page([], [(records[1].KIND, records[1].id)], "cursor-1")
+    assert store.verify().purged == 1
+
+    queued = store.acknowledge([], server_head(store, 1))
+    assert queued == 4 and store.pending_count() == 4
+    again = store.outbox_batch(10)
+    assert [item.seq for item in again] == [2, 3, 4, 5]
+    marker = again[0]
+    assert marker.purged and marker.payload == {} and marker.record_id == records[1].id
+    assert marker.content_hash == before[2].content_hash  # the record's, not the tombstone's
+    assert next_chain_hash(before[1].chain_hash, marker.content_hash) == marker.chain_hash
+    assert [item.payload for item in again[1:]] == [before[s].payload for s in (3, 4, 5)]
+    assert not any(item.purged for item in again[1:])
+    report = store.verify()
+    assert report.chain_ok and report.purged == 1 and report.failures == []
+
+    # Answered for again, it is settled as before; it never comes back as a record.
+    store.acknowledge([PushOutcome(s, "duplicate") for s in (2, 3, 4, 5)], server_head(store, 5))
+    assert store.pending_count() == 0 and store.verify().ok
+    assert store.get(records[1].KIND, records[1].id) is None

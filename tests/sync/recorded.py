@@ -25,6 +25,7 @@ from fieldapp.services.context import AppServices
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.client import SyncClient, enroll
+from sync.records import ChecklistSubmission
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
 
@@ -99,6 +100,16 @@ async def record_and_push(
     services.unlocked_at = clock.now()
     visits = laptop.store.visits_for_day(DAY)
     laptop.day = record_day(services, clock, visits, short_ml, significant)
+    # A form that grew under the recorded day shows here, not as missing doses downstream.
+    unanswered = [
+        reason.message
+        for checklist in laptop.store.records_of_kind("checklist")
+        if isinstance(checklist, ChecklistSubmission)
+        for reason in checklist.reasons
+        if reason.rule_id == "checklist_incomplete"
+    ]
+    assert unanswered == [], unanswered
+    assert laptop.day.infused and laptop.day.vials, laptop.day
     report = await laptop.sync(http)
     assert report.pending == 0 and report.set_aside == 0, report
     return laptop

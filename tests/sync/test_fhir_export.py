@@ -24,9 +24,16 @@ from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.recovery import Note
 from fieldapp.services.visit import VisitSession
+from sync.records import DEVICE_KINDS
 from sync.server.db import transaction
 from sync.server.fhir.codes import Codes
-from sync.server.fhir.export import Window, resources, window_until
+from sync.server.fhir.export import (
+    EXPORTED_KINDS,
+    NOT_EXPORTED_KINDS,
+    Window,
+    resources,
+    window_until,
+)
 from sync.server.fhir.output import bundles
 from sync.server.models import AuditEvent, DeviceRecordRow
 from sync.server.records_config import load_fhir
@@ -73,6 +80,10 @@ async def test_the_demo_day_exports_resources_that_each_validate(
         "Patient", "Encounter", "Observation", "MedicationAdministration",
         "QuestionnaireResponse", "DocumentReference", "Provenance", "Flag",
     }  # fmt: skip
+    # Follow-ups were recorded, and are left out on purpose (`NOT_EXPORTED_KINDS`).
+    follow_ups = {t["id"] for kind in ("task", "task_update") for t in stored(app, kind)}
+    assert follow_ups
+    assert not follow_ups & {str(v) for _, r in exported for v in _ids(r)}
     # Every resource belongs to its patient, and references point at resources exported.
     ids = {(r["resourceType"], r["id"]) for _, r in exported}
     for patient_id, resource in exported:
@@ -93,6 +104,18 @@ async def test_the_demo_day_exports_resources_that_each_validate(
                 for e in bundle["entry"] if e["resource"]["resourceType"] != "Provenance"} == {
             f"Patient/{patient_id}"
         }  # fmt: skip
+
+
+def _ids(resource: dict[str, Any]) -> list[str]:
+    """A resource's id and its identifiers' values."""
+    found = resource.get("identifier", [])
+    found = found if isinstance(found, list) else [found]
+    return [resource["id"], *(i.get("value", "") for i in found)]
+
+
+def test_every_device_kind_is_exported_or_left_out_on_purpose() -> None:
+    exported, left_out = set(EXPORTED_KINDS), set(NOT_EXPORTED_KINDS)
+    assert exported | left_out == DEVICE_KINDS and not exported & left_out
 
 
 def test_the_validator_refuses_what_is_not_fhir() -> None:

@@ -14,13 +14,28 @@ import pytest
 from sqlalchemy import func, select, update
 
 from fieldapp.cli import main
+from sync.client import enroll
+from sync.outbox import push_body
 from sync.server import audit
+from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
-from sync.server.models import AuditEvent, Device, DeviceRecordRow, Patient, VisitRow
+from sync.server.models import (
+    AuditEvent,
+    Device,
+    DeviceRecordRow,
+    Patient,
+    Receipt,
+    ReviewItem,
+    VisitRow,
+)
 from sync.server.purge import PurgeRefused, Selection, execute_purge, plan_purge
+from sync.server.push import NOT_PURGED_HERE, PURGED_HERE
 from sync.server.records_config import load_retention
 from sync.server.retention import place_hold, release_hold
-from tests.sync.recorded import DAY, Laptop, recorded_demo_day
+from tests.sync.clientkit import client_for, device_store
+from tests.sync.conftest import auth
+from tests.sync.factories import T0, World, vitals
+from tests.sync.recorded import DAY, URL, Laptop, recorded_demo_day
 
 ZONE = ZoneInfo("America/Los_Angeles")
 DEA_DUE = DAY + timedelta(days=2 * 366)  # past the 2 years of DEA records, not clinical ones
@@ -173,3 +188,80 @@ def test_the_commands_hold_release_and_refuse(db_url: str, capsys: Any) -> None:
     assert main([*base, "hold", "release", hold_id]) == 2
     assert "already released" in capsys.readouterr().err
     assert main([*base, "purge"]) == 0 and "purged" in capsys.readouterr().out
+
+
+async def test_a_laptop_enrolled_again_sends_its_tombstones_as_purged_and_nothing_returns(
+    app: Any, api: Any, tmp_path: Path, clock: Any
+) -> None:
+    """Enrolled again (a new device: every outbox entry is queued again), a laptop that
+    dropped purged records sends each as a purge marker on its chain: the server keeps its
+    place, stores nothing, and the laptop's chain and queue come out clean."""
+    laptops = await recorded_demo_day(app, api, tmp_path)
+    laptop = laptops[1]
+    years_later(app, clock, DEA_DUE)
+    purge(app, Selection(), DEA_DUE)
+    await laptop.sync(api)
+    tombstones = laptop.store.verify().purged
+    assert tombstones > 0
+    stored_before = count(app, DeviceRecordRow)
+
+    ctx = app.state.ctx
+    with transaction(ctx.engine) as session:
+        code, _ = create_enroll_code(session, laptop.user, ctx.settings, ctx.now())
+    await enroll(URL, code, laptop.store, http=api, device_name="c02 laptop again")
+    assert laptop.store.pending_count() == laptop.store.chain_head().seq
+    report = await laptop.sync(api)
+    assert report.pending == 0 and report.set_aside == 0, report
+
+    assert count(app, DeviceRecordRow) == stored_before  # no purged record came back
+    assert count(app, DeviceRecordRow, kind="substance") == 0
+    device = laptop.store.device_identity()
+    assert device is not None
+    with transaction(ctx.engine) as session:
+        receipts = session.execute(
+            select(Receipt.status, Receipt.reason).where(Receipt.device_id == device.device_id)  # type: ignore[call-overload]
+        ).all()
+    assert len(receipts) == laptop.store.chain_head().seq
+    assert sum(reason == PURGED_HERE for _, reason in receipts) == tombstones
+    assert {status for status, _ in receipts} == {"duplicate"}  # all held, or purged, here
+    check = laptop.store.verify()
+    assert check.ok and check.purged == tombstones
+
+
+async def test_a_purge_marker_the_clinic_does_not_account_for_is_set_aside(
+    app: Any, world: World, api: Any
+) -> None:
+    """A marker never stands in for a record: one for a record the server never had (nor
+    purged) is set aside for review, and nothing is stored for it."""
+    store = device_store(world, "a")
+    p, v = world.patients["a"], world.visits["a"]
+    for hr in (60, 61, 62):
+        store.write(vitals(p.id, v.id, "a", hr=hr))
+    await client_for(api, store).push()  # seq 1-3 held as sent
+    for hr in (63, 64):
+        store.write(vitals(p.id, v.id, "a", hr=hr))
+    body = push_body(store.head, [store.items[s] for s in (4, 5)])
+    body["items"][0].update(payload={}, withheld="purged")
+    answer = await api.post("/sync/push", json=body, headers=auth(world, "a"))
+    assert answer.status_code == 200, answer.text
+    results = {r["seq"]: (r["status"], r["reason"]) for r in answer.json()["results"]}
+    assert results == {4: ("rejected", NOT_PURGED_HERE), 5: ("applied", None)}
+    assert answer.json()["head"]["seq"] == 5  # its place in the chain is kept
+    assert count(app, DeviceRecordRow) == 4 and count(app, ReviewItem, seq=4) == 1
+
+    # Enrolled again (a new device, no receipts yet): a marker for a record the server
+    # holds as sent, same content, is answered as held, and nothing more is stored.
+    with transaction(world.engine) as session:
+        code, _ = create_enroll_code(session, "a", world.settings, T0)
+    identity = await enroll(URL, code, store, http=api, device_name="a laptop again")
+    body = push_body(store.head, [store.items[s] for s in (1, 2, 3)])
+    body["items"][0].update(payload={}, withheld="purged")
+    token = {"Authorization": f"Bearer {identity.token}"}
+    again = await api.post("/sync/push", json=body, headers=token)
+    assert again.status_code == 200, again.text
+    assert [(r["status"], r["reason"]) for r in again.json()["results"]] == [
+        ("duplicate", PURGED_HERE),
+        ("duplicate", None),
+        ("duplicate", None),
+    ]
+    assert count(app, DeviceRecordRow) == 4
