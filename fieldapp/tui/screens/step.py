@@ -33,6 +33,17 @@ STEP_TITLES = {
 }
 
 
+def _fits(widget: Static) -> bool:
+    """Whether `widget`'s new content takes exactly the lines it has now: then no layout of
+    the form is needed (most keystrokes change a judgement's words, not its height)."""
+    width = widget.content_size.width
+    if not width:
+        return False
+    widget.clear_cached_dimensions()
+    needed = widget.get_content_height(widget.container_size, widget.app.size, width)
+    return needed == widget.content_size.height
+
+
 class StepScreen(FieldScreen):
     """One step of a visit; its form is kept as an encrypted draft while typed."""
 
@@ -164,7 +175,7 @@ class StepScreen(FieldScreen):
         widget.update(content, layout=first)
         if classes is not None:
             widget.set_classes(classes)
-        if not first:
+        if not first and not _fits(widget):
             if self._relayout is not None:
                 self._relayout.stop()
             self._relayout = self.set_timer(SHOW_AFTER_S, self._lay_out)

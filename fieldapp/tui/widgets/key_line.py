@@ -14,6 +14,8 @@ from textual.widgets import Static
 class KeyLine(Static):
     """Shows `key description` for each shown binding of the screen, then the palette key."""
 
+    _drawn: Text | None = None
+
     def on_mount(self) -> None:
         """Follow the screen's bindings."""
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
@@ -38,4 +40,9 @@ class KeyLine(Static):
         if palette is not None and self.app.ENABLE_COMMAND_PALETTE:
             text.append(f" {self.app.get_key_display(palette[1])} ", "bold reverse")
             text.append(" palette")
-        self.update(text)
+        if text == self._drawn:
+            return  # bindings are re-announced on every key press; most change nothing
+        # One line that never wraps: its height cannot change, so no layout of the screen
+        # (on a long form a layout costs more than the key press it follows).
+        self.update(text, layout=self._drawn is None)
+        self._drawn = text
