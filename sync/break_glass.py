@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from sync.text import Text
 
@@ -29,10 +30,20 @@ REASON_CODES: dict[str, str] = {
 ReasonCode = Literal[
     "colleague_unavailable", "clinical_emergency", "patient_contacted_me", "covering_visit", "other"
 ]
-REASON_MAX = 500
-ReasonText = Annotated[
-    Text, StringConstraints(strip_whitespace=True, min_length=3, max_length=REASON_MAX)
-]
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def _reason(value: str) -> str:
+    # Checked here, after `Text` refused a NUL, on the stripped words: blank is no reason.
+    value = value.strip()
+    if len(value) < REASON_MIN:
+        raise PydanticCustomError("reason_missing", "say why, in a few words at least")
+    if len(value) > REASON_MAX:
+        raise PydanticCustomError("reason_too_long", f"at most {REASON_MAX} characters")
+    return value
+
+
+ReasonText = Annotated[Text, AfterValidator(_reason)]
 """The clinician's own words: a few characters at least, never overlong, never a NUL."""
 
 

@@ -4,9 +4,11 @@ A clinician asks to see one patient outside their assignment with a coded reason
 own words (`sync.break_glass.AccessRequest`). The grant is written with a change number
 (`changes.py`), so the clinician's next pull brings that patient (`pull.py` adds the active
 grants' patients to the scope, `manifests.py` lists them); a supervisor notice is written in
-the same transaction, so it exists the moment the grant does. When the grant ends, the
-patient leaves the scope: the next pull reports it removed (for `FORGET_AFTER_DAYS`, so a
-laptop offline that long still hears of it) and the signed manifest no longer lists it.
+the same transaction, so it exists the moment the grant does. When the grant has ended, the
+clinician's next pull gives its end a change number of its own (`end_grants`, before the
+pull reads its high-water mark): every laptop of that clinician then hears of the patient's
+removal after its cursor, like a visit reassigned away, with a fresh signed manifest that
+no longer lists the patient.
 
 Every read under a grant is audited by the route that serves it (`break_glass_read`, one
 event per patient per answer: a pull page carrying it, or a read of the patient); a read
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, Text, bindparam, select
+from sqlalchemy import Column, Connection, Text, bindparam, select, update
 from sqlmodel import Field, Session, SQLModel, col
 from sqlmodel import select as sm_select
 
@@ -33,10 +35,6 @@ from sync.server.config import ServerSettings
 from sync.server.errors import Forbidden, Invalid, NotFound
 from sync.server.models import Patient
 from sync.server.plan_models import BoardBreakGlass
-
-FORGET_AFTER_DAYS = 30
-"""An ended grant's patient is reported removed to its clinician this long (a laptop can be
-offline for weeks); the manifest drops it at any pull that carries one, whatever the age."""
 
 
 class BreakGlassGrant(SQLModel, table=True):
@@ -54,6 +52,8 @@ class BreakGlassGrant(SQLModel, table=True):
     granted_at: float
     expires_at: float = Field(index=True)
     change_seq: int = Field(index=True)
+    ended_seq: int | None = Field(default=None, index=True)
+    """The change number of its end, given at the clinician's first pull after it ended."""
     reviewed_at: float | None = None
     reviewed_by: str | None = Field(default=None, max_length=64)
     reviewed_device: str | None = Field(default=None, max_length=36)
@@ -210,10 +210,25 @@ _ACTIVE = select(_GRANT.id, _GRANT.patient_id, _GRANT.change_seq).where(
     _GRANT.granted_at <= bindparam("now"),
     _GRANT.expires_at > bindparam("now"),
 )
-_ENDED = select(_GRANT.patient_id).where(
+_UNMARKED_ENDS = select(_GRANT.id).where(
     _GRANT.clinician == bindparam("who"),
     _GRANT.expires_at <= bindparam("now"),
-    _GRANT.expires_at > bindparam("since"),
+    _GRANT.ended_seq.is_(None),
+)
+_MARK_END = (
+    update(_GRANT.id.table)
+    .where(_GRANT.id == bindparam("grant_id"))
+    .values(ended_seq=bindparam("seq"))
+)
+_ENDS_CHANGED = (
+    select(_GRANT.ended_seq, _GRANT.patient_id)
+    .where(
+        _GRANT.clinician == bindparam("who"),
+        _GRANT.ended_seq > bindparam("start"),
+        _GRANT.ended_seq <= bindparam("hw"),
+    )
+    .order_by(_GRANT.ended_seq)
+    .limit(bindparam("limit"))
 )
 
 
@@ -236,10 +251,25 @@ def active(conn: Connection, clinician: str, now: float) -> dict[str, ActiveGran
     return found
 
 
-def ended(conn: Connection, clinician: str, now: float) -> set[str]:
-    """Patients of the clinician's grants that ended within `FORGET_AFTER_DAYS`."""
-    since = now - FORGET_AFTER_DAYS * 86400
-    return set(conn.execute(_ENDED, {"who": clinician, "now": now, "since": since}).scalars())
+def end_grants(session: Session, clinician: str, now: float) -> int:
+    """Give each of the clinician's grants that has ended by `now` (and has none yet) the
+    change number of its end; returns how many. Called by a pull before it reads its
+    high-water mark: the counter's row lock orders this with every other change."""
+    conn = session.connection()
+    ids = list(conn.execute(_UNMARKED_ENDS, {"who": clinician, "now": now}).scalars())
+    if ids:
+        first = take_change_numbers(session, len(ids))
+        for offset, grant_id in enumerate(sorted(ids)):
+            conn.execute(_MARK_END, {"grant_id": grant_id, "seq": first + offset})
+    return len(ids)
+
+
+def ends_changed(
+    conn: Connection, clinician: str, start: int, hw: int, limit: int
+) -> list[tuple[int, str]]:
+    """(change number, patient id) of the clinician's grant ends in (start, hw]."""
+    bounds = {"who": clinician, "start": start, "hw": hw, "limit": limit}
+    return [(int(seq), str(pid)) for seq, pid in conn.execute(_ENDS_CHANGED, bounds)]
 
 
 def when(epoch: float) -> datetime:

@@ -14,7 +14,7 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
 patient when no other visit in scope needs them. A patient under the clinician's break-glass
 grant is in scope while the grant holds (`break_glass.py`): the grant's change number brings
-them, and once it has ended every last page reports them removed (unless assigned again).
+them, and the change number of its end reports them removed (unless in scope otherwise).
 A record purged past its retention (`purge.py`) is reported as a removal to each clinician
 it concerned. The last page of a pull carries the signed manifest of the whole scope
 (`manifests.py`), which the laptop checks its rows against.
@@ -125,6 +125,8 @@ def pull(
     scope's manifest signed for `device_id` (when given) if anything changed since the
     cursor, or if `manifest` asks for it: a laptop that is up to date already holds it.
     `now` (server time) decides which break-glass grants hold; None leaves them out."""
+    if now is not None:
+        break_glass.end_grants(session, clinician, now)  # before the high-water mark is read
     epoch, hw, key = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
@@ -158,23 +160,11 @@ def pull(
     for _, kind, row in items:
         _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
     page.cursor = Cursor(epoch, last, today).encode()
-    if not page.more and now is not None:
-        _grants_ended(conn, clinician, now, scope, page)
     up_to_date = 0 < start == hw  # the same window, and no change since the cursor
     if device_id is not None and not page.more and (manifest or not up_to_date):
         granted_rows = {pid: grant.change_seq for pid, grant in granted.items()}
         page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key, granted_rows)
     return page
-
-
-def _grants_ended(
-    conn: Connection, clinician: str, now: float, scope: set[str], page: Page
-) -> None:
-    """Report removed every patient of an ended grant that is not in scope otherwise (the
-    laptop drops them; one it no longer holds is a no-op there)."""
-    for patient_id in sorted(break_glass.ended(conn, clinician, now) - scope):
-        if ("patient", patient_id) not in page.removals:
-            page.removals.append(("patient", patient_id))
 
 
 # The statements of a pull, built once (a pull runs them all, many times a minute).
@@ -304,6 +294,10 @@ def _changed(
             for grant in (granted or {}).values()
             if start < grant.change_seq <= hw
         ]
+        found += [
+            (seq, "grant_end", patient_id)
+            for seq, patient_id in break_glass.ends_changed(conn, clinician, start, hw, limit + 1)
+        ]
     found.sort(key=lambda entry: entry[0])
     return found[: limit + 1]
 
@@ -343,6 +337,10 @@ def _emit(
     elif kind == "grant":
         if row.patient_id in patients:
             _emit_patient(patients[row.patient_id], page, seen)
+    elif kind == "grant_end":  # `row` is the patient's id
+        if row not in scope and ("patient", row) not in seen:
+            seen.add(("patient", row))
+            page.removals.append(("patient", row))
     elif kind == "visit" and window[0] <= row.scheduled_on <= window[1]:
         page.upserts.append(("visit", row.id, row.payload))
         if row.patient_id in patients:

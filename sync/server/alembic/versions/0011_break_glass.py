@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('granted_at', sa.Float(), nullable=False),
     sa.Column('expires_at', sa.Float(), nullable=False),
     sa.Column('change_seq', sa.Integer(), nullable=False),
+    sa.Column('ended_seq', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.Float(), nullable=True),
     sa.Column('reviewed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('reviewed_device', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
@@ -42,6 +43,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_break_glass_grant_patient_id'), 'break_glass_grant', ['patient_id'], unique=False)
     op.create_index(op.f('ix_break_glass_grant_expires_at'), 'break_glass_grant', ['expires_at'], unique=False)
     op.create_index(op.f('ix_break_glass_grant_change_seq'), 'break_glass_grant', ['change_seq'], unique=False)
+    op.create_index(op.f('ix_break_glass_grant_ended_seq'), 'break_glass_grant', ['ended_seq'], unique=False)
     op.create_table('supervisor_notice',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -60,6 +62,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_supervisor_notice_created_at'), table_name='supervisor_notice')
     op.drop_index(op.f('ix_supervisor_notice_subject_id'), table_name='supervisor_notice')
     op.drop_table('supervisor_notice')
+    op.drop_index(op.f('ix_break_glass_grant_ended_seq'), table_name='break_glass_grant')
     op.drop_index(op.f('ix_break_glass_grant_change_seq'), table_name='break_glass_grant')
     op.drop_index(op.f('ix_break_glass_grant_expires_at'), table_name='break_glass_grant')
     op.drop_index(op.f('ix_break_glass_grant_patient_id'), table_name='break_glass_grant')
