@@ -85,6 +85,18 @@ async def laptop_of_a(tmp_path: Path, api: httpx.AsyncClient, world: World) -> S
     return laptop
 
 
+def test_the_admin_command_adds_a_supervisor_and_hands_out_their_code(
+    db_url: str, capsys: Any
+) -> None:
+    from tests.sync.test_cli import run
+
+    srv = ["server", "--database-url", db_url]
+    status, out = run(capsys, *srv, "user", "add", "sup", "--role", "supervisor")
+    assert status == 0 and "added supervisor sup" in out
+    status, out = run(capsys, *srv, "enroll-code", "sup")
+    assert status == 0 and "code for sup:" in out
+
+
 async def test_access_is_granted_with_a_reason_and_every_read_is_audited(
     tmp_path: Path, app: Any, world: World, api: httpx.AsyncClient, clock: Clock
 ) -> None:
