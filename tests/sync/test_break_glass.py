@@ -326,3 +326,51 @@ def test_a_grant_holds_from_its_start_until_just_before_its_expiry() -> None:
         }
     )
     assert grant.active(grant.granted_at) and not grant.active(grant.expires_at)
+
+
+def test_the_supervisor_reviews_from_their_own_computer_over_real_http(
+    db_url: str, live_world: World, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fieldapp supervisor ...` against uvicorn: enrol with a code, list, review as oneself."""
+    from tests.sync.live import LiveServer
+    from tests.sync.test_cli import run
+
+    monkeypatch.setenv("FIELDAPP_USER_CONFIG", str(tmp_path / "none.toml"))
+    srv = ["server", "--database-url", db_url]
+    assert run(capsys, *srv, "user", "add", "sup", "--role", "supervisor")[0] == 0
+    code = run(capsys, *srv, "enroll-code", "sup")[1].split("code for sup: ")[1].split()[0]
+    token_file = tmp_path / "supervisor-token"
+    with LiveServer(db_url) as server:
+        office = ["--server", server.url, "--token-file", str(token_file)]
+        status, out = run(capsys, "supervisor", "enroll", *office, "--code", code)
+        assert status == 0 and "Enrolled as sup (supervisor)" in out
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        asked = httpx.post(
+            server.url + "/break-glass",
+            json=ask_body(live_world),
+            headers=auth(live_world, "a"),
+        )
+        assert asked.status_code == 201, asked.text
+        status, out = run(capsys, "supervisor", "break-glass", *office)
+        assert status == 0 and asked.json()["id"] in out and "AWAITING REVIEW" in out
+        assert f"in their words: {REASON}" in out
+        status, out = run(
+            capsys, "supervisor", "review-break-glass", *office, asked.json()["id"], "--note", "ok"
+        )
+        assert status == 0 and "Reviewed by sup" in out
+        status, out = run(capsys, "supervisor", "break-glass", *office)
+        assert status == 0 and "No break-glass access awaits review." in out
+        status, out = run(capsys, "supervisor", "review-break-glass", *office, asked.json()["id"])
+        assert status == 2 and "reviewed already by sup" in out
+        clinician = tmp_path / "clinician-token"
+        clinician.write_text(live_world.tokens["a"])
+        status, out = run(
+            capsys,
+            "supervisor",
+            "break-glass",
+            "--server",
+            server.url,
+            "--token-file",
+            str(clinician),
+        )
+        assert status == 2 and "Only a supervisor may do this." in out
