@@ -5,7 +5,7 @@ own words (`sync.break_glass.AccessRequest`). The grant is written with a change
 (`changes.py`), so the clinician's next pull brings that patient (`pull.py` adds the active
 grants' patients to the scope, `manifests.py` lists them); a supervisor notice is written in
 the same transaction, so it exists the moment the grant does. When the grant has ended, the
-clinician's next pull gives its end a change number of its own (`end_grants`, before the
+clinician's next pull gives its end a change number of its own (`for_pull`, before the
 pull reads its high-water mark): every laptop of that clinician then hears of the patient's
 removal after its cursor, like a visit reassigned away, with a fresh signed manifest that
 no longer lists the patient.
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Connection, Text, bindparam, select, update
+from sqlalchemy import Column, Text, bindparam, or_, select, update
 from sqlmodel import Field, Session, SQLModel, col
 from sqlmodel import select as sm_select
 
@@ -205,31 +205,26 @@ def board_rows(session: Session) -> list[BoardBreakGlass]:
 # -- the pull's view ------------------------------------------------------------------------
 
 _GRANT = BreakGlassGrant.__table__.c  # type: ignore[attr-defined]
-_ACTIVE = select(_GRANT.id, _GRANT.patient_id, _GRANT.change_seq).where(
+# One statement a pull: the grants not yet ended (in force, to come, or ended and not yet
+# marked) and those whose end came after the cursor.
+_FOR_PULL = select(
+    _GRANT.id,
+    _GRANT.patient_id,
+    _GRANT.change_seq,
+    _GRANT.granted_at,
+    _GRANT.expires_at,
+    _GRANT.ended_seq,
+).where(
     _GRANT.clinician == bindparam("who"),
-    _GRANT.granted_at <= bindparam("now"),
-    _GRANT.expires_at > bindparam("now"),
-)
-_UNMARKED_ENDS = select(_GRANT.id).where(
-    _GRANT.clinician == bindparam("who"),
-    _GRANT.expires_at <= bindparam("now"),
-    _GRANT.ended_seq.is_(None),
+    or_(_GRANT.ended_seq.is_(None), _GRANT.ended_seq > bindparam("after")),
 )
 _MARK_END = (
     update(_GRANT.id.table)
     .where(_GRANT.id == bindparam("grant_id"))
     .values(ended_seq=bindparam("seq"))
 )
-_ENDS_CHANGED = (
-    select(_GRANT.ended_seq, _GRANT.patient_id)
-    .where(
-        _GRANT.clinician == bindparam("who"),
-        _GRANT.ended_seq > bindparam("start"),
-        _GRANT.ended_seq <= bindparam("hw"),
-    )
-    .order_by(_GRANT.ended_seq)
-    .limit(bindparam("limit"))
-)
+NO_ENDS = 2**31 - 1  # change numbers are 32-bit integers on PostgreSQL
+"""`after` for a pull from scratch: it needs no ends (it never held those patients)."""
 
 
 @dataclass(frozen=True)
@@ -241,35 +236,44 @@ class ActiveGrant:
     change_seq: int
 
 
-def active(conn: Connection, clinician: str, now: float) -> dict[str, ActiveGrant]:
-    """The clinician's grants in force at `now`, by patient (the newest change wins)."""
-    found: dict[str, ActiveGrant] = {}
-    for row in conn.execute(_ACTIVE, {"who": clinician, "now": now}):
-        current = found.get(row.patient_id)
-        if current is None or row.change_seq > current.change_seq:
-            found[row.patient_id] = ActiveGrant(row.id, row.patient_id, row.change_seq)
-    return found
+@dataclass(frozen=True)
+class PullGrants:
+    """The clinician's grants as one pull sees them."""
+
+    active: dict[str, ActiveGrant]
+    """In force now, by patient (the newest grant of a patient wins)."""
+    ends: list[tuple[int, str]]
+    """(change number of the end, patient id) of grants whose end came after the cursor."""
 
 
-def end_grants(session: Session, clinician: str, now: float) -> int:
-    """Give each of the clinician's grants that has ended by `now` (and has none yet) the
-    change number of its end; returns how many. Called by a pull before it reads its
-    high-water mark: the counter's row lock orders this with every other change."""
+def for_pull(session: Session, clinician: str, now: float, after: int) -> PullGrants:
+    """The clinician's grants for a pull whose cursor is at change `after`.
+
+    A grant ended by `now` without an end change number gets one here: call this before
+    the pull reads its high-water mark (the counter's row lock orders it with every other
+    change, so every laptop of the clinician hears of the end after its own cursor).
+    """
     conn = session.connection()
-    ids = list(conn.execute(_UNMARKED_ENDS, {"who": clinician, "now": now}).scalars())
-    if ids:
-        first = take_change_numbers(session, len(ids))
-        for offset, grant_id in enumerate(sorted(ids)):
+    rows = conn.execute(_FOR_PULL, {"who": clinician, "after": after}).all()
+    ending = sorted(r.id for r in rows if r.ended_seq is None and r.expires_at <= now)
+    marked: dict[str, int] = {}
+    if ending:
+        first = take_change_numbers(session, len(ending))
+        for offset, grant_id in enumerate(ending):
+            marked[grant_id] = first + offset
             conn.execute(_MARK_END, {"grant_id": grant_id, "seq": first + offset})
-    return len(ids)
-
-
-def ends_changed(
-    conn: Connection, clinician: str, start: int, hw: int, limit: int
-) -> list[tuple[int, str]]:
-    """(change number, patient id) of the clinician's grant ends in (start, hw]."""
-    bounds = {"who": clinician, "start": start, "hw": hw, "limit": limit}
-    return [(int(seq), str(pid)) for seq, pid in conn.execute(_ENDS_CHANGED, bounds)]
+    active: dict[str, ActiveGrant] = {}
+    ends: list[tuple[int, str]] = []
+    for row in rows:
+        end = row.ended_seq if row.ended_seq is not None else marked.get(row.id)
+        if end is not None:
+            if end > after:
+                ends.append((int(end), str(row.patient_id)))
+        elif row.granted_at <= now:
+            current = active.get(row.patient_id)
+            if current is None or row.change_seq > current.change_seq:
+                active[row.patient_id] = ActiveGrant(row.id, row.patient_id, row.change_seq)
+    return PullGrants(active, sorted(ends))
 
 
 def when(epoch: float) -> datetime:

@@ -125,25 +125,23 @@ def pull(
     scope's manifest signed for `device_id` (when given) if anything changed since the
     cursor, or if `manifest` asks for it: a laptop that is up to date already holds it.
     `now` (server time) decides which break-glass grants hold; None leaves them out."""
-    if now is not None:
-        break_glass.end_grants(session, clinician, now)  # before the high-water mark is read
+    cursor = Cursor.decode(cursor_text) if cursor_text is not None else None
+    grants = break_glass.PullGrants({}, [])
+    if now is not None:  # before the high-water mark is read: it may give ends their number
+        after = cursor.seq if cursor is not None and cursor.window_from == today else None
+        grants = break_glass.for_pull(
+            session, clinician, now, break_glass.NO_ENDS if after is None else after
+        )
     epoch, hw, key = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
     scope = _scope_patients(conn, clinician, window)
-    granted = {
-        pid: grant
-        for pid, grant in (
-            break_glass.active(conn, clinician, now) if now is not None else {}
-        ).items()
-        if pid not in scope
-    }
+    granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
     page.granted = {pid: grant.id for pid, grant in granted.items()}
     scope |= set(granted)
-    if cursor_text is not None:
-        cursor = Cursor.decode(cursor_text)
+    if cursor is not None:
         if cursor.epoch != epoch or cursor.seq > hw:
             raise CursorExpired("the cursor belongs to another or an older server database")
         purged_after = cursor.seq  # purges follow the cursor across a new day's restart
@@ -151,7 +149,9 @@ def pull(
             start = cursor.seq
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
-    items = _changed(conn, clinician, start, hw, limit, window, scope, purged_after, granted)
+    items = _changed(
+        conn, clinician, start, hw, limit, window, scope, purged_after, granted, grants.ends
+    )
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
@@ -258,6 +258,7 @@ def _changed(
     scope: set[str],
     purged_after: int | None = None,
     granted: dict[str, break_glass.ActiveGrant] | None = None,
+    grant_ends: list[tuple[int, str]] | None = None,
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
     in change order. A break-glass grant made in (start, hw] is a change that brings its
@@ -296,7 +297,8 @@ def _changed(
         ]
         found += [
             (seq, "grant_end", patient_id)
-            for seq, patient_id in break_glass.ends_changed(conn, clinician, start, hw, limit + 1)
+            for seq, patient_id in grant_ends or []
+            if start < seq <= hw
         ]
     found.sort(key=lambda entry: entry[0])
     return found[: limit + 1]
