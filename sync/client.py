@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import httpx
 import orjson
@@ -51,6 +52,7 @@ from sync.errors import (
 from sync.integrity import ChainKeeping, server_head
 from sync.outbox import DeviceIdentity, OutboxItem, head_body, push_body
 from sync.ports import ClientSettings, SyncProgress, SyncReport, SyncStore
+from sync.records import PatientSummary
 
 __all__ = [
     "AuthFailed",
@@ -406,6 +408,25 @@ class SyncClient(ChainKeeping):
         answer = _raise_for(response, BREAK_GLASS)
         try:
             return Grant.from_answer(answer)
+        except ValueError:
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+
+    async def read_break_glass(self, grant_id: UUID) -> PatientSummary:
+        """The patient of a grant, read from the clinic (each read is audited there):
+        `ServerRejected` once the grant has ended, `ServerUnreachable` offline."""
+        base, token = self._identity()
+        url = f"{base}{BREAK_GLASS}/{grant_id}/patient"
+        try:
+            response = await self.http.get(
+                url, headers={"Authorization": f"Bearer {token}"}, timeout=self.settings.timeout_s
+            )
+        except httpx.TransportError:
+            raise ServerUnreachable("The server cannot be reached.") from None
+        if response.status_code in (403, 404) and not _is_web_page(response):
+            raise ServerRejected("This break-glass access has ended.")
+        answer = _raise_for(response, BREAK_GLASS)
+        try:
+            return PatientSummary.model_validate(answer)
         except ValueError:
             raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
 

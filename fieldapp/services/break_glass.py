@@ -83,6 +83,23 @@ async def ask(
     return grant
 
 
+async def read_from_clinic(services: AppServices, grant_id: UUID) -> PatientSummary | None:
+    """The patient read from the clinic (one audited read there), or None when the clinic
+    cannot be asked now (the laptop's copy, audited when it was handed over, stands in).
+    `BreakGlassUnavailable` when the clinic says the access has ended."""
+    from sync.client import ServerRejected, SyncError
+
+    if services.sync is None:
+        return None
+    try:
+        patient: PatientSummary = await services.sync.read_break_glass(grant_id)
+    except ServerRejected as exc:
+        raise BreakGlassUnavailable(str(exc)) from None
+    except SyncError:
+        return None
+    return patient
+
+
 def accesses(services: AppServices) -> list[Access]:
     """Every grant kept (newest first) with its patient, if the laptop holds them.
 

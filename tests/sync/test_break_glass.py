@@ -192,11 +192,16 @@ async def test_expiry_ends_access_on_the_server_and_the_laptop_drops_the_record(
     clock.advance(minutes=29, seconds=59)
     still = await api.get(f"/break-glass/{grant.id}/patient", headers=auth(world, "a"))
     assert still.status_code == 200
+    read = await client.read_break_glass(grant.id)
+    assert read.id == world.patients["b"].id
     clock.advance(seconds=1)  # the expiry itself: ended
     ended = await api.get(f"/break-glass/{grant.id}/patient", headers=auth(world, "a"))
     assert ended.status_code == 403 and ended.json()["error"] == "break_glass_ended"
     [refusal] = events(world, "break_glass_read", "break_glass_ended")
     assert refusal["actor"] == "a" and refusal["grant"] == str(grant.id)
+    with pytest.raises(ServerRejected, match="has ended"):  # the laptop's own read
+        await client.read_break_glass(grant.id)
+    assert len(events(world, "break_glass_read", "break_glass_ended")) == 2
     reads_before = len(events(world, "break_glass_read", "ok"))
 
     await client.sync_once()  # the next sync: the record leaves the laptop

@@ -99,7 +99,23 @@ async def test_a_clinician_breaks_the_glass_sees_the_banner_and_loses_the_patien
         assert store.patient(patient.id) is not None
         [granted] = audit_events(asgi, "break_glass_grant")
         assert granted["patient"] == str(patient.id)
-        assert [r["via"] for r in audit_events(asgi, "break_glass_read")] == ["pull"]
+        # the screen's own read and the sync's handover: one audit event each
+        assert sorted(r["via"] for r in audit_events(asgi, "break_glass_read")) == ["pull", "read"]
+        assert "Read from the clinic" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Break-glass: open")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BreakGlassPatientScreen)  # opened again: read again
+        assert sorted(r["via"] for r in audit_events(asgi, "break_glass_read")) == [
+            "pull",
+            "read",
+            "read",
+        ]
 
         later(app, clock, 60)  # the grant ends on the clock: the screen stops showing them
         app.screen.show_access()  # type: ignore[attr-defined]

@@ -129,6 +129,9 @@ class BreakGlassPatientScreen(FieldScreen):
     def __init__(self, services: AppServices, grant_id: UUID) -> None:
         super().__init__(services)
         self.grant_id = grant_id
+        self.from_clinic: PatientSummary | None = None
+        """The patient as the clinic answered this screen's read (audited there)."""
+        self.ended_at_clinic = False
 
     def compose(self) -> ComposeResult:
         """Banner, then the patient."""
@@ -142,6 +145,18 @@ class BreakGlassPatientScreen(FieldScreen):
         """Show it now and check the grant every second (it ends on the clock)."""
         self.show_access()
         self.set_interval(1, self.show_access)
+        self.read_again()
+
+    def read_again(self) -> None:
+        """Read the patient from the clinic (each read is audited there), in a worker."""
+        self.run_worker(self._read(), group="break-glass-read", exclusive=True)
+
+    async def _read(self) -> None:
+        try:
+            self.from_clinic = await break_glass.read_from_clinic(self.services, self.grant_id)
+        except BreakGlassUnavailable:
+            self.ended_at_clinic = True
+        self.show_access()
 
     def action_leave(self) -> None:
         """Back."""
@@ -160,12 +175,19 @@ class BreakGlassPatientScreen(FieldScreen):
             body.update("The access has ended and its record has left this laptop.")
             return
         banner.update(access.banner(now))
-        if not access.grant.active(now):
+        patient = self.from_clinic or access.patient
+        if not access.grant.active(now) or self.ended_at_clinic:
             body.update("The access has ended: the patient is no longer shown.")
-        elif access.patient is None:
+        elif patient is None:
             body.update("Granted. Fetching the patient's record from the clinic…")
         else:
-            body.update(patient_text(access.patient))
+            source = (
+                "Read from the clinic (this view is in its audit trail)."
+                if self.from_clinic is not None
+                else "From this laptop's copy: the clinic cannot be asked now (it audited "
+                "handing the record over)."
+            )
+            body.update(patient_text(patient) + "\n\n" + source)
 
 
 def patient_text(p: PatientSummary) -> str:
