@@ -165,3 +165,23 @@ async def test_not_enrolled_the_app_says_break_glass_needs_the_server(
         await settle(pilot)
         assert NOT_ENROLLED.split(":")[0] in " ".join(screen_text(app).split())
         assert store.break_glass_grants() == []
+
+
+async def test_at_80x24_the_answer_shows_without_scrolling(
+    store: Store, settings: Settings, clock: ManualClock
+) -> None:
+    store.unlock(PASSPHRASE)
+    app = FieldApp(store, settings, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await open_request(pilot)
+        shown = screen_text(app)
+        assert "Break the glass" in shown and "Why, in your words" in shown
+        fill_request(screen, colleagues_patient().id, reason="")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Why:" in screen_text(app)
+        fill_request(screen, colleagues_patient().id)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Break-glass needs the clinic server" in " ".join(screen_text(app).split())

@@ -55,6 +55,9 @@ class BreakGlassScreen(FieldScreen):
             "at once.",
             id="bg-warning",
         )
+        # Above the form, not under it: at 80x24 the form scrolls, and the answer (the
+        # grant, a refusal, "needs the clinic server") must be seen without scrolling.
+        yield Static("", id="bg-answer", markup=False)
         with VerticalScroll(id="bg-form"):
             yield Label("Patient id (ask dispatch)")
             yield Input(id="bg-patient", placeholder="e.g. 3f2c…-…")
@@ -66,7 +69,6 @@ class BreakGlassScreen(FieldScreen):
             yield Input(id="bg-minutes", type="integer")
             with Horizontal(id="bg-buttons"):
                 yield Button("Break the glass", id="bg-ask", variant="error")
-            yield Static("", id="bg-answer", markup=False)
         yield from self.compose_chrome_bottom()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
