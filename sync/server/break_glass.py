@@ -45,7 +45,9 @@ class BreakGlassGrant(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     clinician: str = Field(foreign_key="app_user.name", index=True, max_length=64)
     device_id: str = Field(max_length=36)
-    patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)
+    # No foreign key: the access is an audit record that outlives a patient purged past
+    # their retention (`purge.py` deletes the patient row, never this).
+    patient_id: str = Field(index=True, max_length=36)
     reason_code: str = Field(max_length=40)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     minutes: int

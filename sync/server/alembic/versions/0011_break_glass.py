@@ -36,7 +36,6 @@ def upgrade() -> None:
     sa.Column('reviewed_device', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('review_note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['clinician'], ['app_user.name'], ),
-    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_break_glass_grant_clinician'), 'break_glass_grant', ['clinician'], unique=False)
