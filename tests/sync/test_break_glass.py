@@ -177,6 +177,11 @@ async def test_the_supervisor_is_notified_at_once_and_reviews_by_their_own_ident
     assert review["actor"] == "sup" and review["grant"] == grant_id
     everything = await api.get("/break-glass", headers=supervisor)
     assert [g["reviewed_by"] for g in everything.json()] == ["sup"]
+    # what the supervisor saw is audited too: which grants, never the words
+    [seen, *_] = events(world, "break_glass_notices")
+    assert seen["actor"] == "sup" and seen["grants"] == [grant_id]
+    [listed_all] = events(world, "break_glass_list")
+    assert listed_all["grants"] == [grant_id] and REASON not in json.dumps(listed_all)
 
 
 async def test_expiry_ends_access_on_the_server_and_the_laptop_drops_the_record(

@@ -135,7 +135,7 @@ def notices(who: Supervisor, ctx: Ctx) -> list[Notice]:
             device_id=who.device_id,
             action="break_glass_notices",
             outcome="ok",
-            detail={"grants": [n.access.id.hex for n in found]},
+            detail={"grants": [str(n.access.id) for n in found]},
             now=ctx.clock(),
         )
     return found
@@ -145,7 +145,17 @@ def notices(who: Supervisor, ctx: Ctx) -> list[Notice]:
 def list_accesses(who: Supervisor, ctx: Ctx, unreviewed: bool = False) -> list[GrantForReview]:
     """Every break-glass access, newest first (`unreviewed=true`: those awaiting review)."""
     with transaction(ctx.engine) as session:
-        return [_for_review(r) for r in bg.grants(session, unreviewed_only=unreviewed)]
+        found = [_for_review(r) for r in bg.grants(session, unreviewed_only=unreviewed)]
+        audit.append(
+            session,
+            actor=who.user,
+            device_id=who.device_id,
+            action="break_glass_list",
+            outcome="ok",
+            detail={"grants": [str(a.id) for a in found]},
+            now=ctx.clock(),
+        )
+    return found
 
 
 @router.post("/{grant_id}/review", response_model=GrantForReview)
