@@ -26,7 +26,7 @@ from fieldapp.tui.screens.break_glass import BreakGlassPatientScreen, BreakGlass
 from sync.client import SyncClient
 from sync.server.models import AuditEvent
 from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
-from tests.tui.helpers import later, screen_text, settle
+from tests.tui.helpers import later, screen_text, settle, unlock
 from tests.tui.test_sync import enrolled_app, server  # noqa: F401  (the server fixture)
 
 SIZE = (100, 32)
@@ -116,6 +116,14 @@ async def test_a_clinician_breaks_the_glass_sees_the_banner_and_loses_the_patien
             "read",
             "read",
         ]
+
+        await pilot.press("ctrl+l")  # the lock takes the patient off the screen too
+        await settle(pilot)
+        assert patient.display_name not in screen_text(app)
+        await unlock(pilot)
+        app.action_break_glass_open()
+        await settle(pilot)
+        assert patient.display_name in screen_text(app)
 
         later(app, clock, 60)  # the grant ends on the clock: the screen stops showing them
         app.screen.show_access()  # type: ignore[attr-defined]
