@@ -384,3 +384,57 @@ def test_the_supervisor_reviews_from_their_own_computer_over_real_http(
             str(clinician),
         )
         assert status == 2 and "Only a supervisor may do this." in out
+
+
+@pytest.mark.parametrize("seed_value", [1, 2, 3])
+async def test_after_every_pull_the_laptop_holds_its_scope_and_its_grants_exactly(
+    db_url: str, seed_value: int
+) -> None:
+    """The office changes the plan, clinicians break the glass, grants end on the clock and
+    the day moves on, between pulls of small pages: after every sync each laptop holds
+    exactly its assigned patients and those of its grants in force, as the manifest lists."""
+    import random
+    from datetime import timedelta
+
+    from sync.server import crud
+    from sync.server.main import create_app
+    from tests.sync.clientkit import device_store
+    from tests.sync.conftest import test_settings
+    from tests.sync.factories import T0, patient, seed
+    from tests.sync.test_manifest import CLINICIANS, _office_change, _scope
+
+    clock = Clock()
+    app = create_app(test_settings(db_url, pull_page_size=3), clock=clock)
+    world = seed(app.state.ctx.engine, app.state.ctx.settings, TODAY, clinicians=3)
+    patients = [*world.patients.values(), patient(9)]
+    with transaction(world.engine) as session:
+        crud.put_patient_summary(session, patients[-1], T0)
+    rng = random.Random(seed_value)
+    stores = {who: device_store(world, who) for who in CLINICIANS}
+    grants: list[tuple[str, Any, Any]] = []  # (clinician, patient id, expires at)
+    days = app.state.ctx.settings.pull_days_ahead
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+    ) as http:
+        for step in range(60):
+            for _ in range(rng.randint(0, 2)):
+                _office_change(world, rng, clock().date(), patients)
+            if rng.random() < 0.3:
+                who, chosen = rng.choice(CLINICIANS), rng.choice(patients)
+                minutes = rng.randint(5, 60)
+                body = {**ask_body(world), "patient_id": str(chosen.id), "minutes": minutes}
+                asked = await http.post("/break-glass", json=body, headers=auth(world, who))
+                assert asked.status_code == 201, asked.text
+                grants.append((who, chosen.id, clock.now + timedelta(minutes=minutes)))
+            clock.advance(minutes=rng.choice([0, 0, 7, 30, 61]))
+            if step % 20 == 19:
+                clock.advance(days=1)
+            who = rng.choice(list(stores))
+            report = await client_for(http, stores[who]).sync_once()
+            assert report.refetched == 0, (step, who)
+            assert stores[who].manifest_problems(exact=True) == []
+            visits, assigned = _scope(world, who, clock().date(), days)
+            granted = {pid for w, pid, ends in grants if w == who and clock.now < ends}
+            assert set(stores[who].of_kind("visit")) == visits, step
+            assert set(stores[who].of_kind("patient")) == assigned | granted, step
+    app.state.ctx.engine.dispose()
