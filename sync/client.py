@@ -411,6 +411,33 @@ class SyncClient(ChainKeeping):
         except ValueError:
             raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
 
+    async def break_glass_in_force(self) -> list[Grant]:
+        """This clinician's grants in force, as the clinic knows them (`ServerUnreachable`
+        offline)."""
+        answer = await self._get(f"{BREAK_GLASS}/mine")
+        try:
+            return [Grant.from_answer(item) for item in answer]
+        except (ValueError, TypeError):
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+
+    async def _get(self, path: str) -> Any:
+        """A GET with this device's token: the decoded JSON (list or object)."""
+        base, token = self._identity()
+        try:
+            response = await self.http.get(
+                base + path,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.settings.timeout_s,
+            )
+        except httpx.TransportError:
+            raise ServerUnreachable("The server cannot be reached.") from None
+        if 200 <= response.status_code < 300 and not _is_web_page(response):
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+        return _raise_for(response, path)
+
     async def read_break_glass(self, grant_id: UUID) -> PatientSummary:
         """The patient of a grant, read from the clinic (each read is audited there):
         `ServerRejected` once the grant has ended, `ServerUnreachable` offline."""

@@ -100,6 +100,24 @@ async def read_from_clinic(services: AppServices, grant_id: UUID) -> PatientSumm
     return patient
 
 
+async def recover(services: AppServices) -> int:
+    """Keep every grant the clinic says holds that this laptop lacks (its answer was lost on
+    the way); returns how many. Offline or not enrolled: 0, nothing asked."""
+    from sync.client import SyncError
+
+    if services.sync is None:
+        return 0
+    try:
+        held = await services.sync.break_glass_in_force()
+    except SyncError:
+        return 0
+    known = {g.id for g in services.store.break_glass_grants()}
+    fresh = [g for g in held if g.id not in known]
+    for grant in fresh:
+        services.store.keep_break_glass(grant)
+    return len(fresh)
+
+
 def accesses(services: AppServices) -> list[Access]:
     """Every grant kept (newest first) with its patient, if the laptop holds them.
 

@@ -301,17 +301,33 @@ class FieldApp(DuressKey):
 
     def action_break_glass_open(self) -> None:
         """The newest break-glass patient still granted, under its banner."""
+        if self._usable():
+            self.run_worker(
+                self._open_break_glass(), group="break-glass", exclusive=True, exit_on_error=False
+            )
+
+    async def _open_break_glass(self) -> None:
+        try:
+            await self._find_break_glass()
+        except Exception as exc:  # the one error route, never a traceback
+            self.report_error(exc)
+
+    async def _find_break_glass(self) -> None:
         from fieldapp.services import break_glass
         from fieldapp.tui.screens.break_glass import BreakGlassPatientScreen
 
-        if not self._usable():
-            return
-        now = self.services.clock.now()
-        live = [a for a in break_glass.accesses(self.services) if a.grant.active(now)]
-        if not live:
+        def live() -> list[break_glass.Access]:
+            now = self.services.clock.now()
+            return [a for a in break_glass.accesses(self.services) if a.grant.active(now)]
+
+        found = live()
+        if not found and await break_glass.recover(self.services):  # an answer lost earlier
+            found = live()
+            self.sync_now()  # its patient comes with the next pull (if not here already)
+        if not found:
             self.notify("No break-glass access holds now.")
-            return
-        self.push_screen(BreakGlassPatientScreen(self.services, live[0].grant.id))
+        elif self._usable():
+            self.push_screen(BreakGlassPatientScreen(self.services, found[0].grant.id))
 
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""

@@ -173,6 +173,19 @@ def grants(session: Session, unreviewed_only: bool = False) -> Sequence[BreakGla
     return session.exec(query).all()
 
 
+def in_force(session: Session, clinician: str, now: float) -> Sequence[BreakGlassGrant]:
+    """The clinician's grants holding at `now`, newest first."""
+    return session.exec(
+        sm_select(BreakGlassGrant)
+        .where(
+            col(BreakGlassGrant.clinician) == clinician,
+            col(BreakGlassGrant.granted_at) <= now,
+            col(BreakGlassGrant.expires_at) > now,
+        )
+        .order_by(col(BreakGlassGrant.granted_at).desc())
+    ).all()
+
+
 def open_notices(session: Session) -> Sequence[SupervisorNotice]:
     """Notices no supervisor has acted on, oldest first."""
     return session.exec(

@@ -26,7 +26,7 @@ from sync.client import ServerRejected, ServerUnreachable
 from sync.server.break_glass import BreakGlassGrant, SupervisorNotice
 from sync.server.db import transaction
 from sync.server.models import AuditEvent
-from tests.sync.clientkit import client_for, enrolled_store
+from tests.sync.clientkit import client_for, device_store, enrolled_store
 from tests.sync.conftest import TODAY, Clock, auth
 from tests.sync.factories import World
 
@@ -398,7 +398,6 @@ async def test_after_every_pull_the_laptop_holds_its_scope_and_its_grants_exactl
 
     from sync.server import crud
     from sync.server.main import create_app
-    from tests.sync.clientkit import device_store
     from tests.sync.conftest import test_settings
     from tests.sync.factories import T0, patient, seed
     from tests.sync.test_manifest import CLINICIANS, _office_change, _scope
@@ -438,3 +437,24 @@ async def test_after_every_pull_the_laptop_holds_its_scope_and_its_grants_exactl
             assert set(stores[who].of_kind("visit")) == visits, step
             assert set(stores[who].of_kind("patient")) == assigned | granted, step
     app.state.ctx.engine.dispose()
+
+
+async def test_a_clinician_lists_their_own_grants_in_force_only(
+    world: World, api: httpx.AsyncClient, clock: Clock
+) -> None:
+    short = await api.post(
+        "/break-glass", json=ask_body(world, minutes=5), headers=auth(world, "a")
+    )
+    long = await api.post(
+        "/break-glass", json=ask_body(world, minutes=30), headers=auth(world, "a")
+    )
+    theirs = {**ask_body(world), "patient_id": str(world.patients["a"].id)}
+    assert (
+        await api.post("/break-glass", json=theirs, headers=auth(world, "b"))
+    ).status_code == 201
+    clock.advance(minutes=6)
+    found = await client_for(api, device_store(world, "a")).break_glass_in_force()
+    assert [str(g.id) for g in found] == [long.json()["id"]]  # not the ended one, not b's
+    assert short.json()["id"] not in json.dumps(events(world, "break_glass_mine"))
+    disp = await api.get("/break-glass/mine", headers=auth(world, "disp"))
+    assert disp.status_code == 403

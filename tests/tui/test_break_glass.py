@@ -193,3 +193,43 @@ async def test_at_80x24_the_answer_shows_without_scrolling(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "Break-glass needs the clinic server" in " ".join(screen_text(app).split())
+
+
+async def test_a_grant_whose_answer_was_lost_is_found_when_the_patient_is_opened(
+    server: tuple[Any, str],  # noqa: F811
+    store: Store,
+    settings: Settings,
+    clock: ManualClock,
+) -> None:
+    asgi, _ = server
+    patient = colleagues_patient()
+    async with (
+        enrolled_app(server, store, settings, clock) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        identity = store.device_identity()
+        assert identity is not None
+        # granted at the clinic, but the answer never reached the laptop
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=asgi), base_url="http://127.0.0.1"
+        ) as http:
+            asked = await http.post(
+                "/break-glass",
+                json={
+                    "patient_id": str(patient.id),
+                    "reason_code": "clinical_emergency",
+                    "reason": REASON,
+                },
+                headers={"Authorization": f"Bearer {identity.token}"},
+            )
+        assert asked.status_code == 201
+        assert store.break_glass_grants() == []
+        app.action_break_glass_open()
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, BreakGlassPatientScreen)
+        assert [str(g.id) for g in store.break_glass_grants()] == [asked.json()["id"]]
+        shown = screen_text(app)
+        assert "BREAK-GLASS, expires" in shown and patient.display_name in shown
+    assert app.boundary.caught == []

@@ -87,6 +87,26 @@ def ask(body: AccessRequest, who: Clinician, ctx: Ctx) -> Grant:
     return answer
 
 
+@router.get("/mine", response_model=list[Grant])
+def mine(who: Clinician, ctx: Ctx) -> list[Grant]:
+    """The caller's grants in force now (a laptop whose grant answer was lost finds it)."""
+    with transaction(ctx.engine) as session:
+        found = [
+            Grant.model_validate(_grant_public(row))
+            for row in bg.in_force(session, who.user, ctx.now())
+        ]
+        audit.append(
+            session,
+            actor=who.user,
+            device_id=who.device_id,
+            action="break_glass_mine",
+            outcome="ok",
+            detail={"grants": [str(g.id) for g in found]},
+            now=ctx.clock(),
+        )
+    return found
+
+
 @router.get("/{grant_id}/patient", response_model=PatientSummary)
 def read_patient(grant_id: UUID, who: Clinician, ctx: Ctx) -> PatientSummary:
     """The patient of the caller's grant while it holds (403 once it has ended)."""
