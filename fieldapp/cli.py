@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the whole demo: server on SQLite, synthetic Seattle day, enrolled laptop, app",
     ),
     "dispatch": ("fieldapp.commands.dispatch", "plan, publish and watch the day (dispatcher)"),
+    "supervisor": ("fieldapp.commands.supervisor", "review break-glass access (supervisor)"),
 }
 """Command name → (module that registers it, its help line in `fieldapp --help`)."""
 

@@ -27,11 +27,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import httpx
 import orjson
 
 from sync.answers import has_expected_shape, looks_like_a_web_page
+from sync.break_glass import AccessRequest, Grant
 from sync.errors import (
     AuthFailed,
     CursorExpired,
@@ -50,6 +52,7 @@ from sync.errors import (
 from sync.integrity import ChainKeeping, server_head
 from sync.outbox import DeviceIdentity, OutboxItem, head_body, push_body
 from sync.ports import ClientSettings, SyncProgress, SyncReport, SyncStore
+from sync.records import PatientSummary
 
 __all__ = [
     "AuthFailed",
@@ -215,6 +218,26 @@ def _raise_for(response: httpx.Response, path: str = "") -> dict[str, Any]:
     )
 
 
+BREAK_GLASS = "/break-glass"
+BREAK_GLASS_REFUSED = frozenset({403, 404, 422})
+_REFUSAL_WORDS = {
+    403: "Only a clinician's laptop may ask for break-glass access.",
+    404: "The clinic has no patient with that id: check it with dispatch.",
+}
+
+
+def _break_glass_refusal(response: httpx.Response) -> str:
+    """Why the clinic refused a break-glass request, as a sentence (no patient data)."""
+    if response.status_code in _REFUSAL_WORDS:
+        return _REFUSAL_WORDS[response.status_code]
+    try:
+        detail = orjson.loads(response.content).get("detail")
+        message = str(detail[0]["msg"])
+    except (orjson.JSONDecodeError, AttributeError, LookupError, TypeError):
+        message = "the request was not accepted"
+    return f"The clinic refused the break-glass request: {message}."
+
+
 def _retry_after(response: httpx.Response) -> float:
     try:
         return max(0.0, float(response.headers.get("retry-after", "1")))
@@ -372,6 +395,67 @@ class SyncClient(ChainKeeping):
             if page["cursor"] == cursor:
                 return
             cursor = page["cursor"]
+
+    async def ask_break_glass(self, request: AccessRequest) -> Grant:
+        """Ask the clinic for break-glass access to one patient: the grant, or the reason
+        it was refused (`ServerRejected`, a sentence). It needs the server: offline it
+        raises `ServerUnreachable`. The patient arrives with the next pull."""
+        base, token = self._identity()
+        body = request.model_dump(mode="json")
+        response = await _send(self.http, base + BREAK_GLASS, body, token, self.settings.timeout_s)
+        if response.status_code in BREAK_GLASS_REFUSED and not _is_web_page(response):
+            raise ServerRejected(_break_glass_refusal(response))
+        answer = _raise_for(response, BREAK_GLASS)
+        try:
+            return Grant.from_answer(answer)
+        except ValueError:
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+
+    async def break_glass_in_force(self) -> list[Grant]:
+        """This clinician's grants in force, as the clinic knows them (`ServerUnreachable`
+        offline)."""
+        answer = await self._get(f"{BREAK_GLASS}/mine")
+        try:
+            return [Grant.from_answer(item) for item in answer]
+        except (ValueError, TypeError):
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+
+    async def _get(self, path: str) -> Any:
+        """A GET with this device's token: the decoded JSON (list or object)."""
+        base, token = self._identity()
+        try:
+            response = await self.http.get(
+                base + path,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.settings.timeout_s,
+            )
+        except httpx.TransportError:
+            raise ServerUnreachable("The server cannot be reached.") from None
+        if 200 <= response.status_code < 300 and not _is_web_page(response):
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
+        return _raise_for(response, path)
+
+    async def read_break_glass(self, grant_id: UUID) -> PatientSummary:
+        """The patient of a grant, read from the clinic (each read is audited there):
+        `ServerRejected` once the grant has ended, `ServerUnreachable` offline."""
+        base, token = self._identity()
+        url = f"{base}{BREAK_GLASS}/{grant_id}/patient"
+        try:
+            response = await self.http.get(
+                url, headers={"Authorization": f"Bearer {token}"}, timeout=self.settings.timeout_s
+            )
+        except httpx.TransportError:
+            raise ServerUnreachable("The server cannot be reached.") from None
+        if response.status_code in (403, 404) and not _is_web_page(response):
+            raise ServerRejected("This break-glass access has ended.")
+        answer = _raise_for(response, BREAK_GLASS)
+        try:
+            return PatientSummary.model_validate(answer)
+        except ValueError:
+            raise UnexpectedAnswer(NOT_UNDERSTOOD) from None
 
     async def _wipe(self) -> None:
         """Hand in what is left of the outbox, crypto-erase the store, tell the server."""

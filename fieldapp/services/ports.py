@@ -7,11 +7,12 @@ store change that breaks the app shows up in mypy rather than in a clinician's h
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from fieldapp.store.outbox import SyncStatus
+from sync.break_glass import Grant
 from sync.records import PatientSummary, Record, Visit
 
 
@@ -90,6 +91,18 @@ class StorePort(Protocol):
 
     def patient_history(self, patient_id: UUID) -> list[Record]:
         """Every device record about one patient, oldest first."""
+        ...
+
+    def break_glass_grants(self) -> list[Grant]:
+        """The break-glass grants this laptop was given, newest first."""
+        ...
+
+    def keep_break_glass(self, grant: Grant) -> None:
+        """Keep a break-glass grant the clinic gave."""
+        ...
+
+    def forget_break_glass(self, now: datetime) -> int:
+        """Drop the kept grants ended by `now`."""
         ...
 
     def records_of_kind(self, kind: str) -> list[Record]:

@@ -292,6 +292,43 @@ class FieldApp(DuressKey):
         if self._usable() and not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen(self.services, self.duress))
 
+    def action_break_glass(self) -> None:
+        """Ask for a patient outside the assignment (needs the clinic server)."""
+        from fieldapp.tui.screens.break_glass import BreakGlassScreen
+
+        if self._usable() and not isinstance(self.screen, BreakGlassScreen):
+            self.push_screen(BreakGlassScreen(self.services))
+
+    def action_break_glass_open(self) -> None:
+        """The newest break-glass patient still granted, under its banner."""
+        if self._usable():
+            self.run_worker(
+                self._open_break_glass(), group="break-glass", exclusive=True, exit_on_error=False
+            )
+
+    async def _open_break_glass(self) -> None:
+        try:
+            await self._find_break_glass()
+        except Exception as exc:  # the one error route, never a traceback
+            self.report_error(exc)
+
+    async def _find_break_glass(self) -> None:
+        from fieldapp.services import break_glass
+        from fieldapp.tui.screens.break_glass import BreakGlassPatientScreen
+
+        def live() -> list[break_glass.Access]:
+            now = self.services.clock.now()
+            return [a for a in break_glass.accesses(self.services) if a.grant.active(now)]
+
+        found = live()
+        if not found and await break_glass.recover(self.services):  # an answer lost earlier
+            found = live()
+            self.sync_now()  # its patient comes with the next pull (if not here already)
+        if not found:
+            self.notify("No break-glass access holds now.")
+        elif self._usable():
+            self.push_screen(BreakGlassPatientScreen(self.services, found[0].grant.id))
+
     def action_lone_check_in(self) -> None:
         """A lone-worker "I am safe" check-in."""
         if self.locked:
@@ -367,11 +404,24 @@ class FieldApp(DuressKey):
         else:
             state.finish(report, services.clock.now())
             await self._after_sync()
+            self._break_glass_after_sync()
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
             self._sync_again = False
             self.sync_now()
+
+    def _break_glass_after_sync(self) -> None:
+        """Forget grants that have ended (this sync took their patients off the laptop);
+        a break-glass screen shows what the sync brought."""
+        from fieldapp.tui.screens.break_glass import BreakGlassPatientScreen
+
+        if self.services.store.is_locked:
+            return
+        self.services.store.forget_break_glass(self.services.clock.now())
+        for screen in self.screen_stack:
+            if isinstance(screen, BreakGlassPatientScreen):
+                screen.show_access()
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)

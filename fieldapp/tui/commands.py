@@ -24,6 +24,16 @@ ACTIONS = (
     ),
     ("Sync", "Send records and fetch changes; shows set-aside records", "sync"),
     ("Lone-worker check-in", "Tell the office you are safe", "lone_check_in"),
+    (
+        "Break-glass: see a patient not yours",
+        "A colleague's patient in an emergency: needs the server, audited, supervisor told",
+        "break_glass",
+    ),
+    (
+        "Break-glass: open the patient",
+        "The patient of the access that holds now",
+        "break_glass_open",
+    ),
     ("Lock", "Save drafts and lock the store", "lock"),
     ("Settings: PIN and duress", "Quick-unlock PIN; what the duress key shows", "settings"),
     ("Help: keys", "Every key and its binding id", "help"),

@@ -55,6 +55,17 @@ class DatabaseSettings(_Section):
     sqlite_busy_timeout_s: float = Field(30, gt=0, description="How long SQLite waits for a lock.")
 
 
+class BreakGlassSettings(_Section):
+    """Emergency access to a patient outside a clinician's assignment (README, Break-glass)."""
+
+    max_minutes: int = Field(
+        60,
+        ge=5,
+        le=12 * 60,
+        description="How long a break-glass access lasts at most (a request may ask less).",
+    )
+
+
 class ServerSettings(_Section):
     """Every clinic server setting."""
 
@@ -79,6 +90,7 @@ class ServerSettings(_Section):
         True, description="Let a revoked device hand in its unsynced work before it wipes."
     )
     rate_limits: RateLimits = RateLimits()
+    break_glass: BreakGlassSettings = BreakGlassSettings()
     database: DatabaseSettings = DatabaseSettings()
 
     @field_validator("database_url")

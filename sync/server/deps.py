@@ -238,3 +238,4 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
 Clinician = Annotated[Principal, Depends(require_role("clinician"))]
 Dispatcher = Annotated[Principal, Depends(require_role("dispatcher"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+Supervisor = Annotated[Principal, Depends(require_role("supervisor"))]

@@ -13,6 +13,7 @@ the same key, and a database restored from a backup keeps it, so laptops still v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import Connection, Date, bindparam, text
@@ -42,6 +43,10 @@ _SCOPE = text(
     SELECT 'protocol_doc', id, version, change_seq, change_seq FROM protocol_doc
     """
 ).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
+# Break-glass patients: listed like the scope's (only those with a clinical part).
+_GRANTED = text(
+    "SELECT id, version, change_seq FROM patient WHERE id IN :ids AND clinical IS NOT NULL"
+).bindparams(bindparam("ids", expanding=True))
 _KEY = text(f"SELECT value FROM server_meta WHERE key = '{KEY_NAME}'")
 
 
@@ -71,10 +76,16 @@ def scope_manifest(
     window: tuple[date, date],
     high_water: int,
     key: str | None = None,
+    granted: Mapping[str, int] | None = None,
 ) -> SignedManifest:
     """The signed manifest of one clinician's scope as of `high_water` (`key`: the signing
-    key when the caller has read it already)."""
-    rows = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
+    key when the caller has read it already). `granted`: patients in scope through a
+    break-glass grant only, each with the grant's change number (when it reached them)."""
+    scope = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
+    rows: list[tuple[str, str, int, int, int]] = [tuple(row) for row in scope]  # type: ignore[misc]
+    if granted:
+        for pid, version, change_seq in conn.execute(_GRANTED, {"ids": sorted(granted)}):
+            rows.append(("patient", pid, version, change_seq, granted[pid]))
     entries = [
         (kind, rid, version if change_seq <= high_water and reached <= high_water else 0)
         for kind, rid, version, change_seq, reached in rows

@@ -317,6 +317,19 @@ class BoardClinician(BaseModel):
     duress_at: datetime | None
 
 
+class BoardBreakGlass(BaseModel):
+    """A break-glass access awaiting a supervisor's review: who, when, the coded reason and
+    the patient's name (contact the board shows anyway), never the clinician's words."""
+
+    id: UUID
+    clinician: str
+    patient_id: UUID
+    patient_name: str | None
+    reason_code: str
+    granted_at: datetime
+    expires_at: datetime
+
+
 class Board(BaseModel):
     """The day at a glance: routes with live status, visits not yet given to anyone."""
 
@@ -326,3 +339,5 @@ class Board(BaseModel):
     published_plan_id: UUID | None
     clinicians: list[BoardClinician]
     unassigned: list[BoardVisit]
+    break_glass: list[BoardBreakGlass] = Field(default_factory=list)
+    """Break-glass accesses no supervisor has reviewed yet, oldest first (any day)."""

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from sync.canonical import canonical_text
 from sync.records import Address, Visit
-from sync.server import crud, safety_notes
+from sync.server import break_glass, crud, safety_notes
 from sync.server.board_tasks import visit_tasks
 from sync.server.errors import Invalid, NotFound
 from sync.server.models import AppUser, DeviceRecordRow, Patient, VisitRow
@@ -464,6 +464,7 @@ def board(session: Session, day: date, tz: str, now: datetime) -> Board:
         unassigned=sorted(
             (v for v in items if v.clinician_id is None), key=lambda v: v.window_start
         ),
+        break_glass=break_glass.board_rows(session),
     )
 
 

@@ -12,10 +12,12 @@ summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.
   malformed one, or one ahead of the server answers `CursorExpired` (410: start again).
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
-patient when no other visit in scope needs them. A record purged past its retention
-(`purge.py`) is reported as a removal to each clinician it concerned. The last page of a
-pull carries the signed manifest of the whole scope (`manifests.py`), which the laptop
-checks its rows against.
+patient when no other visit in scope needs them. A patient under the clinician's break-glass
+grant is in scope while the grant holds (`break_glass.py`): the grant's change number brings
+them, and the change number of its end reports them removed (unless in scope otherwise).
+A record purged past its retention (`purge.py`) is reported as a removal to each clinician
+it concerned. The last page of a pull carries the signed manifest of the whole scope
+(`manifests.py`), which the laptop checks its rows against.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy import Connection, bindparam, select, text
 from sqlmodel import Session
 
 from sync.manifest import SignedManifest
-from sync.server import crud
+from sync.server import break_glass, crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
 from sync.server.manifests import scope_manifest
@@ -96,6 +98,12 @@ class Page:
     cursor: str = ""
     more: bool = False
     manifest: SignedManifest | None = None
+    granted: dict[str, str] = field(default_factory=dict)
+    """Patients in scope only through a break-glass grant: patient id -> grant id."""
+
+    def break_glass_reads(self) -> list[tuple[str, str]]:
+        """(grant id, patient id) of each patient this page hands over under a grant."""
+        return [(self.granted[pid], pid) for pid in self.ids("patient") if pid in self.granted]
 
     def ids(self, kind: str) -> list[str]:
         """Ids of upserted records of one kind (for the audit event)."""
@@ -111,18 +119,29 @@ def pull(
     days: int,
     device_id: str | None = None,
     manifest: bool = False,
+    now: float | None = None,
 ) -> Page:
     """One page of the clinician's changes after the cursor. The last page carries the
     scope's manifest signed for `device_id` (when given) if anything changed since the
-    cursor, or if `manifest` asks for it: a laptop that is up to date already holds it."""
+    cursor, or if `manifest` asks for it: a laptop that is up to date already holds it.
+    `now` (server time) decides which break-glass grants hold; None leaves them out."""
+    cursor = Cursor.decode(cursor_text) if cursor_text is not None else None
+    grants = break_glass.PullGrants({}, [])
+    if now is not None:  # before the high-water mark is read: it may give ends their number
+        after = cursor.seq if cursor is not None and cursor.window_from == today else None
+        grants = break_glass.for_pull(
+            session, clinician, now, break_glass.NO_ENDS if after is None else after
+        )
     epoch, hw, key = _epoch_and_high_water(session)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
     scope = _scope_patients(conn, clinician, window)
-    if cursor_text is not None:
-        cursor = Cursor.decode(cursor_text)
+    granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
+    page.granted = {pid: grant.id for pid, grant in granted.items()}
+    scope |= set(granted)
+    if cursor is not None:
         if cursor.epoch != epoch or cursor.seq > hw:
             raise CursorExpired("the cursor belongs to another or an older server database")
         purged_after = cursor.seq  # purges follow the cursor across a new day's restart
@@ -130,7 +149,9 @@ def pull(
             start = cursor.seq
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
-    items = _changed(conn, clinician, start, hw, limit, window, scope, purged_after)
+    items = _changed(
+        conn, clinician, start, hw, limit, window, scope, purged_after, granted, grants.ends
+    )
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
@@ -141,7 +162,8 @@ def pull(
     page.cursor = Cursor(epoch, last, today).encode()
     up_to_date = 0 < start == hw  # the same window, and no change since the cursor
     if device_id is not None and not page.more and (manifest or not up_to_date):
-        page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key)
+        granted_rows = {pid: grant.change_seq for pid, grant in granted.items()}
+        page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key, granted_rows)
     return page
 
 
@@ -235,9 +257,12 @@ def _changed(
     window: tuple[date, date],
     scope: set[str],
     purged_after: int | None = None,
+    granted: dict[str, break_glass.ActiveGrant] | None = None,
+    grant_ends: list[tuple[int, str]] | None = None,
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
-    in change order."""
+    in change order. A break-glass grant made in (start, hw] is a change that brings its
+    patient (on a fresh start the patient comes as part of the scope anyway)."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
     visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
     found: list[tuple[int, str, Any]] = [
@@ -264,6 +289,17 @@ def _changed(
             )
         ]
     found += [(row.change_seq, "protocol_doc", row) for row in conn.execute(_DOCS_CHANGED, bounds)]
+    if start > 0:
+        found += [
+            (grant.change_seq, "grant", grant)
+            for grant in (granted or {}).values()
+            if start < grant.change_seq <= hw
+        ]
+        found += [
+            (seq, "grant_end", patient_id)
+            for seq, patient_id in grant_ends or []
+            if start < seq <= hw
+        ]
     found.sort(key=lambda entry: entry[0])
     return found[: limit + 1]
 
@@ -276,7 +312,7 @@ def _visits_patients(
     wanted = {
         row.patient_id
         for _, kind, row in items
-        if kind == "visit" and window[0] <= row.scheduled_on <= window[1]
+        if (kind == "visit" and window[0] <= row.scheduled_on <= window[1]) or kind == "grant"
     } - set(rows)
     if wanted:
         rows.update((row.id, row) for row in conn.execute(_PATIENTS_BY_ID, {"ids": sorted(wanted)}))
@@ -300,6 +336,13 @@ def _emit(
         page.removals.append((row.kind, row.record_id))
     elif kind == "patient":
         _emit_patient(row, page, seen)
+    elif kind == "grant":
+        if row.patient_id in patients:
+            _emit_patient(patients[row.patient_id], page, seen)
+    elif kind == "grant_end":  # `row` is the patient's id
+        if row not in scope and ("patient", row) not in seen:
+            seen.add(("patient", row))
+            page.removals.append(("patient", row))
     elif kind == "visit" and window[0] <= row.scheduled_on <= window[1]:
         page.upserts.append(("visit", row.id, row.payload))
         if row.patient_id in patients:

@@ -179,3 +179,36 @@ class _NoClose:
         if name == "aclose":
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+
+async def test_a_break_glass_access_awaiting_review_shows_until_reviewed() -> None:
+    from uuid import uuid4
+
+    from sync.server.plan_models import BoardBreakGlass
+
+    clock = ManualClock(at(11, 2))
+    backend = a_day()
+    access = BoardBreakGlass(
+        id=uuid4(),
+        clinician="a",
+        patient_id=uuid4(),
+        patient_name="Testpatient Three",
+        reason_code="colleague_unavailable",
+        granted_at=at(10, 40),
+        expires_at=at(11, 40),
+    )
+    backend.day_board = backend.day_board.model_copy(update={"break_glass": [access]})
+    app = make_app(backend, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        line = app.screen.query_one("#board-break-glass", Static)
+        text = str(line.render())
+        assert line.display and "BREAK-GLASS awaiting supervisor review: a" in text
+        assert "Testpatient Three (colleague unavailable), 10:40–11:40, open now" in text
+        clock.advance(minutes=40)
+        app.screen.recompute()  # type: ignore[attr-defined]
+        assert str(line.render()).endswith("ended")
+        backend.day_board = backend.day_board.model_copy(update={"break_glass": []})
+        app.screen.load_board()  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert not line.display  # reviewed: off the board

@@ -84,6 +84,7 @@ class BoardScreen(Screen[None]):
         """Banner, table and side panel (map, detail), planning progress, keys."""
         yield Header()
         yield Static("Loading the board…", id="board-banner", markup=False)
+        yield Static("", id="board-break-glass", markup=False)
         with Horizontal(id="board-body"):
             yield FitTable(COLUMNS, id="board-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="board-side"):
@@ -145,6 +146,7 @@ class BoardScreen(Screen[None]):
                 )
         self._fill_table()
         self._set_banner()
+        self._set_break_glass()
 
     def _task_state(self, task: BoardTask) -> str:
         """done, or overdue once its due time has passed on this clock, else open."""
@@ -218,6 +220,23 @@ class BoardScreen(Screen[None]):
         else:
             total = len(self.day_watch.rows)
             banner.update(f"All clear: {total} visits, no one overdue.")
+
+    def _set_break_glass(self) -> None:
+        """Break-glass accesses awaiting a supervisor's review, one line each (hidden when
+        there are none): who, whose patient, the coded reason, when, still open or ended."""
+        line = self.query_one("#board-break-glass", Static)
+        accesses = self.board.break_glass if self.board is not None else []
+        line.display = bool(accesses)
+        now = self.ctx.clock.now()
+        line.update(
+            "\n".join(
+                f"BREAK-GLASS awaiting supervisor review: {a.clinician} → "
+                f"{a.patient_name or a.patient_id} ({a.reason_code.replace('_', ' ')}), "
+                f"{self._hm(a.granted_at)}–{self._hm(a.expires_at)}, "
+                + ("open now" if a.expires_at > now else "ended")
+                for a in accesses
+            )
+        )
 
     def selected_visit(self) -> str | None:
         """The id of the visit under the cursor."""

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from sync.server import (
+    break_glass,  # noqa: F401  (break-glass grants and supervisor notices)
     models,  # noqa: F401  (registers the tables for autogenerate)
     plan_models,  # noqa: F401  (dispatch plans and requests)
     records_models,  # noqa: F401  (legal holds, purge exits, DEA inventories)

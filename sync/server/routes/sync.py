@@ -120,8 +120,19 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
                 ctx.settings.pull_days_ahead,
                 device_id=principal.device_id,
                 manifest=body.manifest,
+                now=ctx.now(),
             )
             session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
+            for grant_id, patient_id in page.break_glass_reads():  # every read, one event each
+                audit.append(
+                    session,
+                    actor=principal.user,
+                    device_id=principal.device_id,
+                    action="break_glass_read",
+                    outcome="ok",
+                    detail={"grant": grant_id, "patient": patient_id, "via": "pull"},
+                    now=ctx.clock(),
+                )
             audit.append(
                 session,
                 actor=principal.user,
