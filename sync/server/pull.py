@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select, text
 from sqlmodel import Session
 
 from sync.manifest import SignedManifest
@@ -120,7 +120,10 @@ def pull(
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
-    scope = _scope_patients(conn, clinician, window)
+    in_window = conn.execute(
+        _VISITS_IN_WINDOW, {"who": clinician, "first": window[0], "last": window[1]}
+    ).all()
+    scope = {row.patient_id for row in in_window}
     if cursor_text is not None:
         cursor = Cursor.decode(cursor_text)
         if cursor.epoch != epoch or cursor.seq > hw:
@@ -130,7 +133,7 @@ def pull(
             start = cursor.seq
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
-    items = _changed(conn, clinician, start, hw, limit, window, scope, purged_after)
+    items = _changed(conn, clinician, start, hw, limit, in_window, scope, purged_after)
     page.more = len(items) > limit
     items = items[:limit]
     last = items[-1][0] if page.more else hw
@@ -175,31 +178,45 @@ def _after(column: Any, statement: Any) -> Any:
     )
 
 
-_SCOPE = select(_VISIT.patient_id).where(
-    _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
-)
 _LEFT_WINDOW = select(_VISIT.id, _VISIT.patient_id).where(
     _VISIT.clinician_id == bindparam("who"),
     _VISIT.scheduled_on >= bindparam("old"),
     _VISIT.scheduled_on < bindparam("today"),
 )
+# Every statement is keyed by the clinician's scope (their visits by day) or by their
+# cursor (their changes in order), each with an index of its own (migration 0009), so a
+# pull reads the device's rows, never the clinic's history. PostgreSQL plans a prepared
+# statement once for any parameters; where a change-number range could tempt that plan
+# into walking every change (a range over the whole history, ANDed with the scope), the
+# scope is read alone (a handful of rows) and its change numbers compared here.
 _VISITS_CHANGED = _after(
     _VISIT.change_seq, select(*_VISIT_COLUMNS).where(_VISIT.clinician_id == bindparam("who"))
 )
 # a fresh start has nothing to remove: only what is in the window
-_VISITS_CHANGED_IN_WINDOW = _VISITS_CHANGED.where(_in_window(_VISIT.scheduled_on))
+_VISITS_IN_WINDOW = select(*_VISIT_COLUMNS).where(
+    _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
+)
 _EXITS_CHANGED = _after(
     _EXIT.seq,
     select(_EXIT.seq, _EXIT.visit_id, _EXIT.patient_id).where(
         _EXIT.clinician_id == bindparam("who")
     ),
 )
-_PATIENTS_CHANGED = _after(
-    _PATIENT.change_seq,
-    select(*_PATIENT_COLUMNS, _PATIENT.change_seq).where(
-        _PATIENT.id.in_(bindparam("ids", expanding=True))
-    ),
-)
+
+
+def _by_ids(*columns: Any) -> dict[str, Any]:
+    """`SELECT columns FROM patient WHERE id IN :ids`, by dialect: PostgreSQL takes the ids
+    as one array, so the statement's text never changes and is prepared once per
+    connection (an IN list makes new text, parsed and planned again, for every length)."""
+    return {
+        "postgresql": select(*columns).where(
+            _PATIENT.id == any_(bindparam("ids", type_=ARRAY(String)))
+        ),
+        "sqlite": select(*columns).where(_PATIENT.id.in_(bindparam("ids", expanding=True))),
+    }
+
+
+_SCOPE_PATIENTS = _by_ids(*_PATIENT_COLUMNS, _PATIENT.change_seq)
 _PURGES_CHANGED = _after(
     _PURGED.seq,
     select(_PURGED.seq, _PURGED.kind, _PURGED.record_id).where(
@@ -207,13 +224,8 @@ _PURGES_CHANGED = _after(
     ),
 )
 _DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
-_PATIENTS_BY_ID = select(*_PATIENT_COLUMNS).where(_PATIENT.id.in_(bindparam("ids", expanding=True)))
+_PATIENTS_BY_ID = _by_ids(*_PATIENT_COLUMNS)
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
-
-
-def _scope_patients(conn: Connection, clinician: str, window: tuple[date, date]) -> set[str]:
-    rows = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
-    return set(rows.scalars())
 
 
 def _left_window(
@@ -232,19 +244,17 @@ def _changed(
     start: int,
     hw: int,
     limit: int,
-    window: tuple[date, date],
+    in_window: list[Any],
     scope: set[str],
     purged_after: int | None = None,
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
-    in change order."""
+    in change order. `in_window`: the clinician's visits in the window, which are all a
+    fresh start (nothing to remove yet) looks at."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
-    visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
+    visits = conn.execute(_VISITS_CHANGED, {**bounds, "who": clinician}) if start else in_window
     found: list[tuple[int, str, Any]] = [
-        (row.change_seq, "visit", row)
-        for row in conn.execute(
-            visits, {**bounds, "who": clinician, "first": window[0], "last": window[1]}
-        )
+        (row.change_seq, "visit", row) for row in visits if start < row.change_seq <= hw
     ]
     if start > 0:
         found += [
@@ -254,7 +264,8 @@ def _changed(
     if scope:
         found += [
             (row.change_seq, "patient", row)
-            for row in conn.execute(_PATIENTS_CHANGED, {**bounds, "ids": sorted(scope)})
+            for row in conn.execute(_SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
+            if start < row.change_seq <= hw
         ]
     if purged_after is not None:
         found += [
@@ -279,7 +290,10 @@ def _visits_patients(
         if kind == "visit" and window[0] <= row.scheduled_on <= window[1]
     } - set(rows)
     if wanted:
-        rows.update((row.id, row) for row in conn.execute(_PATIENTS_BY_ID, {"ids": sorted(wanted)}))
+        rows.update(
+            (row.id, row)
+            for row in conn.execute(_PATIENTS_BY_ID[conn.dialect.name], {"ids": sorted(wanted)})
+        )
     return rows
 
 
