@@ -12,7 +12,7 @@ the same value, or the same error (FastAPI's 422 `json_invalid` comes from it).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -41,7 +41,7 @@ class FastJsonRequest(Request):
 class FastJsonRoute(APIRoute):
     """A route whose handler (body parsing, dependencies) sees a `FastJsonRequest`."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, given the request as a `FastJsonRequest`."""
         handler = super().get_route_handler()
 
