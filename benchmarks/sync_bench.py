@@ -14,9 +14,21 @@
    device takes to push its 100 records and pull its day with the server to itself;
    "p95_over_solo" is the burst's p95 over that (how long the queue of the others makes
    a request wait, in solo syncs; the machine's speed, which swings, cancels out).
+   "server_cpu_ms_per_device" and "database_cpu_ms_per_device" are the burst's cost (the
+   median over the bursts): the server's process tree, and the PostgreSQL backends that
+   serve its connections (tagged with an application name; "cluster_cpu_ms_per_device"
+   counts every PostgreSQL process on the machine, other sessions' work included).
+3. "fleet_p95_ms": the same 200 devices starting as the client schedules them
+   (`SyncClient.next_interval`: the shipped interval of `config/fieldapp.toml`, give or
+   take `INTERVAL_SPREAD`): laptops unlocked together arrive for their next round within
+   that window ("fleet_window_s"), the densest their schedule gives.
+4. "pull_ratio_1m": one device's pull with 1,000,000 rows of clinic history on the server
+   over the same pull with 10,000, in the same run: two databases (the history bulk-loaded
+   by COPY, see `clinic_history.py`), two servers, pulled alternately; its day from
+   scratch and a routine pull with its cursor, the larger ratio reported.
 
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
-The last line is JSON with the figures the issue names.
+(about 4 minutes). The last line is JSON with the figures the issue names.
 """
 
 from __future__ import annotations
