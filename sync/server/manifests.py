@@ -14,9 +14,10 @@ the same key, and a database restored from a backup keeps it, so laptops still v
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import ARRAY, Connection, Date, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.manifest import SignedManifest, manifest_body, new_signing_key, public_key, sign
@@ -27,8 +28,7 @@ KEY_NAME = "manifest_key"
 # The whole scope in one statement (a pull's last page runs it): the clinician's visits in
 # the window, their patients with a clinical part (pull never sends the others, see
 # `crud.patient_summary`) and when the first of their visits changed, every protocol document.
-_SCOPE = text(
-    """
+_SCOPE_SQL = """
     WITH scope AS (
         SELECT id, version, patient_id, change_seq FROM visit
         WHERE clinician_id = :who AND scheduled_on BETWEEN :first AND :last
@@ -42,12 +42,27 @@ _SCOPE = text(
     UNION ALL
     SELECT 'protocol_doc', id, version, change_seq, change_seq FROM protocol_doc
     """
-).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
+# On PostgreSQL the window goes as its list of days (see `pull._VISITS_IN_WINDOW`).
+_SCOPE = {
+    "sqlite": text(_SCOPE_SQL).bindparams(
+        bindparam("first", type_=Date), bindparam("last", type_=Date)
+    ),
+    "postgresql": text(
+        _SCOPE_SQL.replace("scheduled_on BETWEEN :first AND :last", "scheduled_on = ANY(:days)")
+    ).bindparams(bindparam("days", type_=ARRAY(Date))),
+}
 # Break-glass patients: listed like the scope's (only those with a clinical part).
 _GRANTED = text(
     "SELECT id, version, change_seq FROM patient WHERE id IN :ids AND clinical IS NOT NULL"
 ).bindparams(bindparam("ids", expanding=True))
 _KEY = text(f"SELECT value FROM server_meta WHERE key = '{KEY_NAME}'")
+
+
+def window_days(window: tuple[date, date]) -> dict[str, Any]:
+    """The parameters naming a pull window: its first and last day, and every day in it."""
+    first, last = window
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return {"first": first, "last": last, "days": days}
 
 
 def signing_key(conn: Connection) -> str:
@@ -81,7 +96,7 @@ def scope_manifest(
     """The signed manifest of one clinician's scope as of `high_water` (`key`: the signing
     key when the caller has read it already). `granted`: patients in scope through a
     break-glass grant only, each with the grant's change number (when it reached them)."""
-    scope = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
+    scope = conn.execute(_SCOPE[conn.dialect.name], {"who": clinician, **window_days(window)})
     rows: list[tuple[str, str, int, int, int]] = [tuple(row) for row in scope]  # type: ignore[misc]
     if granted:
         for pid, version, change_seq in conn.execute(_GRANTED, {"ids": sorted(granted)}):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -93,15 +93,21 @@ class VisitRow(SQLModel, table=True):
     """The current version of a visit; `payload` is its `sync.records.Visit` JSON."""
 
     __tablename__ = "visit"
+    # A clinician's scope by day, and their changes after a pull cursor: a device's sync
+    # reads its own rows, whatever the clinic's history holds (migration 0009).
+    __table_args__ = (
+        Index("ix_visit_clinician_day", "clinician_id", "scheduled_on"),
+        Index("ix_visit_clinician_change", "clinician_id", "change_seq"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     patient_id: str = Field(foreign_key="patient.id", index=True, max_length=36)
-    clinician_id: str = Field(index=True, max_length=200)
+    clinician_id: str = Field(max_length=200)
     scheduled_on: date = Field(index=True)
     status: str = Field(max_length=20)
     version: int = 1
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    change_seq: int = Field(index=True)
+    change_seq: int
     updated_at: float
 
 
@@ -109,11 +115,12 @@ class VisitExit(SQLModel, table=True):
     """A visit left a clinician (reassigned): their next pull reports it removed."""
 
     __tablename__ = "visit_exit"
+    __table_args__ = (Index("ix_visit_exit_clinician_seq", "clinician_id", "seq"),)
 
     seq: int = Field(primary_key=True)
-    visit_id: str = Field(max_length=36)
-    clinician_id: str = Field(index=True, max_length=200)
-    patient_id: str = Field(max_length=36)
+    visit_id: str = Field(index=True, max_length=36)
+    clinician_id: str = Field(max_length=200)
+    patient_id: str = Field(index=True, max_length=36)
 
 
 class ProtocolDocRow(SQLModel, table=True):

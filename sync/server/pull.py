@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import ARRAY, Connection, Date, String, any_, bindparam, select, text
 from sqlmodel import Session
 
 from sync.manifest import SignedManifest
 from sync.server import break_glass, crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
-from sync.server.manifests import scope_manifest
+from sync.server.manifests import scope_manifest, window_days
 from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
 from sync.server.records_models import PurgeExit
 
@@ -137,7 +138,10 @@ def pull(
     window = (today, today + timedelta(days=days))
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
-    scope = _scope_patients(conn, clinician, window)
+    in_window = conn.execute(
+        _VISITS_IN_WINDOW[conn.dialect.name], {"who": clinician, **window_days(window)}
+    ).all()
+    scope = {row.patient_id for row in in_window}
     granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
     page.granted = {pid: grant.id for pid, grant in granted.items()}
     scope |= set(granted)
@@ -150,7 +154,7 @@ def pull(
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
     items = _changed(
-        conn, clinician, start, hw, limit, window, scope, purged_after, granted, grants.ends
+        conn, clinician, start, hw, limit, in_window, scope, purged_after, granted, grants.ends
     )
     page.more = len(items) > limit
     items = items[:limit]
@@ -197,31 +201,55 @@ def _after(column: Any, statement: Any) -> Any:
     )
 
 
-_SCOPE = select(_VISIT.patient_id).where(
-    _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
-)
 _LEFT_WINDOW = select(_VISIT.id, _VISIT.patient_id).where(
     _VISIT.clinician_id == bindparam("who"),
     _VISIT.scheduled_on >= bindparam("old"),
     _VISIT.scheduled_on < bindparam("today"),
 )
+# Every statement is keyed by the clinician's scope (their visits by day) or by their
+# cursor (their changes in order), each with an index of its own (migration 0009), so a
+# pull reads the device's rows, never the clinic's history. PostgreSQL plans a prepared
+# statement once for any parameters; where a change-number range could tempt that plan
+# into walking every change (a range over the whole history, ANDed with the scope), the
+# scope is read alone (a handful of rows) and its change numbers compared here.
 _VISITS_CHANGED = _after(
     _VISIT.change_seq, select(*_VISIT_COLUMNS).where(_VISIT.clinician_id == bindparam("who"))
 )
-# a fresh start has nothing to remove: only what is in the window
-_VISITS_CHANGED_IN_WINDOW = _VISITS_CHANGED.where(_in_window(_VISIT.scheduled_on))
+# The clinician's visits in the window (a fresh start has nothing to remove: only these).
+# On PostgreSQL the window goes as its list of days: a range's selectivity is unknown to
+# the plan prepared once for any parameters (it guesses 0.5 % of the clinician's history),
+# which then looked so costly that every pull planned the statement again, at a cost that
+# grew with the history; a handful of days is estimated as what it is.
+_VISITS_IN_WINDOW = {
+    "postgresql": select(*_VISIT_COLUMNS).where(
+        _VISIT.clinician_id == bindparam("who"),
+        _VISIT.scheduled_on == any_(bindparam("days", type_=ARRAY(Date))),
+    ),
+    "sqlite": select(*_VISIT_COLUMNS).where(
+        _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
+    ),
+}
 _EXITS_CHANGED = _after(
     _EXIT.seq,
     select(_EXIT.seq, _EXIT.visit_id, _EXIT.patient_id).where(
         _EXIT.clinician_id == bindparam("who")
     ),
 )
-_PATIENTS_CHANGED = _after(
-    _PATIENT.change_seq,
-    select(*_PATIENT_COLUMNS, _PATIENT.change_seq).where(
-        _PATIENT.id.in_(bindparam("ids", expanding=True))
-    ),
-)
+
+
+def _by_ids(*columns: Any) -> dict[str, Any]:
+    """`SELECT columns FROM patient WHERE id IN :ids`, by dialect: PostgreSQL takes the ids
+    as one array, so the statement's text never changes and is prepared once per
+    connection (an IN list makes new text, parsed and planned again, for every length)."""
+    return {
+        "postgresql": select(*columns).where(
+            _PATIENT.id == any_(bindparam("ids", type_=ARRAY(String)))
+        ),
+        "sqlite": select(*columns).where(_PATIENT.id.in_(bindparam("ids", expanding=True))),
+    }
+
+
+_SCOPE_PATIENTS = _by_ids(*_PATIENT_COLUMNS, _PATIENT.change_seq)
 _PURGES_CHANGED = _after(
     _PURGED.seq,
     select(_PURGED.seq, _PURGED.kind, _PURGED.record_id).where(
@@ -229,13 +257,8 @@ _PURGES_CHANGED = _after(
     ),
 )
 _DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
-_PATIENTS_BY_ID = select(*_PATIENT_COLUMNS).where(_PATIENT.id.in_(bindparam("ids", expanding=True)))
+_PATIENTS_BY_ID = _by_ids(*_PATIENT_COLUMNS)
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
-
-
-def _scope_patients(conn: Connection, clinician: str, window: tuple[date, date]) -> set[str]:
-    rows = conn.execute(_SCOPE, {"who": clinician, "first": window[0], "last": window[1]})
-    return set(rows.scalars())
 
 
 def _left_window(
@@ -254,22 +277,21 @@ def _changed(
     start: int,
     hw: int,
     limit: int,
-    window: tuple[date, date],
+    in_window: Sequence[Any],
     scope: set[str],
     purged_after: int | None = None,
     granted: dict[str, break_glass.ActiveGrant] | None = None,
     grant_ends: list[tuple[int, str]] | None = None,
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
-    in change order. A break-glass grant made in (start, hw] is a change that brings its
-    patient (on a fresh start the patient comes as part of the scope anyway)."""
+    in change order. `in_window`: the clinician's visits in the window, which are all a
+    fresh start (nothing to remove yet) looks at. A break-glass grant made in (start, hw]
+    is a change that brings its patient (on a fresh start the patient comes as part of the
+    scope anyway)."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
-    visits = _VISITS_CHANGED if start else _VISITS_CHANGED_IN_WINDOW
+    visits = conn.execute(_VISITS_CHANGED, {**bounds, "who": clinician}) if start else in_window
     found: list[tuple[int, str, Any]] = [
-        (row.change_seq, "visit", row)
-        for row in conn.execute(
-            visits, {**bounds, "who": clinician, "first": window[0], "last": window[1]}
-        )
+        (row.change_seq, "visit", row) for row in visits if start < row.change_seq <= hw
     ]
     if start > 0:
         found += [
@@ -279,7 +301,8 @@ def _changed(
     if scope:
         found += [
             (row.change_seq, "patient", row)
-            for row in conn.execute(_PATIENTS_CHANGED, {**bounds, "ids": sorted(scope)})
+            for row in conn.execute(_SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
+            if start < row.change_seq <= hw
         ]
     if purged_after is not None:
         found += [
@@ -315,7 +338,10 @@ def _visits_patients(
         if (kind == "visit" and window[0] <= row.scheduled_on <= window[1]) or kind == "grant"
     } - set(rows)
     if wanted:
-        rows.update((row.id, row) for row in conn.execute(_PATIENTS_BY_ID, {"ids": sorted(wanted)}))
+        rows.update(
+            (row.id, row)
+            for row in conn.execute(_PATIENTS_BY_ID[conn.dialect.name], {"ids": sorted(wanted)})
+        )
     return rows
 
 

@@ -299,8 +299,10 @@ def _validate(item: PushItem) -> Incoming:
 
 # The visits and patients a clinician ever had: current assignments and visits that left
 # them (reassigned, moved), so work done before a change still lands. One statement.
-_REACH = text(
-    """
+# On PostgreSQL the ids go as two arrays: the statement's text never changes, so it is
+# prepared once per connection (IN lists make new text, parsed and planned again, for
+# every count of ids a batch happens to hold).
+_REACH_SQL = """
     SELECT 'visit', id, patient_id FROM visit WHERE clinician_id = :who AND id IN :visits
     UNION SELECT 'visit', visit_id, patient_id FROM visit_exit
         WHERE clinician_id = :who AND visit_id IN :visits
@@ -309,10 +311,19 @@ _REACH = text(
     UNION SELECT 'patient', patient_id, patient_id FROM visit_exit
         WHERE clinician_id = :who AND patient_id IN :patients
     """
-).bindparams(  # typed, so that an empty list still compares as text
-    bindparam("visits", expanding=True, type_=String),
-    bindparam("patients", expanding=True, type_=String),
-)
+_REACH = {
+    "sqlite": text(_REACH_SQL).bindparams(  # typed, so that an empty list still compares as text
+        bindparam("visits", expanding=True, type_=String),
+        bindparam("patients", expanding=True, type_=String),
+    ),
+    "postgresql": text(
+        _REACH_SQL.replace("IN :visits", "= ANY(:visits)").replace(
+            "IN :patients", "= ANY(:patients)"
+        )
+    ).bindparams(
+        bindparam("visits", type_=ARRAY(String)), bindparam("patients", type_=ARRAY(String))
+    ),
+}
 
 
 def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> None:
@@ -328,7 +339,8 @@ def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> Non
     visit_ids = {one.visit_id for one in valid if one.visit_id is not None}
     patient_ids = {one.patient_id for one in valid if one.patient_id is not None}
     reach = session.execute(
-        _REACH, {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)}
+        _REACH[session.connection().dialect.name],
+        {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)},
     ).all()
     patient_of_visit = {rid: patient for kind, rid, patient in reach if kind == "visit"}
     mine_patients = {rid for kind, rid, _ in reach if kind == "patient"}

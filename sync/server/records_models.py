@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -39,11 +39,12 @@ class PurgeExit(SQLModel, table=True):
     """
 
     __tablename__ = "purge_exit"
+    __table_args__ = (Index("ix_purge_exit_clinician_seq", "clinician_id", "seq"),)
 
     seq: int = Field(primary_key=True)
     kind: str = Field(max_length=40)
     record_id: str = Field(max_length=36)
-    clinician_id: str = Field(index=True, max_length=200)
+    clinician_id: str = Field(max_length=200)
     purge_id: str = Field(max_length=36)
 
 
