@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from sync.approvals import Answer as SignedAnswer
 from sync.canonical import canonical_json
 from sync.clinical_record import ClinicalRecord
 from sync.text import Text
@@ -302,11 +303,14 @@ Decision = Literal["proceed", "proceed_with_flags", "hold", "hard_stop", "emerge
 
 
 class Approval(Strict):
-    """A named prescriber's approval that lets a held visit go on."""
+    """A prescriber's approval that lets a held visit go on: their enrolled name and, from
+    this build on, the signed answer itself (`sync.approvals.Answer`), which anyone can
+    check against the request's id and facts."""
 
     prescriber: ShortText
     note: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
     approved_at: datetime
+    answer: SignedAnswer | None = None
 
 
 class ChecklistSubmission(DeviceRecord):

@@ -25,7 +25,7 @@ from sync.server.config import ServerConfigError, ServerSettings, load_server_se
 from sync.server.db import folder_open_to_others, make_engine, transaction
 from sync.server.errors import ServerError
 
-ROLES = ("clinician", "dispatcher", "admin")
+ROLES = ("clinician", "dispatcher", "admin", "prescriber", "supervisor")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.demo.seattle import SEATTLE
+from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -139,7 +140,11 @@ def _ready(session: VisitSession, now: datetime) -> bool:
     if decision.outcome == "hold" and all(
         r.outcome != "hold" or getattr(r, "approvable", True) for r in decision.reasons
     ):
-        decision = run.approve(PRESCRIBER, "Reviewed history; proceed as planned.")
+        # The recorded day plays the prescriber too: a real signed answer, checked as one
+        # from the clinic would be.
+        decision = SimulatedClinic().release(
+            run, PRESCRIBER, "Reviewed history; proceed as planned."
+        )
     run.submit()
     return decision.outcome in ("proceed", "proceed_with_flags")
 

@@ -30,9 +30,11 @@ from fieldapp.clinical.vocabulary import normalise
 from fieldapp.config import config_dir
 from fieldapp.services import engine
 from fieldapp.services.answers import Item, ItemKind, bounds_for, parse_answer
+from fieldapp.services.approvals import NothingToApprove, PendingRequest, hold_facts, new_request
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.validation import Bounds
 from fieldapp.services.visit import StepRefused, VisitSession
+from sync.approvals import Answer, RequestPublic
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
 from sync.records import Reason as RecordReason
@@ -164,7 +166,9 @@ class ChecklistRun:
     def __init__(self, session: VisitSession) -> None:
         self.session = session
         self.texts: dict[str, str] = {}
-        self.approval: Approval | None = None
+        # The remote approval asked for the holds, and its checked answer once it came.
+        self.pending: PendingRequest | None = None
+        self.applied: Approval | None = None  # the approval the last decision applied
         self._record: RecordReading | None = None
         self._course_data: dict[str, Any] | None = None
 
@@ -232,8 +236,6 @@ class ChecklistRun:
                 base[section][key] = value
         base["checklists"] = [{"template": "visit_extras", "missing": missing}]
         base["record_review"] = review
-        if self.approval is not None:
-            base["approvals"] = [self.approval.model_dump()]
         responses = [
             ChecklistResponse(template=ref, answers=answers)
             for ref, answers in self.responses().items()
@@ -247,34 +249,70 @@ class ChecklistRun:
             raise AnswersRefused(list(dict.fromkeys(found))) from None
 
     def decide(self) -> ReadinessDecision:
-        """The engine's decision on the answers so far (`AnswersRefused` when it cannot)."""
+        """The engine's decision on the answers so far (`AnswerRefused` when it cannot),
+        with the prescriber's signed approval applied while its facts still hold."""
         data = self.readiness_input()
         try:
-            return evaluate_readiness(data, engine.protocol())
+            decision = evaluate_readiness(data, engine.protocol())
+            approval = self.applied = self._approval(decision)
+            if approval is not None:
+                decision = evaluate_readiness(
+                    data.model_copy(update={"approvals": [approval]}), engine.protocol()
+                )
         except (ValueError, ArithmeticError):
             # A rule that cannot read an answer: never a crash, never the value in a message.
             raise AnswersRefused([]) from None
+        return decision
 
-    def approve(self, prescriber: str, note: str) -> ReadinessDecision:
-        """A named prescriber releases the approvable holds; the decision is re-run."""
-        if not prescriber.strip() or not note.strip():
-            raise StepRefused("An approval needs the prescriber's name and a note.")
-        self.approval = Approval(
-            prescriber=prescriber.strip(),
-            note=note.strip(),
-            approved_at=self.session.services.clock.now(),
+    @property
+    def answer(self) -> Answer | None:
+        """The checked answer to this checklist's request, if one came."""
+        return self.pending.answer if self.pending is not None else None
+
+    def _approval(self, decision: ReadinessDecision) -> Approval | None:
+        """The engine's approval from the signed answer, if it approves these very holds."""
+        answer = self.answer
+        if answer is None or answer.decision == "decline":
+            return None
+        facts = hold_facts(decision.reasons)
+        if facts is None or facts.digest() != answer.facts_hash:
+            return None  # the answers changed since the request: ask again
+        return Approval(
+            prescriber=answer.answered_by,
+            note=answer.note,
+            approved_at=answer.answered_at,
+            rule_ids=[rule.rule_id for rule in facts.rules],
         )
+
+    def approval_request(self) -> PendingRequest:
+        """The request for a prescriber to release this decision's holds (the same one
+        while the facts are unchanged), or `NothingToApprove`."""
+        facts = hold_facts(self.decide().reasons)
+        if facts is None:
+            raise NothingToApprove("Nothing on hold here is for a prescriber to release.")
+        if self.pending is None or self.pending.request.facts != facts:
+            self.pending = new_request("readiness_hold", facts, self.session.visit.id)
+        return self.pending
+
+    def apply_answer(self, found: RequestPublic, pinned_key: str) -> ReadinessDecision:
+        """Check the clinic's answer to this checklist's request and re-run the decision
+        (`sync.approvals.AnswerRefused` when it must not count)."""
+        if self.pending is None:
+            raise NothingToApprove("No request was sent for this checklist.")
+        self.pending.accept(found, pinned_key)
         return self.decide()
 
     def submit(self) -> list[ChecklistSubmission]:
         """Save one submission per template, each with the overall decision and reasons."""
         decision = self.decide()
         approval = None
-        if self.approval is not None and decision.outcome in ("proceed", "proceed_with_flags"):
+        answer = self.answer
+        if self.applied is not None and answer is not None:
             approval = RecordApproval(
-                prescriber=self.approval.prescriber,
-                note=self.approval.note or "approved",
-                approved_at=self.approval.approved_at or self.session.services.clock.now(),
+                prescriber=answer.answered_by,
+                note=answer.note,
+                approved_at=answer.answered_at,
+                answer=answer,
             )
         extras = {i.id: self.texts[i.id] for i in EXTRA_ITEMS if self.texts.get(i.id, "").strip()}
         saved = []

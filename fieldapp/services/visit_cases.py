@@ -19,6 +19,7 @@ review, records, error.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from fieldapp.clinical.protocol import protocol_from_data
 from fieldapp.config import deep_merge
 from fieldapp.errors import FieldAppError
 from fieldapp.services import case_visit, engine
+from fieldapp.services.approvals import NothingToApprove, SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -208,7 +210,10 @@ class VisitCaseRunner:
         run.texts = case_visit.checklist(self.clock.now().date(), answers)
         out.values["review"] = run.record().review()
         if approval is not None:
-            run.approve(str(approval["prescriber"]), str(approval["note"]))
+            # The case plays the clinic and the prescriber: a real signed answer. A hold no
+            # prescriber may release stays (there is nothing to ask for).
+            with contextlib.suppress(NothingToApprove):
+                SimulatedClinic().release(run, str(approval["prescriber"]), str(approval["note"]))
         decision = run.decide()
         out.saw(decision.reasons)
         out.values["review"] += [

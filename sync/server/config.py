@@ -55,6 +55,31 @@ class DatabaseSettings(_Section):
     sqlite_busy_timeout_s: float = Field(30, gt=0, description="How long SQLite waits for a lock.")
 
 
+class ApprovalSettings(_Section):
+    """Remote approvals and telephone orders (README "Remote approvals")."""
+
+    request_ttl_min: float = Field(
+        30,
+        gt=0,
+        le=7 * 24 * 60,
+        description="A request for a prescriber's or supervisor's decision expires this "
+        "many minutes after it reaches the clinic; an answer signed later is refused.",
+    )
+    long_poll_max_s: float = Field(
+        25,
+        ge=0,
+        le=120,
+        description="How long a laptop's wait for an answer may hold one request open.",
+    )
+    cosign_deadline_hours: float = Field(
+        48,
+        gt=0,
+        le=24 * 30,
+        description="A telephone order not co-signed by its prescriber this many hours "
+        "after it was given is escalated to the supervisor and shown on the board.",
+    )
+
+
 class ServerSettings(_Section):
     """Every clinic server setting."""
 
@@ -79,6 +104,7 @@ class ServerSettings(_Section):
         True, description="Let a revoked device hand in its unsynced work before it wipes."
     )
     rate_limits: RateLimits = RateLimits()
+    approvals: ApprovalSettings = ApprovalSettings()
     database: DatabaseSettings = DatabaseSettings()
 
     @field_validator("database_url")

@@ -31,6 +31,7 @@ from sync.server.deps import AppContext, Clock, utc_now
 from sync.server.faults import UnexpectedErrors
 from sync.server.routes import (
     admin,
+    approvals,
     clinical,
     dispatch,
     duress,
@@ -180,6 +181,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         admin,
         clinical,
         fhir,
+        approvals,
     ):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from sync.records import Address, CoursePosition, PatientSummary, ShortText
 
-Role = Literal["clinician", "dispatcher", "admin"]
+Role = Literal["clinician", "dispatcher", "admin", "prescriber", "supervisor"]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 MAX_SEQ = 2_000_000_000  # device seqs are stored as 32-bit integers on PostgreSQL

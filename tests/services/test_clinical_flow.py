@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from fieldapp.demo.seattle import demo_day
 from fieldapp.demo.stack import load_server
+from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -86,7 +87,7 @@ def test_an_unknown_allergy_holds_and_says_which(services: AppServices) -> None:
     held = [r for r in decision.reasons if r.rule_id == "record_unrecognised"]
     assert held and "Midazolam" in held[0].message and held[0].approvable
     assert [f.entry for f in run.record().findings if f.review] == ["Midazolam"]
-    run.approve("Dr. Prescriber", "alternative rescue drug on hand")
+    SimulatedClinic().release(run, "Dr. Prescriber", "alternative rescue drug on hand")
     assert run.decide().outcome == "proceed_with_flags"
 
 
@@ -204,7 +205,8 @@ def infusing_other(services: AppServices, clock: ManualClock, **patient: Any) ->
     s.arrive(None, None, attested=True)
     run = ChecklistRun(s)
     run.texts.update({**GOOD_CHECKLIST, "weight_kg": str(summary.weight_kg)})
-    run.approve("Dr. Prescriber", "reviewed")
+    if run.decide().outcome == "hold":
+        SimulatedClinic().release(run, "Dr. Prescriber", "reviewed")
     run.submit()
     services.ledger.carry("V-2", Decimal(10), Decimal(20), "LOT-FLOW")
     form = dose_form(weight=str(summary.weight_kg))
@@ -273,7 +275,7 @@ def test_an_instruction_without_a_timer_is_never_overdue(
     s = visit_with(services)
     run = ChecklistRun(s)
     run.texts.update({**GOOD_CHECKLIST, "urinary_symptoms": "y"})
-    run.approve("Dr. Prescriber", "urinalysis ordered")
+    SimulatedClinic().release(run, "Dr. Prescriber", "urinalysis ordered")
     run.submit()
     tasks = FollowUps(s)
     (urinalysis,) = [t for t in tasks.tasks() if t.action == "urinalysis"]
