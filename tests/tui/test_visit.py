@@ -1,5 +1,5 @@
-"""Pilot tests of a visit: whole, hard stop, a hold no typed name releases, stopped for BP, not cleared,
-note signed then amended, a draft surviving lock, and the duress key."""
+"""Pilot tests of a visit: whole, hard stop, a hold no typed name releases, stopped for
+BP, not cleared, note signed then amended, a draft surviving lock, and the duress key."""
 
 from __future__ import annotations
 
