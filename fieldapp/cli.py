@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the whole demo: server on SQLite, synthetic Seattle day, enrolled laptop, app",
     ),
     "dispatch": ("fieldapp.commands.dispatch", "plan, publish and watch the day (dispatcher)"),
+    "review": (
+        "fieldapp.commands.review",
+        "the prescriber's or supervisor's console: approvals, co-signatures, tasks",
+    ),
 }
 """Command name → (module that registers it, its help line in `fieldapp --help`)."""
 

@@ -13,7 +13,14 @@ from uuid import UUID
 
 import httpx
 
-from sync.approvals import REFUSAL_REASONS, Answer, AnswerRefused, ApprovalRequestIn, RequestPublic
+from sync.approvals import (
+    REFUSAL_REASONS,
+    Answer,
+    AnswerRefused,
+    ApprovalRequestIn,
+    RequestPublic,
+    ReviewTask,
+)
 from sync.client import (
     AuthFailed,
     RateLimited,
@@ -141,6 +148,15 @@ class ApprovalClient:
         params = {"status": status} | ({"kind": kind} if kind else {})
         data = await self._call("GET", "/review/queue", params=params)
         return [RequestPublic.model_validate(item) for item in data]
+
+    async def me(self) -> dict[str, Any]:
+        """Who the token belongs to (user, role)."""
+        return await self._call("GET", "/me")  # type: ignore[no-any-return]
+
+    async def tasks(self) -> list[ReviewTask]:
+        """The follow-up tasks for the caller's role, overdue first."""
+        data = await self._call("GET", "/review/tasks")
+        return [ReviewTask.model_validate(item) for item in data]
 
     async def answer(self, answer: Answer) -> RequestPublic:
         """Hand in a signed answer."""

@@ -152,6 +152,18 @@ class RequestPublic(_Wire):
     signer: SignerCertificate | None = None
 
 
+class ReviewTask(_Wire):
+    """A follow-up task the protocol engine gave a prescriber or supervisor: what, for which
+    visit (an id), due when, where it stands. Never its text or the reason behind it."""
+
+    id: UUID
+    action: str
+    owner: AnswerRole
+    visit_id: UUID | None
+    due_at: datetime | None
+    state: Literal["open", "overdue", "done"]
+
+
 class AnswerRefused(Exception):
     """An answer that must not release anything; `reason` says which way it is bad."""
 

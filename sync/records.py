@@ -311,6 +311,10 @@ class Approval(Strict):
     note: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
     approved_at: datetime
     answer: SignedAnswer | None = None
+    # A telephone order (no data to reach the prescriber): read back to them and confirmed,
+    # then co-signed through this request (`sync.approvals`, kind "verbal_order").
+    read_back: bool = False
+    cosign_request_id: UUID | None = None
 
 
 class ChecklistSubmission(DeviceRecord):
@@ -369,6 +373,16 @@ class VitalsReading(DeviceRecord):
         return self
 
 
+class CheckerSignature(Strict):
+    """A second checker's Ed25519 signature over a dose order: their own enrolled key,
+    unlocked on this laptop by their own PIN. `checker` is their clinic user name."""
+
+    alg: Literal["ed25519"] = "ed25519"
+    checker: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+    value: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
+
+
 class DoseOrder(DeviceRecord):
     """What the prescriber ordered, and the dose the engine computed from it."""
 
@@ -393,6 +407,12 @@ class DoseOrder(DeviceRecord):
     # The weight differed from today's checklist or the last visit by more than the
     # protocol allows, and the clinician confirmed it before the dose was shown.
     weight_confirmed: bool = False
+    # The second checker's own signature (from this build on: a name alone is no check).
+    checker_signature: CheckerSignature | None = None
+
+    def checked_content(self) -> bytes:
+        """The bytes the checker's signature covers: the order without that signature."""
+        return self.model_copy(update={"checker_signature": None}).canonical_json()
 
 
 class DoseAdministration(DeviceRecord):

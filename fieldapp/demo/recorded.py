@@ -39,7 +39,8 @@ from sync.records import Visit
 VIAL_MG_PER_ML = Decimal(10)
 VIAL_ML = Decimal(20)
 PRESCRIBER = "Dr. Demo Prescriber"
-SECOND_CHECKER = "RN Demo Checker"
+SECOND_CHECKER = "rn-demo-checker"  # a synthetic colleague, enrolled as a checker here
+SECOND_CHECKER_PIN = "246810"
 WITNESS = "RN Demo Witness"
 SUPERVISOR = "Demo Supervisor"
 
@@ -213,7 +214,7 @@ def record_visit(
     form = _weighed_again(form, compute(form))
     result = compute(form)
     vial = _vial_with(services, Decimal(str(result.numbers["dose_mg"])), day, clock.now())
-    confirm_dose(session, form, result, SECOND_CHECKER, vial)
+    confirm_dose(session, form, result, SECOND_CHECKER, vial, SECOND_CHECKER_PIN)
     infusion = Infusion(session)
     infusion.start()
     for reading in _READINGS[: 2 if stop_early else 4]:
@@ -248,6 +249,8 @@ def record_day(
 ) -> RecordedDay:
     """Every visit of the day, then each vial counted, returned and the day closed."""
     day = RecordedDay()
+    if SECOND_CHECKER not in services.store.checkers():
+        services.store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN)
     for index, visit in enumerate(visits):
         record_visit(services, clock, visit, day, stop_early=index == 1)
     _walk(services, clock, 30)

@@ -33,6 +33,7 @@ from fieldapp.services.answers import Item, ItemKind, bounds_for, parse_answer
 from fieldapp.services.approvals import NothingToApprove, PendingRequest, hold_facts, new_request
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.validation import Bounds
+from fieldapp.services.verbal import CosignQueue, VerbalOrder, verbal_order
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.approvals import Answer, RequestPublic
 from sync.records import Approval as RecordApproval
@@ -169,6 +170,7 @@ class ChecklistRun:
         # The remote approval asked for the holds, and its checked answer once it came.
         self.pending: PendingRequest | None = None
         self.applied: Approval | None = None  # the approval the last decision applied
+        self.verbal: VerbalOrder | None = None  # a telephone order taken for the holds
         self._record: RecordReading | None = None
         self._course_data: dict[str, Any] | None = None
 
@@ -270,19 +272,46 @@ class ChecklistRun:
         return self.pending.answer if self.pending is not None else None
 
     def _approval(self, decision: ReadinessDecision) -> Approval | None:
-        """The engine's approval from the signed answer, if it approves these very holds."""
-        answer = self.answer
-        if answer is None or answer.decision == "decline":
-            return None
+        """The engine's approval from the signed answer (or the telephone order), if it
+        releases these very holds."""
         facts = hold_facts(decision.reasons)
-        if facts is None or facts.digest() != answer.facts_hash:
-            return None  # the answers changed since the request: ask again
-        return Approval(
-            prescriber=answer.answered_by,
-            note=answer.note,
-            approved_at=answer.answered_at,
-            rule_ids=[rule.rule_id for rule in facts.rules],
+        answer = self.answer
+        if facts is None:
+            return None
+        if answer is not None and answer.decision != "decline":
+            if facts.digest() != answer.facts_hash:
+                return None  # the answers changed since the request: ask again
+            return Approval(
+                prescriber=answer.answered_by,
+                note=answer.note,
+                approved_at=answer.answered_at,
+                rule_ids=[rule.rule_id for rule in facts.rules],
+            )
+        verbal = self.verbal
+        if verbal is not None and verbal.request.request.facts.rules == facts.rules:
+            return Approval(
+                prescriber=verbal.given_by,
+                note=f"Telephone order, read back: {verbal.order}",
+                approved_at=verbal.given_at,
+                rule_ids=[rule.rule_id for rule in facts.rules],
+            )
+        return None
+
+    def take_verbal_order(self, given_by: str, order: str, read_back: bool) -> ReadinessDecision:
+        """Record a telephone order releasing the holds (the protocol must allow it for
+        each of them); its co-sign request is queued for the next sync."""
+        decision = self.decide()
+        now = self.session.services.clock.now()
+        self.verbal = verbal_order(
+            decision.reasons,
+            engine.protocol(),
+            given_by,
+            order,
+            read_back,
+            now,
+            self.session.visit.id,
         )
+        return self.decide()
 
     def approval_request(self) -> PendingRequest:
         """The request for a prescriber to release this decision's holds (the same one
@@ -307,13 +336,22 @@ class ChecklistRun:
         decision = self.decide()
         approval = None
         answer = self.answer
-        if self.applied is not None and answer is not None:
+        if self.applied is not None and answer is not None and answer.decision != "decline":
             approval = RecordApproval(
                 prescriber=answer.answered_by,
                 note=answer.note,
                 approved_at=answer.answered_at,
                 answer=answer,
             )
+        elif self.applied is not None and self.verbal is not None:
+            approval = RecordApproval(
+                prescriber=self.verbal.given_by,
+                note=self.verbal.order,
+                approved_at=self.verbal.given_at,
+                read_back=True,
+                cosign_request_id=self.verbal.request.id,
+            )
+            CosignQueue(self.session.services.drafts).add(self.verbal.request)
         extras = {i.id: self.texts[i.id] for i in EXTRA_ITEMS if self.texts.get(i.id, "").strip()}
         saved = []
         # The main template last: the visit's step reads the newest submission.

@@ -26,6 +26,7 @@ from fieldapp.clinical.monitoring import (
 )
 from fieldapp.clinical.readiness import bp_interval_minutes
 from fieldapp.clinical.vocabulary import symptom_id
+from fieldapp.errors import StoreError
 from fieldapp.services import engine
 from fieldapp.services.checklist import to_record_reason
 from fieldapp.services.followups import DONE_BY_READING, FollowUps, as_reading
@@ -149,8 +150,18 @@ def _num(numbers: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, Decimal) else None
 
 
+class CheckerRefused(StepRefused):
+    """The second checker's signature could not be made (wrong PIN, not enrolled here,
+    locked): nothing was signed or saved."""
+
+
 def confirm_dose(
-    session: VisitSession, form: DoseForm, result: DoseResult, double_checked_by: str, vial: str
+    session: VisitSession,
+    form: DoseForm,
+    result: DoseResult,
+    double_checked_by: str,
+    vial: str,
+    checker_pin: str = "",
 ) -> DoseOrder:
     """Save the order and its draw from `vial` after the explicit double-check.
 
@@ -166,6 +177,10 @@ def confirm_dose(
     checker = double_checked_by.strip()
     if not checker:
         raise StepRefused("Name the person who double-checked the dose.")
+    if checker == session.services.settings.store.user:
+        raise StepRefused("The second checker must be someone other than you.")
+    if not checker_pin:
+        raise StepRefused(f"{checker} must sign the check with their own PIN.")
     source = session.services.ledger.vial(vial.strip())
     if source.mg_per_ml != form.vial_mg_per_ml:
         raise StepRefused(
@@ -197,6 +212,15 @@ def confirm_dose(
         weight_confirmed=form.weight_confirmed
         and any(r.rule_id in ("weight_changed", "weight_differs_today") for r in result.reasons),
     )
+    # The checker signs the order itself, with their own key opened by their own PIN: a
+    # wrong PIN signs nothing and saves nothing.
+    try:
+        signature = session.services.store.sign_as_checker(
+            checker, checker_pin, record.checked_content()
+        )
+    except StoreError as exc:
+        raise CheckerRefused(str(exc)) from None
+    record = record.model_copy(update={"checker_signature": signature})
     # What leaves the vial: the drug put into the bag when the order names it (the rest is
     # wasted, witnessed), else the dose itself.
     drawn = form.bag_drug_mg if form.bag_drug_mg is not None else Decimal(str(record.dose_mg))

@@ -113,6 +113,7 @@ class VisitCaseRunner:
             clock=lambda: self.clock.now().timestamp(),
         )
         self.services = AppServices(store, settings, clock=self.clock)
+        store.enrol_checker(case_visit.CASE_CHECKER, case_visit.CASE_CHECKER_PIN)
         self.count = 0
 
     def close(self) -> None:
@@ -238,7 +239,7 @@ class VisitCaseRunner:
         out.values["dose"] = result.outcome
         if result.outcome == "refused":
             return None
-        confirm_dose(session, form, result, typed["checker"], vial)
+        confirm_dose(session, form, result, typed["checker"], vial, case_visit.CASE_CHECKER_PIN)
         return vial
 
     def _infusion(self, session: VisitSession, data: dict[str, Any], out: Outcome) -> datetime:

@@ -20,6 +20,7 @@ from types import TracebackType
 from fieldapp.errors import NotAStore, StoreError, UnlockBackoff, WrongPassphrase
 from fieldapp.settings import StoreSettings
 from fieldapp.store import backoff, codec, duress_box, keys
+from fieldapp.store.checkers import CheckersMixin
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, fsync_dir, remove_files
@@ -57,7 +58,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(QuickUnlockMixin, SigningMixin, ManifestMixin):
+class Store(QuickUnlockMixin, SigningMixin, CheckersMixin, ManifestMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod

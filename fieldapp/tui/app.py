@@ -367,11 +367,25 @@ class FieldApp(DuressKey):
         else:
             state.finish(report, services.clock.now())
             await self._after_sync()
+            await self._send_cosign_requests()
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
             self._sync_again = False
             self.sync_now()
+
+    async def _send_cosign_requests(self) -> None:
+        """Telephone orders taken offline go to the prescriber's co-sign queue now."""
+        from fieldapp.services.approvals import ApprovalLink
+        from fieldapp.services.verbal import CosignQueue
+
+        s = self.services
+        queue = CosignQueue(s.drafts)
+        try:  # a store locked meanwhile: they go at the next sync
+            if queue.pending():
+                await queue.flush(ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s))
+        except FieldAppError:
+            return
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)

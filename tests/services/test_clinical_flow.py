@@ -32,7 +32,7 @@ from sync.server.main import create_app
 from sync.server.migrate import migrate
 from sync.server.plans import board
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS, dose_form
-from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
+from tests.tui.conftest import CHECKER, CHECKER_PIN, CLINICIAN, DAY, PASSPHRASE
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def infusing(services: AppServices, clock: ManualClock, **patient: Any) -> Infus
     assert run.decide().outcome in ("proceed", "proceed_with_flags")
     run.submit()
     services.ledger.carry("V-1", Decimal(10), Decimal(20), "LOT-FLOW")
-    confirm_dose(s, dose_form(), compute(dose_form()), "RN Checker", "V-1")
+    confirm_dose(s, dose_form(), compute(dose_form()), CHECKER, "V-1", CHECKER_PIN)
     infusion = Infusion(s)
     infusion.start()
     return infusion
@@ -210,7 +210,7 @@ def infusing_other(services: AppServices, clock: ManualClock, **patient: Any) ->
     run.submit()
     services.ledger.carry("V-2", Decimal(10), Decimal(20), "LOT-FLOW")
     form = dose_form(weight=str(summary.weight_kg))
-    confirm_dose(s, form, compute(form), "RN Checker", "V-2")
+    confirm_dose(s, form, compute(form), CHECKER, "V-2", CHECKER_PIN)
     infusion = Infusion(s)
     infusion.start()
     return infusion
@@ -229,11 +229,11 @@ def test_a_changed_weight_blocks_the_dose_until_confirmed(services: AppServices)
         r.rule_id for r in result.reasons
     }
     with pytest.raises(StepRefused, match="Confirm the weight"):
-        confirm_dose(s, typo, result, "RN Checker", "V-1")
+        confirm_dose(s, typo, result, CHECKER, "V-1", CHECKER_PIN)
     assert s.last(DoseOrder) is None
     assert [e.event for e in services.ledger.entries()] == ["receipt", "checkout"]
     confirmed = replace(typo, weight_confirmed=True)
-    order = confirm_dose(s, confirmed, compute(prepared(confirmed, s)), "RN Checker", "V-1")
+    order = confirm_dose(s, confirmed, compute(prepared(confirmed, s)), CHECKER, "V-1", CHECKER_PIN)
     assert order.weight_confirmed and order.weight_kg == 150
 
 

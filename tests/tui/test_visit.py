@@ -25,6 +25,7 @@ from sync.records import (
     VitalsReading,
 )
 from tests.services.scenario import GOOD_CHECKLIST
+from tests.tui.conftest import CHECKER, CHECKER_PIN
 from tests.tui.helpers import (
     carry_vial,
     check_in,
@@ -73,7 +74,9 @@ async def to_monitor(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("ctrl+s")
     await settle(pilot)
     assert isinstance(pilot.app.screen, DoseScreen)
-    await fill(pilot, {"prescriber": "Dr. Test Prescriber", "checker": "RN Second"})
+    await fill(
+        pilot, {"prescriber": "Dr. Test Prescriber", "checker": CHECKER, "checker_pin": CHECKER_PIN}
+    )
     pilot.app.screen.query_one("#double-check", Checkbox).value = True
     await pilot.press("ctrl+s")
     await settle(pilot)

@@ -16,7 +16,7 @@ from fieldapp.clinical.dosing import DoseResult
 from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
 from fieldapp.services.checklist import ChecklistRun
-from fieldapp.services.infusion import DoseForm, compute, confirm_dose, prepared
+from fieldapp.services.infusion import CheckerRefused, DoseForm, compute, confirm_dose, prepared
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
@@ -125,7 +125,14 @@ class DoseScreen(StepScreen):
                 if engine.protocol().dosing.session_cap_override_allowed:
                     yield Field("override_by", "Medical director over the session cap", _any)
                 yield Field("prescriber", "Ordering prescriber", _name)
-                yield Field("checker", "Double-checked with", _name)
+                yield Field("checker", "Second checker (enrolled here)", _name)
+                yield Field(
+                    "checker_pin",
+                    "Checker's own PIN (they type it)",
+                    _any,
+                    password=True,
+                    placeholder="their PIN signs the check",
+                )
                 yield Checkbox(
                     "I double-checked dose, draw and pump rate with the person named",
                     id="double-check",
@@ -192,7 +199,8 @@ class DoseScreen(StepScreen):
     def _order(self) -> dict[str, str]:
         """What the double-check vouches for: every field but the two names."""
         texts = self.texts()
-        return {k: v.strip() for k, v in texts.items() if k not in ("prescriber", "checker")}
+        names = ("prescriber", "checker", "checker_pin")
+        return {k: v.strip() for k, v in texts.items() if k not in names}
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         """The double-check remembers the order it vouches for (also when a draft brings it
@@ -280,6 +288,15 @@ class DoseScreen(StepScreen):
         if event.button.id == "confirm":
             self.action_confirm()
 
+    def _confirm(self, checker: str, vial: str, pin: str) -> DoseOrder:
+        """Save the order signed by the checker; a PIN that did not sign is cleared."""
+        assert self.form is not None and self.result is not None
+        try:
+            return confirm_dose(self.session, self.form, self.result, checker, vial, pin)
+        except CheckerRefused:
+            self.fields()["checker_pin"].value = ""
+            raise
+
     def action_confirm(self) -> None:
         """Save the order once it is computed, allowed and double-checked."""
         self.recompute()
@@ -291,6 +308,7 @@ class DoseScreen(StepScreen):
             return
         texts = self.texts()
         checker, vial = texts.get("checker", ""), texts.get("vial", "")
-        saved = self.attempt(confirm_dose, self.session, self.form, self.result, checker, vial)
+        pin = texts.get("checker_pin", "")
+        saved = self.attempt(self._confirm, checker, vial, pin)
         if saved is not None:
             self.done()

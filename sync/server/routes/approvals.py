@@ -23,8 +23,10 @@ from sync.approvals import (
     ApprovalRequestIn,
     RefusalReason,
     RequestPublic,
+    ReviewTask,
 )
 from sync.server import approvals, audit
+from sync.server.board_tasks import role_tasks
 from sync.server.db import transaction
 from sync.server.deps import Ctx, Token, caller_transaction
 from sync.server.schemas import Body
@@ -114,6 +116,24 @@ def review_queue(
             actor=caller.user,
             device_id=caller.device_id,
             action="review_queue",
+            outcome="read",
+            detail={"count": len(found)},
+            now=ctx.clock(),
+        )
+    return found
+
+
+@router.get("/review/tasks", response_model=list[ReviewTask])
+def review_tasks(creds: Token, ctx: Ctx) -> list[ReviewTask]:
+    """The follow-up tasks the protocol engine gave the caller's role (action, visit id,
+    due time, state; never the reason), overdue first."""
+    with caller_transaction(ctx, creds, roles=ANSWERERS) as (session, caller):
+        found = role_tasks(session, caller.role, ctx.clock())
+        audit.append(
+            session,
+            actor=caller.user,
+            device_id=caller.device_id,
+            action="review_tasks",
             outcome="read",
             detail={"count": len(found)},
             now=ctx.clock(),
