@@ -27,7 +27,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from sync.canonical import canonical_json
 from sync.text import Text
@@ -51,7 +51,17 @@ CERT_FORMAT = "signer/1"
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")]
 Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
 Sig = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
-Note = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def _not_blank(text: str) -> str:
+    """Stripped, and refused when nothing is left (an answer always says why)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
+Note = Annotated[Text, StringConstraints(max_length=2000), AfterValidator(_not_blank)]
 Fact = Annotated[Text, StringConstraints(max_length=200)]
 
 

@@ -409,6 +409,8 @@ class DoseOrder(DeviceRecord):
     weight_confirmed: bool = False
     # The second checker's own signature (from this build on: a name alone is no check).
     checker_signature: CheckerSignature | None = None
+    # The prescriber's signed answer letting this dose exceed the session cap.
+    cap_override: SignedAnswer | None = None
 
     def checked_content(self) -> bytes:
         """The bytes the checker's signature covers: the order without that signature."""
@@ -470,6 +472,9 @@ class SubstanceEvent(DeviceRecord):
     # A loss, or a supervisor's resolution of a discrepancy: is it a significant loss
     # (21 CFR 1301.76(b)), which starts the DEA reporting clock?
     significant_loss: bool | None = None
+    # A resolution: the supervisor's signed ruling (`sync.approvals.Answer`), from this
+    # build on (the name in `witness` is the one the ruling was signed by).
+    ruling: SignedAnswer | None = None
 
 
 class ClosedVial(Strict):

@@ -261,13 +261,16 @@ def record_day(
             measured -= short_count_ml
         ledger.count(vial.vial, measured)
     if short_count_ml is not None and day.vials:
-        ledger.resolve(
+        # The recorded day plays the supervisor too: a real signed ruling.
+        SimulatedClinic().rule(
+            ledger,
             day.vials[0],
             SUPERVISOR,
             "Recount confirms the short volume; spill at the base sink suspected, not theft."
             if not significant_loss
             else "Recount confirms the short volume; no explanation found: reported as a loss.",
-            significant=significant_loss,
+            significant_loss,
+            clock.now(),
         )
     for vial in ledger.vials():
         if vial.carried:

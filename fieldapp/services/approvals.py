@@ -44,6 +44,8 @@ from sync.signatures import b64
 if TYPE_CHECKING:
     from fieldapp.clinical.readiness import ReadinessDecision
     from fieldapp.services.checklist import ChecklistRun
+    from fieldapp.services.ledger import LedgerBook
+    from sync.records import SubstanceEvent
 
 HOLD_QUESTION = "Release these readiness holds for this visit?"
 
@@ -162,6 +164,14 @@ class SimulatedClinic:
         signed = sign(self._clinic, body)
         cert = SignerCertificate(body=signed.body, signature=signed.signature)
         return found.model_copy(update={"answer": answer, "signer": cert})
+
+    def rule(
+        self, book: LedgerBook, vial: str, by: str, note: str, significant: bool, at: datetime
+    ) -> SubstanceEvent:
+        """Ask for a ruling on `vial`'s discrepancy and apply `by`'s signed one."""
+        pending = book.ruling_request(vial)
+        found = self.answer(pending, "modify" if significant else "approve", note, by, at)
+        return book.resolve(vial, found, self.pinned_key)
 
     def release(self, run: ChecklistRun, by: str, note: str) -> ReadinessDecision:
         """Ask for `run`'s holds to be released and apply `by`'s signed approval."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +38,14 @@ from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.followups import FollowUps
-from fieldapp.services.infusion import Infusion, compute, confirm_dose, prepared
+from fieldapp.services.infusion import (
+    Infusion,
+    cap_override_request,
+    compute,
+    confirm_dose,
+    prepared,
+    with_cap_override,
+)
 from fieldapp.services.recovery import Recovery
 from fieldapp.services.visit import VisitSession
 from fieldapp.settings import Settings
@@ -231,6 +238,12 @@ class VisitCaseRunner:
 
     def _dose(self, session: VisitSession, data: dict[str, Any], out: Outcome) -> str | None:
         form, typed = case_visit.dose_form(data.get("dose", {}))
+        if form.session_override_by:  # the case plays the prescriber: a signed override
+            clinic, by = SimulatedClinic(), form.session_override_by
+            plain = replace(form, session_override_by=None)
+            pending = cap_override_request(session, plain)
+            found = clinic.answer(pending, "approve", "Override approved.", by, self.clock.now())
+            form = with_cap_override(plain, pending, found, clinic.pinned_key)
         vial = f"CASE-{self.count:03d}"
         fill = Decimal(typed.get("carry_ml", typed["vial_ml"]))
         self.services.ledger.carry(vial, form.vial_mg_per_ml, fill, "LOT-CASE")
@@ -305,7 +318,14 @@ class VisitCaseRunner:
             elif do == "return":
                 book.give_back(vial)
             elif do == "resolve":
-                book.resolve(vial, "Supervisor Case", step["reason"], bool(step["significant"]))
+                SimulatedClinic().rule(  # the case plays the supervisor: a signed ruling
+                    book,
+                    vial,
+                    "Supervisor Case",
+                    step["reason"],
+                    bool(step["significant"]),
+                    self.clock.now(),
+                )
             else:
                 raise ValueError(f"ledger.do: unknown step {do!r}")
         status = book.day(self.clock.now().date()).vials.get(vial)

@@ -75,7 +75,7 @@ def test_a_resolution_needs_an_open_discrepancy(services: AppServices) -> None:
     services.ledger.carry("V-1", Decimal(10), Decimal(20), "LOT-GUARD")
     services.ledger.count("V-1", Decimal(20))
     with pytest.raises(LedgerRefused, match="no open discrepancy"):
-        services.ledger.resolve("V-1", "Supervisor", "nothing happened", significant=False)
+        services.ledger.ruling_request("V-1")
     assert not [e for e in services.ledger.entries() if e.event == "resolution"]
 
 

@@ -49,14 +49,19 @@ class RemoteApprovalDialog(ClosesOnlyItself, ModalScreen[RequestPublic | None]):
         Binding("escape", "cancel", "Close", id="approval-cancel")
     ]
 
-    def __init__(self, link: ApprovalLink, pending: PendingRequest) -> None:
+    def __init__(
+        self,
+        link: ApprovalLink,
+        pending: PendingRequest,
+        title: str = "Ask the prescriber to release the hold",
+    ) -> None:
         super().__init__()
-        self.link, self.pending = link, pending
+        self.link, self.pending, self.title_text = link, pending, title
 
     def compose(self) -> ComposeResult:
         """What is sent, where it stands, and a close button."""
         with Vertical(id="approval-box", classes="dialog"):
-            yield Static("Ask the prescriber to release the hold", classes="dialog-title")
+            yield Static(self.title_text, classes="dialog-title", markup=False)
             yield Static(facts_text(self.pending), id="approval-facts", markup=False)
             yield Static("Sending…", id="approval-status", markup=False)
             with Horizontal(classes="step-buttons"):
@@ -77,7 +82,7 @@ class RemoteApprovalDialog(ClosesOnlyItself, ModalScreen[RequestPublic | None]):
             found = await self.link.send(self.pending)
             while found.status == "pending":
                 self.status(
-                    f"In the prescriber's queue, waiting for the answer "
+                    f"In the {found.role}'s queue, waiting for the answer "
                     f"(expires {found.expires_at:%H:%M} UTC)…"
                 )
                 found = await self.link.wait(self.pending, WAIT_S)

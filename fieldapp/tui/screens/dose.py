@@ -15,13 +15,24 @@ from textual.widgets import Button, Checkbox, Static
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
+from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.checklist import ChecklistRun
-from fieldapp.services.infusion import CheckerRefused, DoseForm, compute, confirm_dose, prepared
+from fieldapp.services.infusion import (
+    CheckerRefused,
+    DoseForm,
+    cap_override_request,
+    compute,
+    confirm_dose,
+    prepared,
+    with_cap_override,
+)
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
+from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
+from sync.approvals import AnswerRefused, RequestPublic
 from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
@@ -70,6 +81,7 @@ class DoseScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "confirm", "Confirm dose", id="dose-confirm"),
+        Binding("ctrl+o", "override", "Ask override", id="dose-override", show=False),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -79,6 +91,8 @@ class DoseScreen(StepScreen):
         self.vials: dict[str, Vial] | None = None
         self.checked_for: dict[str, str] | None = None
         """The order as it stood when the double-check was ticked."""
+        self.override: DoseForm | None = None
+        """The form as the prescriber's signed session-cap override left it."""
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -123,7 +137,11 @@ class DoseScreen(StepScreen):
                     "I re-weighed the patient: this weight is right", id="weight-confirm"
                 )
                 if engine.protocol().dosing.session_cap_override_allowed:
-                    yield Field("override_by", "Medical director over the session cap", _any)
+                    yield Static(
+                        "Over the session cap: ctrl+o asks the prescriber to override it.",
+                        id="dose-override-hint",
+                        markup=False,
+                    )
                 yield Field("prescriber", "Ordering prescriber", _name)
                 yield Field("checker", "Second checker (enrolled here)", _name)
                 yield Field(
@@ -234,7 +252,8 @@ class DoseScreen(StepScreen):
                 bag_ml=num("bag_ml"),
                 bag_drug_mg=num("bag_drug_mg"),
                 diluted_to_mg_per_ml=num("diluted_to_mg_per_ml"),
-                session_override_by=t.get("override_by", "").strip() or None,
+                session_override_by=self.override.session_override_by if self.override else None,
+                session_override=self.override.session_override if self.override else None,
                 weight_confirmed=self.query_one("#weight-confirm", Checkbox).value,
             )
         except (InvalidOperation, ValueError):
@@ -287,6 +306,37 @@ class DoseScreen(StepScreen):
         """Confirm."""
         if event.button.id == "confirm":
             self.action_confirm()
+
+    def action_override(self) -> None:
+        """Ask the prescriber, through the clinic, to let this order exceed the cap."""
+        self.recompute()
+        if self.form is None:
+            self.notify("The order is incomplete: see the fields marked.", severity="error")
+            return
+        pending = self.attempt(cap_override_request, self.session, self.form)
+        if pending is None:
+            return
+        s = self.services
+        link = ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
+        form = self.form
+
+        def answered(found: RequestPublic | None) -> None:
+            if found is None:
+                return
+            try:
+                self.override = with_cap_override(form, pending, found, link.pinned_key)
+            except AnswerRefused as refused:
+                self.run_worker(link.report(pending, refused.reason), group="override-report")
+                self.notify(f"Answer refused: {refused}", severity="error", markup=False)
+                return
+            except FieldAppError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify(f"Override signed by {found.answer.answered_by if found.answer else ''}.")
+            self.recompute()
+
+        title = "Ask the prescriber to override the session cap"
+        self.app.push_screen(RemoteApprovalDialog(link, pending, title), answered)
 
     def _confirm(self, checker: str, vial: str, pin: str) -> DoseOrder:
         """Save the order signed by the checker; a PIN that did not sign is cleared."""
