@@ -35,7 +35,7 @@ from fieldapp.services.followups import FollowUps
 from fieldapp.services.validation import Bounds
 from fieldapp.services.verbal import CosignQueue, VerbalOrder, verbal_order
 from fieldapp.services.visit import StepRefused, VisitSession
-from sync.approvals import Answer, RequestPublic
+from sync.approvals import Answer, ApprovalRequestIn, RequestPublic
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
 from sync.records import Reason as RecordReason
@@ -167,8 +167,10 @@ class ChecklistRun:
     def __init__(self, session: VisitSession) -> None:
         self.session = session
         self.texts: dict[str, str] = {}
-        # The remote approval asked for the holds, and its checked answer once it came.
-        self.pending: PendingRequest | None = None
+        # The remote approval asked for the holds, and its checked answer once it came. The
+        # request is kept with the drafts: reopened later, the visit asks the clinic for
+        # that same request (answered meanwhile, it comes back at once).
+        self.pending: PendingRequest | None = self._kept_request()
         self.applied: Approval | None = None  # the approval the last decision applied
         self.verbal: VerbalOrder | None = None  # a telephone order taken for the holds
         self._record: RecordReading | None = None
@@ -321,7 +323,23 @@ class ChecklistRun:
             raise NothingToApprove("Nothing on hold here is for a prescriber to release.")
         if self.pending is None or self.pending.request.facts != facts:
             self.pending = new_request("readiness_hold", facts, self.session.visit.id)
+            self.session.services.drafts.put(
+                self._request_key, self.pending.request.model_dump(mode="json")
+            )
         return self.pending
+
+    @property
+    def _request_key(self) -> str:
+        return f"approval-request:{self.session.visit.id}"
+
+    def _kept_request(self) -> PendingRequest | None:
+        kept = self.session.services.drafts.get(self._request_key)
+        if not kept:
+            return None
+        try:
+            return PendingRequest(ApprovalRequestIn.model_validate(kept))
+        except ValidationError:
+            return None  # a draft from another build: ask anew
 
     def apply_answer(self, found: RequestPublic, pinned_key: str) -> ReadinessDecision:
         """Check the clinic's answer to this checklist's request and re-run the decision
@@ -370,6 +388,7 @@ class ChecklistRun:
             self.session.save(record)
             saved.append(record)
         FollowUps(self.session).start(follow_ups(decision.reasons, engine.protocol()))
+        self.session.services.drafts.discard(self._request_key)
         return saved
 
     def weight_kg(self) -> Decimal | None:

@@ -226,3 +226,19 @@ async def test_another_clinician_cannot_read_the_request(
 
     with pytest.raises(ServerRejected):
         await clinic.client(OTHER_CLINICIAN).read(pending.id)
+
+
+async def test_a_request_answered_while_the_visit_was_closed_comes_back_when_reopened(
+    clinic: Clinic, services: AppServices
+) -> None:
+    run = held_run(services)
+    pending = await raised(clinic, run)
+    (item,) = await clinic.client(PRESCRIBER).queue()
+    await clinic.client(PRESCRIBER).answer(signed(clinic.stores[PRESCRIBER], item, PRESCRIBER))
+    # The clinician left the checklist before the answer came; they open it again.
+    again = ChecklistRun(VisitSession.load(services, run.session.visit.id))
+    again.texts.update(HELD)
+    asked = again.approval_request()
+    assert asked.id == pending.id  # the same request, not a new one
+    found = await clinic.client(CLINICIAN).read(asked.id)
+    assert again.apply_answer(found, pinned(clinic)).outcome == "proceed_with_flags"
