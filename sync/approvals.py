@@ -92,7 +92,7 @@ class Facts(_Wire):
     """What the answerer sees: the decision's rules and its plain values, nothing else."""
 
     rules: list[RuleFact] = Field(default_factory=list, max_length=50)
-    values: dict[Id, float | int | str | bool | None] = Field(default_factory=dict, max_length=50)
+    values: dict[Id, bool | int | float | Fact | None] = Field(default_factory=dict, max_length=50)
     question: Annotated[Text, StringConstraints(max_length=500)] = ""
 
     def digest(self) -> str:
@@ -118,7 +118,7 @@ class Answer(_Wire):
     facts_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     decision: Decision
     note: Note
-    modified: dict[Id, float | int | str] | None = None
+    modified: dict[Id, int | float | Fact] | None = Field(None, max_length=50)
     answered_by: Annotated[Text, StringConstraints(min_length=1, max_length=64)]
     role: AnswerRole
     answered_at: datetime
