@@ -32,19 +32,23 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from sync.canonical import canonical_json
 from sync.text import Text
 
-ApprovalKind = Literal["readiness_hold", "dose_cap", "supervisor_decision", "verbal_order"]
+ApprovalKind = Literal[
+    "readiness_hold", "dose_cap", "supervisor_decision", "verbal_order", "dose_check"
+]
 AnswerRole = Literal["prescriber", "supervisor"]
 Decision = Literal["approve", "decline", "modify"]
 RefusalReason = Literal["forged", "replayed", "expired", "wrong_role"]
 REFUSAL_REASONS: tuple[RefusalReason, ...] = ("forged", "replayed", "expired", "wrong_role")
 
-# Who may answer each kind: a hold or a dose over its cap is the prescriber's; a ledger
-# discrepancy or significant-loss ruling the supervisor's. A verbal order is co-signed by
-# the prescriber who gave it.
+# Who may answer each kind: a hold or a dose over its cap is the prescriber's, and so is a
+# remote second check of a dose when no colleague is present; a ledger discrepancy or
+# significant-loss ruling the supervisor's. A verbal order is co-signed by the prescriber
+# who gave it.
 ROLE_FOR: dict[str, AnswerRole] = {
     "readiness_hold": "prescriber",
     "dose_cap": "prescriber",
     "verbal_order": "prescriber",
+    "dose_check": "prescriber",  # a remote second check of the dose's arithmetic
     "supervisor_decision": "supervisor",
 }
 CERT_FORMAT = "signer/1"

@@ -411,6 +411,9 @@ class DoseOrder(DeviceRecord):
     checker_signature: CheckerSignature | None = None
     # The prescriber's signed answer letting this dose exceed the session cap.
     cap_override: SignedAnswer | None = None
+    # No colleague present: the prescriber's signed confirmation of the arithmetic, in
+    # place of `checker_signature`.
+    remote_check: SignedAnswer | None = None
 
     def checked_content(self) -> bytes:
         """The bytes the checker's signature covers: the order without that signature."""

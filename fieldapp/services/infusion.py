@@ -205,6 +205,36 @@ def _num(numbers: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, Decimal) else None
 
 
+def check_facts(session: VisitSession, form: DoseForm) -> Facts:
+    """What a remote checker confirms: the order's inputs and the engine's numbers."""
+    result = compute(prepared(form, session))
+    if result.outcome == "refused":
+        raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
+    values: dict[str, Any] = {
+        "kind": form.kind,
+        "weight_kg": str(form.weight_kg),
+        "vial_mg_per_ml": str(form.vial_mg_per_ml),
+    }
+    for key in ("dosing_weight_kg", "dose_mg", "rate_mg_per_h", "draw_ml", "pump_ml_per_h"):
+        if result.numbers.get(key) is not None:
+            values[key] = str(result.numbers[key])
+    return Facts(values=values, question="Confirm the arithmetic of this dose?")
+
+
+def remote_check_request(session: VisitSession, form: DoseForm) -> PendingRequest:
+    """No colleague present: ask the prescriber to check the dose's arithmetic remotely."""
+    return new_request("dose_check", check_facts(session, form), session.visit.id)
+
+
+def with_remote_check(pending: PendingRequest, found: RequestPublic, pinned_key: str) -> Answer:
+    """The checked confirmation (`AnswerRefused` when it fails its checks, `StepRefused`
+    unless it confirms)."""
+    answer = pending.accept(found, pinned_key)
+    if answer.decision != "approve":
+        raise StepRefused(f"{answer.answered_by} did not confirm the dose: {answer.note}")
+    return answer
+
+
 class CheckerRefused(StepRefused):
     """The second checker's signature could not be made (wrong PIN, not enrolled here,
     locked): nothing was signed or saved."""
@@ -217,6 +247,7 @@ def confirm_dose(
     double_checked_by: str,
     vial: str,
     checker_pin: str = "",
+    remote_check: Answer | None = None,
 ) -> DoseOrder:
     """Save the order and its draw from `vial` after the explicit double-check.
 
@@ -230,11 +261,16 @@ def confirm_dose(
     if result.outcome == "refused":
         raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
     checker = double_checked_by.strip()
+    if remote_check is not None:
+        # A remote check stands for this very order only (its arithmetic as confirmed).
+        if check_facts(session, form).digest() != remote_check.facts_hash:
+            raise StepRefused("The order changed since the remote check: ask again.")
+        checker = remote_check.answered_by
     if not checker:
         raise StepRefused("Name the person who double-checked the dose.")
     if checker == session.services.settings.store.user:
         raise StepRefused("The second checker must be someone other than you.")
-    if not checker_pin:
+    if not checker_pin and remote_check is None:
         raise StepRefused(f"{checker} must sign the check with their own PIN.")
     override = form.session_override
     if form.session_override_by and (
@@ -280,15 +316,18 @@ def confirm_dose(
         weight_confirmed=form.weight_confirmed
         and any(r.rule_id in ("weight_changed", "weight_differs_today") for r in result.reasons),
     )
-    # The checker signs the order itself, with their own key opened by their own PIN: a
-    # wrong PIN signs nothing and saves nothing.
-    try:
-        signature = session.services.store.sign_as_checker(
-            checker, checker_pin, record.checked_content()
-        )
-    except StoreError as exc:
-        raise CheckerRefused(str(exc)) from None
-    record = record.model_copy(update={"checker_signature": signature})
+    if remote_check is not None:
+        record = record.model_copy(update={"remote_check": remote_check})
+    else:
+        # The checker signs the order itself, with their own key opened by their own PIN:
+        # a wrong PIN signs nothing and saves nothing.
+        try:
+            signature = session.services.store.sign_as_checker(
+                checker, checker_pin, record.checked_content()
+            )
+        except StoreError as exc:
+            raise CheckerRefused(str(exc)) from None
+        record = record.model_copy(update={"checker_signature": signature})
     # What leaves the vial: the drug put into the bag when the order names it (the rest is
     # wasted, witnessed), else the dose itself.
     drawn = form.bag_drug_mg if form.bag_drug_mg is not None else Decimal(str(record.dose_mg))

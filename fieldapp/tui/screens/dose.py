@@ -24,7 +24,9 @@ from fieldapp.services.infusion import (
     compute,
     confirm_dose,
     prepared,
+    remote_check_request,
     with_cap_override,
+    with_remote_check,
 )
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
@@ -32,7 +34,7 @@ from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
-from sync.approvals import AnswerRefused, RequestPublic
+from sync.approvals import Answer, AnswerRefused, RequestPublic
 from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
@@ -82,6 +84,7 @@ class DoseScreen(StepScreen):
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "confirm", "Confirm dose", id="dose-confirm"),
         Binding("ctrl+o", "override", "Ask override", id="dose-override", show=False),
+        Binding("ctrl+k", "remote_check", "Remote check", id="dose-remote-check", show=False),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -93,6 +96,8 @@ class DoseScreen(StepScreen):
         """The order as it stood when the double-check was ticked."""
         self.override: DoseForm | None = None
         """The form as the prescriber's signed session-cap override left it."""
+        self.remote_check: Answer | None = None
+        """No colleague present: the prescriber's signed check of the arithmetic."""
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -338,11 +343,45 @@ class DoseScreen(StepScreen):
         title = "Ask the prescriber to override the session cap"
         self.app.push_screen(RemoteApprovalDialog(link, pending, title), answered)
 
+    def action_remote_check(self) -> None:
+        """No colleague present: ask the prescriber to check the arithmetic remotely."""
+        self.recompute()
+        if self.form is None:
+            self.notify("The order is incomplete: see the fields marked.", severity="error")
+            return
+        pending = self.attempt(remote_check_request, self.session, self.form)
+        if pending is None:
+            return
+        s = self.services
+        link = ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
+
+        def answered(found: RequestPublic | None) -> None:
+            if found is None:
+                return
+            try:
+                self.remote_check = with_remote_check(pending, found, link.pinned_key)
+            except AnswerRefused as refused:
+                self.run_worker(link.report(pending, refused.reason), group="check-report")
+                self.notify(f"Answer refused: {refused}", severity="error", markup=False)
+                return
+            except FieldAppError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify(
+                f"Checked remotely by {self.remote_check.answered_by} (signed): confirm the dose.",
+                markup=False,
+            )
+
+        title = "Ask the prescriber to check the dose's arithmetic"
+        self.app.push_screen(RemoteApprovalDialog(link, pending, title), answered)
+
     def _confirm(self, checker: str, vial: str, pin: str) -> DoseOrder:
         """Save the order signed by the checker; a PIN that did not sign is cleared."""
         assert self.form is not None and self.result is not None
         try:
-            return confirm_dose(self.session, self.form, self.result, checker, vial, pin)
+            return confirm_dose(
+                self.session, self.form, self.result, checker, vial, pin, self.remote_check
+            )
         except CheckerRefused:
             self.fields()["checker_pin"].value = ""
             raise
