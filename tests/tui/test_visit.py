@@ -279,3 +279,40 @@ async def test_duress_key_from_any_screen(app: FieldApp) -> None:
         shown = rendered_text(app)
         assert "Saved." in shown and "uress" not in shown  # the chosen words, nothing more
         assert len(app.duress.pending()) == 1  # written down, waiting for a credential
+
+
+async def test_a_telephone_order_releases_an_allowed_hold_offline(app: FieldApp) -> None:
+    """No data: the order is recorded with who gave it and the read-back, the visit goes
+    on, and the co-sign request waits for the next sync (tests/approvals for the rest)."""
+    from textual.widgets import Input
+
+    from fieldapp.services.verbal import CosignQueue
+    from fieldapp.tui.screens.entry import EntryDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await to_checklist(pilot)
+        await fill(pilot, {**GOOD_CHECKLIST, "bp_second": "150/92"})
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert isinstance(app.screen, EntryDialog)
+        answers = {"given_by": "drp", "order": "Proceed; recheck BP at 10 min", "read_back": "no"}
+        for field_id, text in answers.items():
+            app.screen.query_one(f"#field-{field_id.replace('_', '-')} Input", Input).value = text
+        await pilot.click("#entry-ok")
+        await settle(pilot)
+        assert isinstance(app.screen, ChecklistScreen)  # not read back: refused
+        assert "HOLD" in str(app.screen.query_one("#decision-banner", Static).render())
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        for field_id, text in {**answers, "read_back": "yes"}.items():
+            app.screen.query_one(f"#field-{field_id.replace('_', '-')} Input", Input).value = text
+        await pilot.click("#entry-ok")
+        await settle(pilot)
+        assert "PROCEED" in str(app.screen.query_one("#decision-banner", Static).render())
+        s = session(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        submitted = s.last(ChecklistSubmission)
+        assert submitted is not None and submitted.approval is not None
+        assert submitted.approval.read_back and submitted.approval.prescriber == "drp"
+        assert len(CosignQueue(app.services.drafts).pending()) == 1

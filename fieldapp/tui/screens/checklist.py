@@ -17,6 +17,7 @@ from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
+from fieldapp.tui.screens.entry import Ask, EntryDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
 from sync.approvals import AnswerRefused, RequestPublic
@@ -37,6 +38,14 @@ OUTCOME_TEXT = {
 }
 
 
+def _required(text: str) -> str | None:
+    return None if text.strip() else "required"
+
+
+def _yes(text: str) -> str | None:
+    return None if text.strip().lower() in ("yes", "no") else "yes or no"
+
+
 def _checker(item: Item):  # type: ignore[no-untyped-def]
     return lambda text: parse_answer(item, text)[1]
 
@@ -50,6 +59,7 @@ class ChecklistScreen(StepScreen):
         Binding("ctrl+s", "submit", "Submit", id="checklist-submit"),
         # Priority: the focused field's Input would take ctrl+a as "cursor home".
         Binding("ctrl+a", "approve", "Ask prescriber", id="checklist-approve", priority=True),
+        Binding("ctrl+t", "phone_order", "Phone order", id="checklist-phone-order", show=False),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -227,6 +237,35 @@ class ChecklistScreen(StepScreen):
                 f"{decision.outcome.replace('_', ' ')}.",
                 markup=False,
             )
+
+    def action_phone_order(self) -> None:
+        """No data to reach the clinic: record the prescriber's telephone order, read back."""
+        asks = [
+            Ask("given_by", "Prescriber (clinic user name)", _required),
+            Ask("order", "The order, exactly as given", _required),
+            Ask("read_back", "Read back and confirmed? (yes/no)", _yes),
+        ]
+        explain = (
+            "Only holds the protocol lets a telephone order release. The order goes to the "
+            "prescriber to co-sign at the next sync."
+        )
+
+        def taken(answers: dict[str, str] | None) -> None:
+            if answers is None:
+                return
+            read_back = answers["read_back"].strip().lower() == "yes"
+            decision = self.attempt(
+                self.run.take_verbal_order, answers["given_by"], answers["order"], read_back
+            )
+            if decision is not None:
+                self.rejudge()
+                self.notify(
+                    f"Telephone order recorded: now {decision.outcome.replace('_', ' ')}.",
+                    markup=False,
+                )
+
+        self.rejudge()
+        self.app.push_screen(EntryDialog("Telephone order", asks, explain), taken)
 
     def decline(self) -> None:
         """Record the hard-stopped checklist and end the visit without an infusion."""
