@@ -67,6 +67,7 @@ def seed_to_infusion(env: dict[str, str]) -> list[str]:
             )
         )
         services.ledger.carry("V-RESTART", Decimal(10), Decimal(20), "LOT-RESTART")
+        store.enrol_checker(CHECKER, CHECKER_PIN)  # the colleague who checks this dose
         form = dose_form()
         confirm_dose(session, form, compute(form), CHECKER, "V-RESTART", CHECKER_PIN)
         names = []
