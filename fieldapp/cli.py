@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "dispatch": ("fieldapp.commands.dispatch", "plan, publish and watch the day (dispatcher)"),
     "supervisor": ("fieldapp.commands.supervisor", "review break-glass access (supervisor)"),
+    "review": (
+        "fieldapp.commands.review",
+        "the prescriber's or supervisor's console: approvals, co-signatures, tasks",
+    ),
 }
 """Command name → (module that registers it, its help line in `fieldapp --help`)."""
 

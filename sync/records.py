@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from sync.approvals import Answer as SignedAnswer
 from sync.canonical import canonical_json
 from sync.clinical_record import ClinicalRecord
 from sync.text import Text
@@ -302,11 +303,18 @@ Decision = Literal["proceed", "proceed_with_flags", "hold", "hard_stop", "emerge
 
 
 class Approval(Strict):
-    """A named prescriber's approval that lets a held visit go on."""
+    """A prescriber's approval that lets a held visit go on: their enrolled name and, from
+    this build on, the signed answer itself (`sync.approvals.Answer`), which anyone can
+    check against the request's id and facts."""
 
     prescriber: ShortText
     note: Annotated[Text, StringConstraints(min_length=1, max_length=2000)]
     approved_at: datetime
+    answer: SignedAnswer | None = None
+    # A telephone order (no data to reach the prescriber): read back to them and confirmed,
+    # then co-signed through this request (`sync.approvals`, kind "verbal_order").
+    read_back: bool = False
+    cosign_request_id: UUID | None = None
 
 
 class ChecklistSubmission(DeviceRecord):
@@ -365,6 +373,16 @@ class VitalsReading(DeviceRecord):
         return self
 
 
+class CheckerSignature(Strict):
+    """A second checker's Ed25519 signature over a dose order: their own enrolled key,
+    unlocked on this laptop by their own PIN. `checker` is their clinic user name."""
+
+    alg: Literal["ed25519"] = "ed25519"
+    checker: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+    value: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
+
+
 class DoseOrder(DeviceRecord):
     """What the prescriber ordered, and the dose the engine computed from it."""
 
@@ -389,6 +407,17 @@ class DoseOrder(DeviceRecord):
     # The weight differed from today's checklist or the last visit by more than the
     # protocol allows, and the clinician confirmed it before the dose was shown.
     weight_confirmed: bool = False
+    # The second checker's own signature (from this build on: a name alone is no check).
+    checker_signature: CheckerSignature | None = None
+    # The prescriber's signed answer letting this dose exceed the session cap.
+    cap_override: SignedAnswer | None = None
+    # No colleague present: the prescriber's signed confirmation of the arithmetic, in
+    # place of `checker_signature`.
+    remote_check: SignedAnswer | None = None
+
+    def checked_content(self) -> bytes:
+        """The bytes the checker's signature covers: the order without that signature."""
+        return self.model_copy(update={"checker_signature": None}).canonical_json()
 
 
 class DoseAdministration(DeviceRecord):
@@ -446,6 +475,9 @@ class SubstanceEvent(DeviceRecord):
     # A loss, or a supervisor's resolution of a discrepancy: is it a significant loss
     # (21 CFR 1301.76(b)), which starts the DEA reporting clock?
     significant_loss: bool | None = None
+    # A resolution: the supervisor's signed ruling (`sync.approvals.Answer`), from this
+    # build on (the name in `witness` is the one the ruling was signed by).
+    ruling: SignedAnswer | None = None
 
 
 class ClosedVial(Strict):

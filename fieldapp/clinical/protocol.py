@@ -91,6 +91,9 @@ class RuleOutcome(Model):
 
     outcome: ReadinessOutcome
     approvable: bool = False
+    # A telephone order read back and recorded may release this hold when the laptop has
+    # no data to reach the prescriber (it is co-signed later); the clinic's choice per rule.
+    verbal_order: bool = False
     # Follow-up actions (protocol.toml [actions]) the rule starts when it fires.
     actions: list[str] = Field(default_factory=list)
 
@@ -98,6 +101,8 @@ class RuleOutcome(Model):
     def _only_holds_are_approvable(self) -> RuleOutcome:
         if self.approvable and self.outcome != "hold":
             raise ValueError("only a hold can be approvable")
+        if self.verbal_order and not self.approvable:
+            raise ValueError("only an approvable hold can be released by a telephone order")
         return self
 
 

@@ -42,10 +42,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         ("passwd", run_passwd, "change the passphrase (the data key is re-wrapped)"),
         ("wipe", run_wipe, "crypto-erase the store: nothing can be read afterwards"),
+        (
+            "add-checker",
+            run_add_checker,
+            "enrol a colleague as a second checker on this laptop, with their own PIN "
+            "(they type it)",
+        ),
     ):
         sub = actions.add_parser(name, parents=[common], help=text, description=text)
         if name == "wipe":
             sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        if name == "add-checker":
+            sub.add_argument("user", help="the colleague's clinic user name")
         sub.set_defaults(handler=handler)
 
 
@@ -113,6 +121,18 @@ def run_verify(args: argparse.Namespace) -> int:
         f"{len(report.failures)} failed"
     )
     return 0 if report.ok else 1
+
+
+def run_add_checker(args: argparse.Namespace) -> int:
+    """Enrol a second checker: the colleague types their own PIN (twice); their public key
+    is printed for the clinic."""
+    settings, path = _settings_and_path(args)
+    with Store.open(path, settings) as store:
+        store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
+        pin = read_passphrase("FIELDAPP_CHECKER_PIN", f"{args.user}'s own PIN: ", confirm=True)
+        public = store.enrol_checker(args.user, pin)
+    print(f"enrolled {args.user} as a second checker on this laptop; their key: {public}")
+    return 0
 
 
 def run_passwd(args: argparse.Namespace) -> int:

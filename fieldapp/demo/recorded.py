@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.demo.seattle import SEATTLE
+from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -38,7 +39,8 @@ from sync.records import Visit
 VIAL_MG_PER_ML = Decimal(10)
 VIAL_ML = Decimal(20)
 PRESCRIBER = "Dr. Demo Prescriber"
-SECOND_CHECKER = "RN Demo Checker"
+SECOND_CHECKER = "rn-demo-checker"  # a synthetic colleague, enrolled as a checker here
+SECOND_CHECKER_PIN = "246810"
 WITNESS = "RN Demo Witness"
 SUPERVISOR = "Demo Supervisor"
 
@@ -139,7 +141,11 @@ def _ready(session: VisitSession, now: datetime) -> bool:
     if decision.outcome == "hold" and all(
         r.outcome != "hold" or getattr(r, "approvable", True) for r in decision.reasons
     ):
-        decision = run.approve(PRESCRIBER, "Reviewed history; proceed as planned.")
+        # The recorded day plays the prescriber too: a real signed answer, checked as one
+        # from the clinic would be.
+        decision = SimulatedClinic().release(
+            run, PRESCRIBER, "Reviewed history; proceed as planned."
+        )
     run.submit()
     return decision.outcome in ("proceed", "proceed_with_flags")
 
@@ -208,7 +214,7 @@ def record_visit(
     form = _weighed_again(form, compute(form))
     result = compute(form)
     vial = _vial_with(services, Decimal(str(result.numbers["dose_mg"])), day, clock.now())
-    confirm_dose(session, form, result, SECOND_CHECKER, vial)
+    confirm_dose(session, form, result, SECOND_CHECKER, vial, SECOND_CHECKER_PIN)
     infusion = Infusion(session)
     infusion.start()
     for reading in _READINGS[: 2 if stop_early else 4]:
@@ -243,6 +249,8 @@ def record_day(
 ) -> RecordedDay:
     """Every visit of the day, then each vial counted, returned and the day closed."""
     day = RecordedDay()
+    if SECOND_CHECKER not in services.store.checkers():
+        services.store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN)
     for index, visit in enumerate(visits):
         record_visit(services, clock, visit, day, stop_early=index == 1)
     _walk(services, clock, 30)
@@ -253,13 +261,16 @@ def record_day(
             measured -= short_count_ml
         ledger.count(vial.vial, measured)
     if short_count_ml is not None and day.vials:
-        ledger.resolve(
+        # The recorded day plays the supervisor too: a real signed ruling.
+        SimulatedClinic().rule(
+            ledger,
             day.vials[0],
             SUPERVISOR,
             "Recount confirms the short volume; spill at the base sink suspected, not theft."
             if not significant_loss
             else "Recount confirms the short volume; no explanation found: reported as a loss.",
-            significant=significant_loss,
+            significant_loss,
+            clock.now(),
         )
     for vial in ledger.vials():
         if vial.carried:

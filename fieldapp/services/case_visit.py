@@ -18,6 +18,10 @@ from fieldapp.services.infusion import DoseForm
 from sync.records import PatientSummary, Visit
 
 CLINICIAN = "case-clinician"
+# The case's second checker, enrolled in the case's throwaway store with this PIN: the
+# dose is signed by them, as on the road.
+CASE_CHECKER = "case-checker"
+CASE_CHECKER_PIN = "135790"
 ADDRESS = {
     "street": "4100 Synthetic Ave N",
     "city": "Seattle",
@@ -138,7 +142,7 @@ def dose_form(order: dict[str, Any]) -> tuple[DoseForm, dict[str, str]]:
         "vial_ml": "20",
         "bag_ml": "100",
         "prescriber": "Dr. Case Prescriber",
-        "checker": "RN Case Checker",
+        "checker": CASE_CHECKER,
         **{k: str(v) for k, v in order.items()},
     }
 

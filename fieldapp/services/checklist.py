@@ -30,9 +30,12 @@ from fieldapp.clinical.vocabulary import normalise
 from fieldapp.config import config_dir
 from fieldapp.services import engine
 from fieldapp.services.answers import Item, ItemKind, bounds_for, parse_answer
+from fieldapp.services.approvals import NothingToApprove, PendingRequest, hold_facts, new_request
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.validation import Bounds
+from fieldapp.services.verbal import CosignQueue, VerbalOrder, verbal_order
 from fieldapp.services.visit import StepRefused, VisitSession
+from sync.approvals import Answer, ApprovalRequestIn, RequestPublic
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
 from sync.records import Reason as RecordReason
@@ -164,7 +167,12 @@ class ChecklistRun:
     def __init__(self, session: VisitSession) -> None:
         self.session = session
         self.texts: dict[str, str] = {}
-        self.approval: Approval | None = None
+        # The remote approval asked for the holds, and its checked answer once it came. The
+        # request is kept with the drafts: reopened later, the visit asks the clinic for
+        # that same request (answered meanwhile, it comes back at once).
+        self.pending: PendingRequest | None = self._kept_request()
+        self.applied: Approval | None = None  # the approval the last decision applied
+        self.verbal: VerbalOrder | None = None  # a telephone order taken for the holds
         self._record: RecordReading | None = None
         self._course_data: dict[str, Any] | None = None
 
@@ -232,8 +240,6 @@ class ChecklistRun:
                 base[section][key] = value
         base["checklists"] = [{"template": "visit_extras", "missing": missing}]
         base["record_review"] = review
-        if self.approval is not None:
-            base["approvals"] = [self.approval.model_dump()]
         responses = [
             ChecklistResponse(template=ref, answers=answers)
             for ref, answers in self.responses().items()
@@ -247,35 +253,123 @@ class ChecklistRun:
             raise AnswersRefused(list(dict.fromkeys(found))) from None
 
     def decide(self) -> ReadinessDecision:
-        """The engine's decision on the answers so far (`AnswersRefused` when it cannot)."""
+        """The engine's decision on the answers so far (`AnswerRefused` when it cannot),
+        with the prescriber's signed approval applied while its facts still hold."""
         data = self.readiness_input()
         try:
-            return evaluate_readiness(data, engine.protocol())
+            decision = evaluate_readiness(data, engine.protocol())
+            approval = self.applied = self._approval(decision)
+            if approval is not None:
+                decision = evaluate_readiness(
+                    data.model_copy(update={"approvals": [approval]}), engine.protocol()
+                )
         except (ValueError, ArithmeticError):
             # A rule that cannot read an answer: never a crash, never the value in a message.
             raise AnswersRefused([]) from None
+        return decision
 
-    def approve(self, prescriber: str, note: str) -> ReadinessDecision:
-        """A named prescriber releases the approvable holds; the decision is re-run."""
-        if not prescriber.strip() or not note.strip():
-            raise StepRefused("An approval needs the prescriber's name and a note.")
-        self.approval = Approval(
-            prescriber=prescriber.strip(),
-            note=note.strip(),
-            approved_at=self.session.services.clock.now(),
+    @property
+    def answer(self) -> Answer | None:
+        """The checked answer to this checklist's request, if one came."""
+        return self.pending.answer if self.pending is not None else None
+
+    def _approval(self, decision: ReadinessDecision) -> Approval | None:
+        """The engine's approval from the signed answer (or the telephone order), if it
+        releases these very holds."""
+        facts = hold_facts(decision.reasons)
+        answer = self.answer
+        if facts is None:
+            return None
+        if answer is not None and answer.decision != "decline":
+            if facts.digest() != answer.facts_hash:
+                return None  # the answers changed since the request: ask again
+            return Approval(
+                prescriber=answer.answered_by,
+                note=answer.note,
+                approved_at=answer.answered_at,
+                rule_ids=[rule.rule_id for rule in facts.rules],
+            )
+        verbal = self.verbal
+        if verbal is not None and verbal.request.request.facts.rules == facts.rules:
+            return Approval(
+                prescriber=verbal.given_by,
+                note=f"Telephone order, read back: {verbal.order}",
+                approved_at=verbal.given_at,
+                rule_ids=[rule.rule_id for rule in facts.rules],
+            )
+        return None
+
+    def take_verbal_order(self, given_by: str, order: str, read_back: bool) -> ReadinessDecision:
+        """Record a telephone order releasing the holds (the protocol must allow it for
+        each of them); its co-sign request is queued for the next sync."""
+        decision = self.decide()
+        now = self.session.services.clock.now()
+        self.verbal = verbal_order(
+            decision.reasons,
+            engine.protocol(),
+            given_by,
+            order,
+            read_back,
+            now,
+            self.session.visit.id,
         )
+        return self.decide()
+
+    def approval_request(self) -> PendingRequest:
+        """The request for a prescriber to release this decision's holds (the same one
+        while the facts are unchanged), or `NothingToApprove`."""
+        facts = hold_facts(self.decide().reasons)
+        if facts is None:
+            raise NothingToApprove("Nothing on hold here is for a prescriber to release.")
+        if self.pending is None or self.pending.request.facts != facts:
+            self.pending = new_request("readiness_hold", facts, self.session.visit.id)
+            self.session.services.drafts.put(
+                self._request_key, self.pending.request.model_dump(mode="json")
+            )
+        return self.pending
+
+    @property
+    def _request_key(self) -> str:
+        return f"approval-request:{self.session.visit.id}"
+
+    def _kept_request(self) -> PendingRequest | None:
+        kept = self.session.services.drafts.get(self._request_key)
+        if not kept:
+            return None
+        try:
+            return PendingRequest(ApprovalRequestIn.model_validate(kept))
+        except ValidationError:
+            return None  # a draft from another build: ask anew
+
+    def apply_answer(self, found: RequestPublic, pinned_key: str) -> ReadinessDecision:
+        """Check the clinic's answer to this checklist's request and re-run the decision
+        (`sync.approvals.AnswerRefused` when it must not count)."""
+        if self.pending is None:
+            raise NothingToApprove("No request was sent for this checklist.")
+        self.pending.accept(found, pinned_key)
         return self.decide()
 
     def submit(self) -> list[ChecklistSubmission]:
         """Save one submission per template, each with the overall decision and reasons."""
         decision = self.decide()
         approval = None
-        if self.approval is not None and decision.outcome in ("proceed", "proceed_with_flags"):
+        answer = self.answer
+        if self.applied is not None and answer is not None and answer.decision != "decline":
             approval = RecordApproval(
-                prescriber=self.approval.prescriber,
-                note=self.approval.note or "approved",
-                approved_at=self.approval.approved_at or self.session.services.clock.now(),
+                prescriber=answer.answered_by,
+                note=answer.note,
+                approved_at=answer.answered_at,
+                answer=answer,
             )
+        elif self.applied is not None and self.verbal is not None:
+            approval = RecordApproval(
+                prescriber=self.verbal.given_by,
+                note=self.verbal.order,
+                approved_at=self.verbal.given_at,
+                read_back=True,
+                cosign_request_id=self.verbal.request.id,
+            )
+            CosignQueue(self.session.services.drafts).add(self.verbal.request)
         extras = {i.id: self.texts[i.id] for i in EXTRA_ITEMS if self.texts.get(i.id, "").strip()}
         saved = []
         # The main template last: the visit's step reads the newest submission.
@@ -294,6 +388,7 @@ class ChecklistRun:
             self.session.save(record)
             saved.append(record)
         FollowUps(self.session).start(follow_ups(decision.reasons, engine.protocol()))
+        self.session.services.drafts.discard(self._request_key)
         return saved
 
     def weight_kg(self) -> Decimal | None:

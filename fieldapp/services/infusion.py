@@ -26,10 +26,13 @@ from fieldapp.clinical.monitoring import (
 )
 from fieldapp.clinical.readiness import bp_interval_minutes
 from fieldapp.clinical.vocabulary import symptom_id
+from fieldapp.errors import StoreError
 from fieldapp.services import engine
+from fieldapp.services.approvals import PendingRequest, new_request
 from fieldapp.services.checklist import to_record_reason
 from fieldapp.services.followups import DONE_BY_READING, FollowUps, as_reading
 from fieldapp.services.visit import StepRefused, VisitSession
+from sync.approvals import Answer, Facts, RequestPublic, RuleFact
 from sync.records import (
     ChecklistSubmission,
     DoseAdministration,
@@ -69,6 +72,59 @@ class DoseForm:
     given_this_session_mg: Decimal = Decimal(0)
     diluted_to_mg_per_ml: Decimal | None = None
     session_override_by: str | None = None
+    # The prescriber's signed answer behind `session_override_by` (a name alone is none).
+    session_override: Answer | None = None
+
+
+def cap_override_request(session: VisitSession, form: DoseForm) -> PendingRequest:
+    """The request for a prescriber to let this dose exceed the session cap, where the
+    protocol allows an override: the cap's rule, the order's numbers, nothing else."""
+    if not engine.protocol().dosing.session_cap_override_allowed:
+        raise StepRefused("The protocol lets no one override the session cap.")
+    return new_request("dose_cap", cap_facts(session, form), session.visit.id)
+
+
+def cap_facts(session: VisitSession, form: DoseForm) -> Facts:
+    """What an override is asked on: the session cap's reason and the order's numbers."""
+    plain = replace(form, session_override_by=None, session_override=None)
+    result = compute(prepared(plain, session))
+    capped = [r for r in result.reasons if r.rule_id == "session_cap"]
+    if not capped:
+        raise StepRefused("This dose is within the session cap: there is nothing to override.")
+    rules = [
+        RuleFact(
+            rule_id=r.rule_id,
+            outcome="refused",
+            measured=r.measured,
+            threshold=r.threshold,
+            setting=r.setting,
+        )
+        for r in capped
+    ]
+    numbers = {
+        "kind": form.kind,
+        "weight_kg": str(form.weight_kg),
+        "mg_per_kg": None if form.mg_per_kg is None else str(form.mg_per_kg),
+        "mg_per_kg_per_h": None if form.mg_per_kg_per_h is None else str(form.mg_per_kg_per_h),
+        "duration_min": None if form.duration_min is None else str(form.duration_min),
+        "template": form.template,
+    }
+    return Facts(
+        rules=rules,
+        values={k: v for k, v in numbers.items() if v is not None},
+        question="Let this order exceed the session cap?",
+    )
+
+
+def with_cap_override(
+    form: DoseForm, pending: PendingRequest, found: RequestPublic, pinned_key: str
+) -> DoseForm:
+    """The form carrying the prescriber's checked, signed override (`AnswerRefused` when
+    the answer fails its checks; `StepRefused` when they declined)."""
+    answer = pending.accept(found, pinned_key)
+    if answer.decision == "decline":
+        raise StepRefused(f"{answer.answered_by} declined the override: {answer.note}")
+    return replace(form, session_override_by=answer.answered_by, session_override=answer)
 
 
 def prepared(form: DoseForm, session: VisitSession) -> DoseForm:
@@ -149,8 +205,49 @@ def _num(numbers: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, Decimal) else None
 
 
+def check_facts(session: VisitSession, form: DoseForm) -> Facts:
+    """What a remote checker confirms: the order's inputs and the engine's numbers."""
+    result = compute(prepared(form, session))
+    if result.outcome == "refused":
+        raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
+    values: dict[str, Any] = {
+        "kind": form.kind,
+        "weight_kg": str(form.weight_kg),
+        "vial_mg_per_ml": str(form.vial_mg_per_ml),
+    }
+    for key in ("dosing_weight_kg", "dose_mg", "rate_mg_per_h", "draw_ml", "pump_ml_per_h"):
+        if result.numbers.get(key) is not None:
+            values[key] = str(result.numbers[key])
+    return Facts(values=values, question="Confirm the arithmetic of this dose?")
+
+
+def remote_check_request(session: VisitSession, form: DoseForm) -> PendingRequest:
+    """No colleague present: ask the prescriber to check the dose's arithmetic remotely."""
+    return new_request("dose_check", check_facts(session, form), session.visit.id)
+
+
+def with_remote_check(pending: PendingRequest, found: RequestPublic, pinned_key: str) -> Answer:
+    """The checked confirmation (`AnswerRefused` when it fails its checks, `StepRefused`
+    unless it confirms)."""
+    answer = pending.accept(found, pinned_key)
+    if answer.decision != "approve":
+        raise StepRefused(f"{answer.answered_by} did not confirm the dose: {answer.note}")
+    return answer
+
+
+class CheckerRefused(StepRefused):
+    """The second checker's signature could not be made (wrong PIN, not enrolled here,
+    locked): nothing was signed or saved."""
+
+
 def confirm_dose(
-    session: VisitSession, form: DoseForm, result: DoseResult, double_checked_by: str, vial: str
+    session: VisitSession,
+    form: DoseForm,
+    result: DoseResult,
+    double_checked_by: str,
+    vial: str,
+    checker_pin: str = "",
+    remote_check: Answer | None = None,
 ) -> DoseOrder:
     """Save the order and its draw from `vial` after the explicit double-check.
 
@@ -164,8 +261,29 @@ def confirm_dose(
     if result.outcome == "refused":
         raise StepRefused("The dose was refused: " + "; ".join(r.message for r in result.reasons))
     checker = double_checked_by.strip()
+    if remote_check is not None:
+        # A remote check stands for this very order only (its arithmetic as confirmed).
+        if check_facts(session, form).digest() != remote_check.facts_hash:
+            raise StepRefused("The order changed since the remote check: ask again.")
+        checker = remote_check.answered_by
     if not checker:
         raise StepRefused("Name the person who double-checked the dose.")
+    if checker == session.services.settings.store.user:
+        raise StepRefused("The second checker must be someone other than you.")
+    if not checker_pin and remote_check is None:
+        raise StepRefused(f"{checker} must sign the check with their own PIN.")
+    override = form.session_override
+    if form.session_override_by and (
+        override is None or override.answered_by != form.session_override_by
+    ):
+        raise StepRefused("A session-cap override needs the prescriber's signed answer.")
+    changed = (
+        override is not None
+        and form.session_override_by
+        and cap_facts(session, form).digest() != override.facts_hash
+    )
+    if changed:
+        raise StepRefused("The order changed since the override was given: ask again.")
     source = session.services.ledger.vial(vial.strip())
     if source.mg_per_ml != form.vial_mg_per_ml:
         raise StepRefused(
@@ -193,10 +311,23 @@ def confirm_dose(
         bag_volume_ml=float(form.bag_ml) if form.bag_ml else None,
         pump_ml_per_h=_num(n, "pump_ml_per_h"),
         double_checked_by=checker,
+        cap_override=override if form.session_override_by else None,
         warnings=[to_record_reason(r) for r in result.reasons],
         weight_confirmed=form.weight_confirmed
         and any(r.rule_id in ("weight_changed", "weight_differs_today") for r in result.reasons),
     )
+    if remote_check is not None:
+        record = record.model_copy(update={"remote_check": remote_check})
+    else:
+        # The checker signs the order itself, with their own key opened by their own PIN:
+        # a wrong PIN signs nothing and saves nothing.
+        try:
+            signature = session.services.store.sign_as_checker(
+                checker, checker_pin, record.checked_content()
+            )
+        except StoreError as exc:
+            raise CheckerRefused(str(exc)) from None
+        record = record.model_copy(update={"checker_signature": signature})
     # What leaves the vial: the drug put into the bag when the order names it (the rest is
     # wasted, witnessed), else the dose itself.
     drawn = form.bag_drug_mg if form.bag_drug_mg is not None else Decimal(str(record.dose_mg))

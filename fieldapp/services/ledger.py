@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from fieldapp.clinical.ledger import DayLedger, LedgerEvent, VialStatus, Witness, evaluate_day
 from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
+from fieldapp.services.approvals import PendingRequest, new_request
 from fieldapp.services.clock import today
+from sync.approvals import Facts, RequestPublic, RuleFact
 from sync.records import ClosedVial, DayClosure, DutyDue, Incident, SubstanceEvent
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ class LedgerBook:
         self.services = services
         self._events: list[SubstanceEvent] | None = None
         self._incident_vials: set[str] = set()
+        self._rulings: dict[str, PendingRequest] = {}  # supervisor rulings asked, by vial
 
     # -- reading -------------------------------------------------------------------------
 
@@ -386,29 +389,48 @@ class LedgerBook:
             opened.append(incident)
         return opened
 
-    def resolve(self, vial: str, supervisor: str, reason: str, significant: bool) -> None:
-        """A supervisor's decision on a discrepancy: significant loss or not, and why.
-
-        The vial's discrepancy stays on record; the decision lets the day close, and a
-        significant loss adds the DEA reporting duties (1 business day, Form 106 in 45).
-        """
-        found = self.vial(vial)
+    def ruling_request(self, vial: str) -> PendingRequest:
+        """The request for a supervisor's ruling on a vial's open discrepancy: the vial's
+        reasons and numbers, nothing else (the same request while they stand)."""
         status = self.day().vials.get(vial)
         if status is None or not status.incident_open:
             raise LedgerRefused(f"Vial {vial} has no open discrepancy to resolve.")
-        if not supervisor.strip() or not reason.strip():
-            raise LedgerRefused("A resolution needs the supervisor's name and the reason.")
-        self._entry(
+        facts = ruling_facts(vial, status.reasons, status.numbers)
+        held = self._rulings.get(vial)
+        if held is None or held.request.facts != facts:
+            held = self._rulings[vial] = new_request("supervisor_decision", facts, None)
+        return held
+
+    def resolve(self, vial: str, found: RequestPublic, pinned_key: str) -> SubstanceEvent:
+        """The supervisor's signed ruling on a discrepancy: approve = not a significant
+        loss, approve with a change = a significant loss, decline = count again.
+
+        The vial's discrepancy stays on record; the ruling lets the day close, and a
+        significant loss adds the DEA reporting duties (1 business day, Form 106 in 45).
+        An answer that fails its checks raises `sync.approvals.AnswerRefused`.
+        """
+        pending = self._rulings.get(vial)
+        status = self.day().vials.get(vial)
+        if pending is None or status is None or not status.incident_open:
+            raise LedgerRefused(f"Vial {vial} has no open discrepancy to resolve.")
+        answer = pending.accept(found, pinned_key)
+        if answer.decision == "decline":
+            raise LedgerRefused(f"{answer.answered_by} did not rule on vial {vial}: {answer.note}")
+        found_vial = self.vial(vial)
+        record = self._entry(
             "resolution",
             vial,
-            found.mg_per_ml,
+            found_vial.mg_per_ml,
             Decimal(0),
             Decimal(0),
-            witness=supervisor.strip(),
+            witness=answer.answered_by,
             method="supervisor",
-            note=reason.strip(),
-            significant_loss=significant,
+            note=answer.note,
+            significant_loss=answer.decision == "modify",
+            ruling=answer,
         )
+        del self._rulings[vial]
+        return record
 
     def close_day(self) -> DayLedger:
         """Close the day if every vial reconciles, and record the close for the clinic;
@@ -439,3 +461,26 @@ class LedgerBook:
 def _ml(mg: Decimal, mg_per_ml: Decimal) -> Decimal:
     """mL for `mg` at a strength, to 4 places (the engine checks mg and mL agree)."""
     return (mg / mg_per_ml).quantize(Decimal("0.0001"))
+
+
+RULING_QUESTION = (
+    "A significant loss? Approve: not significant. Approve with change: a significant loss "
+    "(DEA duties). Decline: count the vial again."
+)
+
+
+def ruling_facts(vial: str, reasons: Any, numbers: dict[str, Decimal | None]) -> Facts:
+    """What a supervisor's ruling is asked on: the vial's reasons and its numbers."""
+    rules = [
+        RuleFact(
+            rule_id=r.rule_id,
+            outcome=str(r.outcome)[:20],
+            measured=None if r.measured is None else str(r.measured)[:200],
+            threshold=None if r.threshold is None else str(r.threshold)[:200],
+            setting=None if r.setting is None else str(r.setting)[:200],
+        )
+        for r in reasons
+    ][:50]
+    values: dict[str, Any] = {"vial": vial}
+    values.update({k: str(v) for k, v in sorted(numbers.items()) if v is not None})
+    return Facts(rules=rules, values=dict(list(values.items())[:50]), question=RULING_QUESTION)

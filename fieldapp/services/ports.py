@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fieldapp.store.outbox import SyncStatus
 from sync.break_glass import Grant
-from sync.records import PatientSummary, Record, Visit
+from sync.records import CheckerSignature, PatientSummary, Record, Visit
 
 
 class StorePort(Protocol):
@@ -123,4 +123,16 @@ class StorePort(Protocol):
 
     def pending_count(self) -> int:
         """Device records not yet acknowledged by the server."""
+        ...
+
+    def checkers(self) -> list[str]:
+        """The colleagues enrolled as second checkers on this laptop."""
+        ...
+
+    def enrol_checker(self, name: str, pin: str) -> str:
+        """Enrol a second checker with their own PIN; their public key."""
+        ...
+
+    def sign_as_checker(self, name: str, pin: str, content: bytes) -> CheckerSignature:
+        """A second checker's signature, opened by their own PIN (wrong PIN: nothing)."""
         ...

@@ -19,8 +19,9 @@ review, records, error.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,11 +33,19 @@ from fieldapp.clinical.protocol import protocol_from_data
 from fieldapp.config import deep_merge
 from fieldapp.errors import FieldAppError
 from fieldapp.services import case_visit, engine
+from fieldapp.services.approvals import NothingToApprove, SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.followups import FollowUps
-from fieldapp.services.infusion import Infusion, compute, confirm_dose, prepared
+from fieldapp.services.infusion import (
+    Infusion,
+    cap_override_request,
+    compute,
+    confirm_dose,
+    prepared,
+    with_cap_override,
+)
 from fieldapp.services.recovery import Recovery
 from fieldapp.services.visit import VisitSession
 from fieldapp.settings import Settings
@@ -111,6 +120,7 @@ class VisitCaseRunner:
             clock=lambda: self.clock.now().timestamp(),
         )
         self.services = AppServices(store, settings, clock=self.clock)
+        store.enrol_checker(case_visit.CASE_CHECKER, case_visit.CASE_CHECKER_PIN)
         self.count = 0
 
     def close(self) -> None:
@@ -208,7 +218,10 @@ class VisitCaseRunner:
         run.texts = case_visit.checklist(self.clock.now().date(), answers)
         out.values["review"] = run.record().review()
         if approval is not None:
-            run.approve(str(approval["prescriber"]), str(approval["note"]))
+            # The case plays the clinic and the prescriber: a real signed answer. A hold no
+            # prescriber may release stays (there is nothing to ask for).
+            with contextlib.suppress(NothingToApprove):
+                SimulatedClinic().release(run, str(approval["prescriber"]), str(approval["note"]))
         decision = run.decide()
         out.saw(decision.reasons)
         out.values["review"] += [
@@ -225,6 +238,12 @@ class VisitCaseRunner:
 
     def _dose(self, session: VisitSession, data: dict[str, Any], out: Outcome) -> str | None:
         form, typed = case_visit.dose_form(data.get("dose", {}))
+        if form.session_override_by:  # the case plays the prescriber: a signed override
+            clinic, by = SimulatedClinic(), form.session_override_by
+            plain = replace(form, session_override_by=None)
+            pending = cap_override_request(session, plain)
+            found = clinic.answer(pending, "approve", "Override approved.", by, self.clock.now())
+            form = with_cap_override(plain, pending, found, clinic.pinned_key)
         vial = f"CASE-{self.count:03d}"
         fill = Decimal(typed.get("carry_ml", typed["vial_ml"]))
         self.services.ledger.carry(vial, form.vial_mg_per_ml, fill, "LOT-CASE")
@@ -233,7 +252,7 @@ class VisitCaseRunner:
         out.values["dose"] = result.outcome
         if result.outcome == "refused":
             return None
-        confirm_dose(session, form, result, typed["checker"], vial)
+        confirm_dose(session, form, result, typed["checker"], vial, case_visit.CASE_CHECKER_PIN)
         return vial
 
     def _infusion(self, session: VisitSession, data: dict[str, Any], out: Outcome) -> datetime:
@@ -299,7 +318,14 @@ class VisitCaseRunner:
             elif do == "return":
                 book.give_back(vial)
             elif do == "resolve":
-                book.resolve(vial, "Supervisor Case", step["reason"], bool(step["significant"]))
+                SimulatedClinic().rule(  # the case plays the supervisor: a signed ruling
+                    book,
+                    vial,
+                    "Supervisor Case",
+                    step["reason"],
+                    bool(step["significant"]),
+                    self.clock.now(),
+                )
             else:
                 raise ValueError(f"ledger.do: unknown step {do!r}")
         status = book.day(self.clock.now().date()).vials.get(vial)

@@ -6,6 +6,8 @@
     DEK --AES-256-GCM, 12-byte random nonce, bound AAD--> each record, draft and secret
     DEK --HKDF-SHA256--> blind-index key --HMAC-SHA256--> patient and day lookups
     Ed25519 signing key (the clinician's; a secret sealed under the DEK) --> signed notes
+    second checker's PIN --Argon2id(own salt)--> checker key --AES-256-GCM--> their Ed25519
+                                                  key (that wrap sealed again under the DEK)
 
 The KEK is kept in memory next to the DEK while unlocked so that a DEK rotation can
 re-wrap without asking for the passphrase; both are dropped on lock. Python cannot promise
@@ -253,3 +255,22 @@ def signing_public_key(private_raw: bytes) -> bytes:
 def sign(private_raw: bytes, message: bytes) -> bytes:
     """The Ed25519 signature of `message`."""
     return Ed25519PrivateKey.from_private_bytes(private_raw).sign(message)
+
+
+def pin_seal(
+    pin: str, salt: bytes, params: KdfParams, secret: bytes, aad: bytes
+) -> tuple[bytes, bytes]:
+    """`secret` sealed under a key derived from a PIN: (nonce, ciphertext)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce, AESGCM(derive_kek(pin, salt, params)).encrypt(nonce, secret, aad)
+
+
+def pin_open(
+    pin: str, salt: bytes, params: KdfParams, nonce: bytes, sealed: bytes, aad: bytes
+) -> bytes:
+    """What `pin_seal` sealed, or `CryptoFailure` (a wrong PIN among every other cause)."""
+    key = derive_kek(pin, salt, params)
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, aad)
+    except (InvalidTag, ValueError):
+        raise CryptoFailure("unwrap failed") from None

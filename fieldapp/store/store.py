@@ -21,6 +21,7 @@ from fieldapp.errors import NotAStore, StoreError, UnlockBackoff, WrongPassphras
 from fieldapp.settings import StoreSettings
 from fieldapp.store import backoff, codec, duress_box, keys
 from fieldapp.store.break_glass import BreakGlassMixin
+from fieldapp.store.checkers import CheckersMixin
 from fieldapp.store.core import ROTATE_AFTER, Clock, guarded
 from fieldapp.store.crypto import SALT_BYTES, CryptoFailure, KdfParams, KeyRing, random_bytes
 from fieldapp.store.db import SCHEMA_VERSION, Database, fsync_dir, remove_files
@@ -58,7 +59,7 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise StoreError(f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters.")
 
 
-class Store(QuickUnlockMixin, SigningMixin, BreakGlassMixin, ManifestMixin):
+class Store(QuickUnlockMixin, SigningMixin, BreakGlassMixin, CheckersMixin, ManifestMixin):
     """One clinician's encrypted offline store."""
 
     @classmethod

@@ -405,6 +405,7 @@ class FieldApp(DuressKey):
             state.finish(report, services.clock.now())
             await self._after_sync()
             self._break_glass_after_sync()
+            await self._send_cosign_requests()
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
@@ -422,6 +423,19 @@ class FieldApp(DuressKey):
         for screen in self.screen_stack:
             if isinstance(screen, BreakGlassPatientScreen):
                 screen.show_access()
+
+    async def _send_cosign_requests(self) -> None:
+        """Telephone orders taken offline go to the prescriber's co-sign queue now."""
+        from fieldapp.services.approvals import ApprovalLink
+        from fieldapp.services.verbal import CosignQueue
+
+        s = self.services
+        queue = CosignQueue(s.drafts)
+        try:  # a store locked meanwhile: they go at the next sync
+            if queue.pending():
+                await queue.flush(ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s))
+        except FieldAppError:
+            return
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)

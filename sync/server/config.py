@@ -66,6 +66,31 @@ class BreakGlassSettings(_Section):
     )
 
 
+class ApprovalSettings(_Section):
+    """Remote approvals and telephone orders (README "Remote approvals")."""
+
+    request_ttl_min: float = Field(
+        30,
+        gt=0,
+        le=7 * 24 * 60,
+        description="A request for a prescriber's or supervisor's decision expires this "
+        "many minutes after it reaches the clinic; an answer signed later is refused.",
+    )
+    long_poll_max_s: float = Field(
+        25,
+        ge=0,
+        le=120,
+        description="How long a laptop's wait for an answer may hold one request open.",
+    )
+    cosign_deadline_hours: float = Field(
+        48,
+        gt=0,
+        le=24 * 30,
+        description="A telephone order not co-signed by its prescriber this many hours "
+        "after it was given is escalated to the supervisor and shown on the board.",
+    )
+
+
 class ServerSettings(_Section):
     """Every clinic server setting."""
 
@@ -91,6 +116,7 @@ class ServerSettings(_Section):
     )
     rate_limits: RateLimits = RateLimits()
     break_glass: BreakGlassSettings = BreakGlassSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
     database: DatabaseSettings = DatabaseSettings()
 
     @field_validator("database_url")

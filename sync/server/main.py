@@ -31,6 +31,7 @@ from sync.server.deps import AppContext, Clock, utc_now
 from sync.server.faults import UnexpectedErrors
 from sync.server.routes import (
     admin,
+    approvals,
     break_glass,
     clinical,
     dispatch,
@@ -182,6 +183,7 @@ def create_app(settings: ServerSettings, clock: Clock | None = None) -> FastAPI:
         clinical,
         fhir,
         break_glass,
+        approvals,
     ):
         app.include_router(module.router, responses=COMMON_RESPONSES)
 

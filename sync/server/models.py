@@ -270,3 +270,28 @@ class SigningKey(SQLModel, table=True):
     user_name: str = Field(foreign_key="app_user.name", max_length=64)
     public_key: str = Field(max_length=64)
     created_at: float
+
+
+class ApprovalRequestRow(SQLModel, table=True):
+    """A laptop's request for a prescriber's or supervisor's decision, and its signed answer.
+
+    `facts` holds only what the decision used (`sync.approvals.Facts`); `answer` the signed
+    `sync.approvals.Answer`, once given (never replaced).
+    """
+
+    __tablename__ = "approval_request"
+
+    id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(max_length=30)
+    role: str = Field(index=True, max_length=20)
+    visit_id: str | None = Field(default=None, max_length=36)
+    device_id: str = Field(foreign_key="device.id", max_length=36)
+    requested_by: str = Field(foreign_key="app_user.name", index=True, max_length=64)
+    facts: str = Field(sa_column=Column(Text, nullable=False))
+    facts_hash: str = Field(max_length=64)
+    requested_at: float
+    expires_at: float
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: str | None = Field(default=None, max_length=64)
+    answer_device_id: str | None = Field(default=None, max_length=36)
+    answered_at: float | None = None

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from fieldapp.demo.seattle import demo_day
 from fieldapp.demo.stack import load_server
+from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -31,7 +32,7 @@ from sync.server.main import create_app
 from sync.server.migrate import migrate
 from sync.server.plans import board
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS, dose_form
-from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
+from tests.tui.conftest import CHECKER, CHECKER_PIN, CLINICIAN, DAY, PASSPHRASE
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def infusing(services: AppServices, clock: ManualClock, **patient: Any) -> Infus
     assert run.decide().outcome in ("proceed", "proceed_with_flags")
     run.submit()
     services.ledger.carry("V-1", Decimal(10), Decimal(20), "LOT-FLOW")
-    confirm_dose(s, dose_form(), compute(dose_form()), "RN Checker", "V-1")
+    confirm_dose(s, dose_form(), compute(dose_form()), CHECKER, "V-1", CHECKER_PIN)
     infusion = Infusion(s)
     infusion.start()
     return infusion
@@ -86,7 +87,7 @@ def test_an_unknown_allergy_holds_and_says_which(services: AppServices) -> None:
     held = [r for r in decision.reasons if r.rule_id == "record_unrecognised"]
     assert held and "Midazolam" in held[0].message and held[0].approvable
     assert [f.entry for f in run.record().findings if f.review] == ["Midazolam"]
-    run.approve("Dr. Prescriber", "alternative rescue drug on hand")
+    SimulatedClinic().release(run, "Dr. Prescriber", "alternative rescue drug on hand")
     assert run.decide().outcome == "proceed_with_flags"
 
 
@@ -204,11 +205,12 @@ def infusing_other(services: AppServices, clock: ManualClock, **patient: Any) ->
     s.arrive(None, None, attested=True)
     run = ChecklistRun(s)
     run.texts.update({**GOOD_CHECKLIST, "weight_kg": str(summary.weight_kg)})
-    run.approve("Dr. Prescriber", "reviewed")
+    if run.decide().outcome == "hold":
+        SimulatedClinic().release(run, "Dr. Prescriber", "reviewed")
     run.submit()
     services.ledger.carry("V-2", Decimal(10), Decimal(20), "LOT-FLOW")
     form = dose_form(weight=str(summary.weight_kg))
-    confirm_dose(s, form, compute(form), "RN Checker", "V-2")
+    confirm_dose(s, form, compute(form), CHECKER, "V-2", CHECKER_PIN)
     infusion = Infusion(s)
     infusion.start()
     return infusion
@@ -227,11 +229,11 @@ def test_a_changed_weight_blocks_the_dose_until_confirmed(services: AppServices)
         r.rule_id for r in result.reasons
     }
     with pytest.raises(StepRefused, match="Confirm the weight"):
-        confirm_dose(s, typo, result, "RN Checker", "V-1")
+        confirm_dose(s, typo, result, CHECKER, "V-1", CHECKER_PIN)
     assert s.last(DoseOrder) is None
     assert [e.event for e in services.ledger.entries()] == ["receipt", "checkout"]
     confirmed = replace(typo, weight_confirmed=True)
-    order = confirm_dose(s, confirmed, compute(prepared(confirmed, s)), "RN Checker", "V-1")
+    order = confirm_dose(s, confirmed, compute(prepared(confirmed, s)), CHECKER, "V-1", CHECKER_PIN)
     assert order.weight_confirmed and order.weight_kg == 150
 
 
@@ -273,7 +275,7 @@ def test_an_instruction_without_a_timer_is_never_overdue(
     s = visit_with(services)
     run = ChecklistRun(s)
     run.texts.update({**GOOD_CHECKLIST, "urinary_symptoms": "y"})
-    run.approve("Dr. Prescriber", "urinalysis ordered")
+    SimulatedClinic().release(run, "Dr. Prescriber", "urinalysis ordered")
     run.submit()
     tasks = FollowUps(s)
     (urinalysis,) = [t for t in tasks.tasks() if t.action == "urinalysis"]

@@ -22,7 +22,7 @@ from fieldapp.services.ledger import LedgerRefused
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import SubstanceEvent
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_VITALS, dose_form
-from tests.tui.conftest import DAY, PASSPHRASE
+from tests.tui.conftest import CHECKER, CHECKER_PIN, DAY, PASSPHRASE
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def _dosed(services: AppServices) -> VisitSession:
     run.texts.update(GOOD_CHECKLIST)
     run.submit()
     services.ledger.carry("V-1", Decimal(10), Decimal(20), "LOT-GUARD")
-    confirm_dose(s, dose_form(), compute(dose_form()), "RN Checker", "V-1")
+    confirm_dose(s, dose_form(), compute(dose_form()), CHECKER, "V-1", CHECKER_PIN)
     return s
 
 
@@ -75,7 +75,7 @@ def test_a_resolution_needs_an_open_discrepancy(services: AppServices) -> None:
     services.ledger.carry("V-1", Decimal(10), Decimal(20), "LOT-GUARD")
     services.ledger.count("V-1", Decimal(20))
     with pytest.raises(LedgerRefused, match="no open discrepancy"):
-        services.ledger.resolve("V-1", "Supervisor", "nothing happened", significant=False)
+        services.ledger.ruling_request("V-1")
     assert not [e for e in services.ledger.entries() if e.event == "resolution"]
 
 

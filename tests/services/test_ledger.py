@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from fieldapp.demo.seattle import SEATTLE
+from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
 from fieldapp.services.ledger import LedgerRefused
 from fieldapp.settings import Settings
+from sync.approvals import AnswerRefused
 from sync.records import DayClosure, Incident, Record, SubstanceEvent
 
 
@@ -109,18 +112,37 @@ def test_a_supervisors_resolution_lets_a_day_with_a_discrepancy_close(significan
     book.give_back("V1")
     with pytest.raises(LedgerRefused, match="cannot close"):
         book.close_day()
-    with pytest.raises(LedgerRefused, match="supervisor's name and the reason"):
-        book.resolve("V1", "Dr. Supervisor", "  ", significant)
+    clinic = SimulatedClinic()
+    with pytest.raises(ValidationError):  # a ruling without a reason cannot even be signed
+        clinic.rule(book, "V1", "Dr. Supervisor", "  ", significant, clock.now())
     book.carry("V2", Decimal(10), Decimal(20), None)
     with pytest.raises(LedgerRefused, match="no open discrepancy"):
-        book.resolve("V2", "Dr. Supervisor", "reason", significant)
+        clinic.rule(book, "V2", "Dr. Supervisor", "reason", significant, clock.now())
     book.give_back("V2")
-    book.resolve("V1", "Dr. Supervisor", "spilled while drawing, seen by the patient", significant)
+    # A ruling signed by someone the clinic does not vouch for resolves nothing.
+    stranger = SimulatedClinic()
+    pending = book.ruling_request("V1")
+    forged = stranger.answer(pending, "approve", "nothing to see", "Dr. Supervisor", clock.now())
+    with pytest.raises(AnswerRefused, match="not one the clinic vouches for"):
+        book.resolve("V1", forged, clinic.pinned_key)
+    # A prescriber's answer is no supervisor's ruling.
+    as_prescriber = clinic.answer(pending, "approve", "ok", "drp", clock.now(), role="prescriber")
+    with pytest.raises(AnswerRefused, match="Only a supervisor"):
+        book.resolve("V1", as_prescriber, clinic.pinned_key)
+    clinic.rule(
+        book,
+        "V1",
+        "Dr. Supervisor",
+        "spilled while drawing, seen by the patient",
+        significant,
+        clock.now(),
+    )
     day = book.close_day()
     assert day.may_close
     assert bool(day.obligations) is significant  # DEA duties only for a significant loss
     resolution = [r for r in store.records if isinstance(r, SubstanceEvent)][-1]
     assert resolution.event == "resolution" and resolution.significant_loss is significant
+    assert resolution.ruling is not None and resolution.witness == "Dr. Supervisor"
     # The day still shows the discrepancy that was resolved: nothing is hidden.
     assert day.vials["V1"].status == "discrepancy"
 
@@ -149,7 +171,9 @@ def test_a_breakage_without_licensed_witnesses_goes_through_a_discrepancy() -> N
     [incident] = book.count("V1", Decimal(15))
     assert incident.category == "ledger_discrepancy"
     book.give_back("V1")
-    book.resolve("V1", "Dr. Supervisor", "vial dropped on the porch, 5 mL lost", False)
+    SimulatedClinic().rule(
+        book, "V1", "Dr. Supervisor", "vial dropped on the porch, 5 mL lost", False, clock.now()
+    )
     assert book.close_day().may_close
 
 
@@ -187,7 +211,14 @@ def test_closing_the_day_records_it_for_the_clinic_and_a_refused_close_records_n
         book.close_day()
     assert not any(isinstance(r, DayClosure) for r in store.records)
     book.give_back("V1")
-    book.resolve("V1", "Dr. Supervisor", "spilled while drawing, seen by the patient", True)
+    SimulatedClinic().rule(
+        book,
+        "V1",
+        "Dr. Supervisor",
+        "spilled while drawing, seen by the patient",
+        True,
+        clock.now(),
+    )
     clock.advance(minutes=5)
     book.close_day()
     [closure] = [r for r in store.records if isinstance(r, DayClosure)]

@@ -16,7 +16,7 @@ from fieldapp.services.recovery import Note, Recovery
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.records import Visit
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS, dose_form
-from tests.tui.conftest import DAY, PASSPHRASE
+from tests.tui.conftest import CHECKER, CHECKER_PIN, DAY, PASSPHRASE
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_whole_visit_records_every_step(services: AppServices, clock) -> None:  
     with pytest.raises(StepRefused):
         confirm_dose(s, form, result, "", "V-001")
     services.ledger.carry("V-001", Decimal(10), Decimal(20), "LOT-TEST")
-    confirm_dose(s, form, result, "RN Second Checker", "V-001")
+    confirm_dose(s, form, result, CHECKER, "V-001", CHECKER_PIN)
     assert s.step == "monitor"
     infusion = Infusion(s)
     infusion.start()
@@ -99,7 +99,7 @@ def _infuse(services: AppServices, clock, s: VisitSession) -> None:  # type: ign
     run.submit()
     form = dose_form()
     services.ledger.carry("V-001", Decimal(10), Decimal(20), "LOT-TEST")
-    confirm_dose(s, form, compute(form), "RN Second Checker", "V-001")
+    confirm_dose(s, form, compute(form), CHECKER, "V-001", CHECKER_PIN)
     infusion = Infusion(s)
     infusion.start()
     later(services, clock, 40)

@@ -19,6 +19,7 @@ from fieldapp.tui.app import FieldApp
 DAY = date(2026, 3, 10)
 PASSPHRASE = "correct horse battery"
 CLINICIAN = "c01"
+CHECKER, CHECKER_PIN = "c02", "864209"  # a colleague enrolled as a second checker
 STORE_SETTINGS = {
     "user": CLINICIAN,
     "kdf_memory_kib": 19456,
@@ -38,6 +39,7 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids = {v.patient_id for v in visits}
     store.put_server_records([p for p in day.patients if p.id in ids])
     store.put_server_records(visits)
+    store.enrol_checker(CHECKER, CHECKER_PIN)
     store.close()
     return path
 

@@ -15,7 +15,7 @@ from fieldapp.services.recovery import Recovery
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.app import FieldApp
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS, dose_form
-from tests.tui.conftest import DAY
+from tests.tui.conftest import CHECKER, CHECKER_PIN, DAY
 from tests.tui.helpers import later
 
 STEPS = ("checkin", "checklist", "dose", "monitor", "recovery", "note")
@@ -47,7 +47,7 @@ def bring_to(app: FieldApp, clock: ManualClock, step: str) -> VisitSession:
     if step == "dose":
         return s
     form = dose_form()
-    confirm_dose(s, form, compute(form), "RN Second Checker", "V-0310-A")
+    confirm_dose(s, form, compute(form), CHECKER, "V-0310-A", CHECKER_PIN)
     later(app, clock, 5)
     infusion = Infusion(s)
     infusion.start()

@@ -95,12 +95,17 @@ async def test_the_double_check_stays_until_the_order_changes(
         await settle(pilot)
         app.open_visit(visit_id)
         await settle(pilot)
-        await fill(pilot, {"prescriber": "Dr. Test Prescriber", "checker": "RN Second"})
+        await fill(
+            pilot,
+            {"prescriber": "Dr. Test Prescriber", "checker": "c02", "checker_pin": "864209"},
+        )
         app.screen.query_one("#double-check", Checkbox).value = True
         await settle(pilot)
+        assert "checker_pin" not in app.services.drafts.get(app.screen.draft_key)
         await reopen(pilot, app, visit_id)
         assert isinstance(app.screen, DoseScreen)
         assert ticked(app, "#double-check")
+        assert app.screen.texts()["checker_pin"] == ""  # a PIN is never kept in a draft
         await fill(pilot, {"checker": "RN Other"})  # a name: the numbers still hold
         await settle(pilot)
         assert ticked(app, "#double-check")

@@ -16,7 +16,8 @@ from fieldapp.tui.screens.orders import OrdersScreen
 from fieldapp.tui.screens.recovery import RecoveryScreen
 from sync.records import DoseOrder, TaskUpdate
 from tests.services.scenario import GOOD_CHECKLIST
-from tests.tui.helpers import carry_vial, fill, later, settle
+from tests.tui.conftest import CHECKER, CHECKER_PIN
+from tests.tui.helpers import carry_vial, fill, later, rendered_text, settle
 from tests.tui.test_visit import GOOD_VITALS, SIZE, session, to_checklist, to_monitor
 
 
@@ -69,7 +70,12 @@ async def test_a_changed_weight_is_confirmed_before_any_dose_shows(app: FieldApp
         assert isinstance(app.screen, DoseScreen)
         await fill(
             pilot,
-            {"weight_kg": "150", "prescriber": "Dr. Test Prescriber", "checker": "RN Second"},
+            {
+                "weight_kg": "150",
+                "prescriber": "Dr. Test Prescriber",
+                "checker": CHECKER,
+                "checker_pin": CHECKER_PIN,
+            },
         )
         app.screen.query_one("#double-check", Checkbox).value = True
         assert "CONFIRM THE WEIGHT" in text_of(app, "#dose-outcome")
@@ -86,7 +92,8 @@ async def test_a_changed_weight_is_confirmed_before_any_dose_shows(app: FieldApp
         await pilot.press("ctrl+s")
         await settle(pilot)
         order = session(app).last(DoseOrder)
-        assert order is not None and order.weight_confirmed and order.weight_kg == 150
+        assert order is not None, rendered_text(app)
+        assert order.weight_confirmed and order.weight_kg == 150
 
 
 async def test_sustained_desaturation_stops_the_infusion_and_the_orders_stay(

@@ -25,6 +25,7 @@ from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.records import ChecklistSubmission
 from tests.services.scenario import dose_form
+from tests.tui.conftest import CHECKER, CHECKER_PIN
 from tests.tui.test_tmux import FIELDAPP, PASSPHRASE, env, tmux, wait_for
 
 __all__ = ["env"]  # the fixture, used by name
@@ -66,8 +67,9 @@ def seed_to_infusion(env: dict[str, str]) -> list[str]:
             )
         )
         services.ledger.carry("V-RESTART", Decimal(10), Decimal(20), "LOT-RESTART")
+        store.enrol_checker(CHECKER, CHECKER_PIN)  # the colleague who checks this dose
         form = dose_form()
-        confirm_dose(session, form, compute(form), "RN Second Checker", "V-RESTART")
+        confirm_dose(session, form, compute(form), CHECKER, "V-RESTART", CHECKER_PIN)
         names = []
         for visit in visits:
             patient = store.patient(visit.patient_id)

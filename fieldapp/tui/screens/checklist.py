@@ -12,11 +12,15 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.readiness import ReadinessDecision
+from fieldapp.errors import FieldAppError
+from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
 from fieldapp.services.visit import VisitSession
-from fieldapp.tui.screens.approval import ApprovalDialog
+from fieldapp.tui.screens.approval import RemoteApprovalDialog
+from fieldapp.tui.screens.entry import Ask, EntryDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
+from sync.approvals import AnswerRefused, RequestPublic
 
 OUTCOME_STYLE = {
     "proceed": "green",
@@ -34,6 +38,14 @@ OUTCOME_TEXT = {
 }
 
 
+def _required(text: str) -> str | None:
+    return None if text.strip() else "required"
+
+
+def _yes(text: str) -> str | None:
+    return None if text.strip().lower() in ("yes", "no") else "yes or no"
+
+
 def _checker(item: Item):  # type: ignore[no-untyped-def]
     return lambda text: parse_answer(item, text)[1]
 
@@ -46,7 +58,8 @@ class ChecklistScreen(StepScreen):
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "submit", "Submit", id="checklist-submit"),
         # Priority: the focused field's Input would take ctrl+a as "cursor home".
-        Binding("ctrl+a", "approve", "Approve hold", id="checklist-approve", priority=True),
+        Binding("ctrl+a", "approve", "Ask prescriber", id="checklist-approve", priority=True),
+        Binding("ctrl+t", "phone_order", "Phone order", id="checklist-phone-order", show=False),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -68,7 +81,7 @@ class ChecklistScreen(StepScreen):
                 yield Static("", id="record-findings")
         yield self.buttons(
             Button("Submit", id="submit", variant="primary"),
-            Button("Approve hold…", id="approve", variant="warning"),
+            Button("Ask prescriber…", id="approve", variant="warning"),
             Button("Decline visit", id="decline", variant="error"),
         )
         yield from self.compose_chrome_bottom()
@@ -164,7 +177,7 @@ class ChecklistScreen(StepScreen):
         outcome = self.decision.outcome
         if outcome in ("hold",):
             self.notify(
-                "On hold: fix the answers, or get a prescriber's approval (Approve hold).",
+                "On hold: fix the answers, or ask the prescriber to release it (Ask prescriber).",
                 severity="warning",
             )
             return
@@ -183,17 +196,76 @@ class ChecklistScreen(StepScreen):
         if not self.show_orders(headline, asked, then=then):
             then()
 
-    def action_approve(self) -> None:
-        """Ask the approving prescriber's name and note."""
-        self.app.push_screen(ApprovalDialog(), self._approved)
+    def link(self) -> ApprovalLink:
+        """The line to the clinic for this laptop's requests."""
+        s = self.services
+        return ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
 
-    def _approved(self, result: tuple[str, str] | None) -> None:
-        if result is None:
+    def action_approve(self) -> None:
+        """Ask the prescriber, through the clinic, to release the holds; wait for the answer."""
+        self.rejudge()
+        pending = self.attempt(self.run.approval_request)
+        if pending is not None:
+            self.app.push_screen(RemoteApprovalDialog(self.link(), pending), self._answered)
+
+    def _answered(self, found: RequestPublic | None) -> None:
+        """Check the answer and judge again with it; a refused one is reported and shown."""
+        if found is None:
             return
-        decision = self.attempt(self.run.approve, *result)
-        if decision is not None:
-            self.rejudge()
-            self.notify(f"Approval recorded: now {decision.outcome.replace('_', ' ')}.")
+        link = self.link()
+        try:
+            decision = self.run.apply_answer(found, link.pinned_key)
+        except AnswerRefused as refused:
+            pending = self.run.pending
+            if pending is not None:
+                self.run_worker(link.report(pending, refused.reason), group="approval-report")
+            self.notify(f"Answer refused: {refused}", severity="error", markup=False)
+            return
+        except FieldAppError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.rejudge()
+        answer = found.answer
+        assert answer is not None
+        if answer.decision == "decline":
+            self.notify(
+                f"Declined by {answer.answered_by}: {answer.note}", severity="warning", markup=False
+            )
+        else:
+            self.notify(
+                f"Approved by {answer.answered_by} (signed): now "
+                f"{decision.outcome.replace('_', ' ')}.",
+                markup=False,
+            )
+
+    def action_phone_order(self) -> None:
+        """No data to reach the clinic: record the prescriber's telephone order, read back."""
+        asks = [
+            Ask("given_by", "Prescriber (clinic user name)", _required),
+            Ask("order", "The order, exactly as given", _required),
+            Ask("read_back", "Read back and confirmed? (yes/no)", _yes),
+        ]
+        explain = (
+            "Only holds the protocol lets a telephone order release. The order goes to the "
+            "prescriber to co-sign at the next sync."
+        )
+
+        def taken(answers: dict[str, str] | None) -> None:
+            if answers is None:
+                return
+            read_back = answers["read_back"].strip().lower() == "yes"
+            decision = self.attempt(
+                self.run.take_verbal_order, answers["given_by"], answers["order"], read_back
+            )
+            if decision is not None:
+                self.rejudge()
+                self.notify(
+                    f"Telephone order recorded: now {decision.outcome.replace('_', ' ')}.",
+                    markup=False,
+                )
+
+        self.rejudge()
+        self.app.push_screen(EntryDialog("Telephone order", asks, explain), taken)
 
     def decline(self) -> None:
         """Record the hard-stopped checklist and end the visit without an infusion."""

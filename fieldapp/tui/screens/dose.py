@@ -15,13 +15,26 @@ from textual.widgets import Button, Checkbox, Static
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
+from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.checklist import ChecklistRun
-from fieldapp.services.infusion import DoseForm, compute, confirm_dose, prepared
+from fieldapp.services.infusion import (
+    CheckerRefused,
+    DoseForm,
+    cap_override_request,
+    compute,
+    confirm_dose,
+    prepared,
+    remote_check_request,
+    with_cap_override,
+    with_remote_check,
+)
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
+from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
+from sync.approvals import Answer, AnswerRefused, RequestPublic
 from sync.records import DoseOrder, SubstanceEvent
 
 KINDS = ("template", "infusion_rate", "infusion_total", "bolus")
@@ -70,6 +83,8 @@ class DoseScreen(StepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepScreen.BINDINGS,
         Binding("ctrl+s", "confirm", "Confirm dose", id="dose-confirm"),
+        Binding("ctrl+o", "override", "Ask override", id="dose-override", show=False),
+        Binding("ctrl+k", "remote_check", "Remote check", id="dose-remote-check", show=False),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -79,6 +94,10 @@ class DoseScreen(StepScreen):
         self.vials: dict[str, Vial] | None = None
         self.checked_for: dict[str, str] | None = None
         """The order as it stood when the double-check was ticked."""
+        self.override: DoseForm | None = None
+        """The form as the prescriber's signed session-cap override left it."""
+        self.remote_check: Answer | None = None
+        """No colleague present: the prescriber's signed check of the arithmetic."""
 
     def _defaults(self) -> dict[str, str]:
         p = self.session.patient
@@ -123,9 +142,20 @@ class DoseScreen(StepScreen):
                     "I re-weighed the patient: this weight is right", id="weight-confirm"
                 )
                 if engine.protocol().dosing.session_cap_override_allowed:
-                    yield Field("override_by", "Medical director over the session cap", _any)
+                    yield Static(
+                        "Over the session cap: ctrl+o asks the prescriber to override it.",
+                        id="dose-override-hint",
+                        markup=False,
+                    )
                 yield Field("prescriber", "Ordering prescriber", _name)
-                yield Field("checker", "Double-checked with", _name)
+                yield Field("checker", "Second checker (enrolled here)", _name)
+                yield Field(
+                    "checker_pin",
+                    "Checker's own PIN (they type it)",
+                    _any,
+                    password=True,
+                    placeholder="their PIN signs the check",
+                )
                 yield Checkbox(
                     "I double-checked dose, draw and pump rate with the person named",
                     id="double-check",
@@ -192,7 +222,8 @@ class DoseScreen(StepScreen):
     def _order(self) -> dict[str, str]:
         """What the double-check vouches for: every field but the two names."""
         texts = self.texts()
-        return {k: v.strip() for k, v in texts.items() if k not in ("prescriber", "checker")}
+        names = ("prescriber", "checker", "checker_pin")
+        return {k: v.strip() for k, v in texts.items() if k not in names}
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         """The double-check remembers the order it vouches for (also when a draft brings it
@@ -226,7 +257,8 @@ class DoseScreen(StepScreen):
                 bag_ml=num("bag_ml"),
                 bag_drug_mg=num("bag_drug_mg"),
                 diluted_to_mg_per_ml=num("diluted_to_mg_per_ml"),
-                session_override_by=t.get("override_by", "").strip() or None,
+                session_override_by=self.override.session_override_by if self.override else None,
+                session_override=self.override.session_override if self.override else None,
                 weight_confirmed=self.query_one("#weight-confirm", Checkbox).value,
             )
         except (InvalidOperation, ValueError):
@@ -280,6 +312,80 @@ class DoseScreen(StepScreen):
         if event.button.id == "confirm":
             self.action_confirm()
 
+    def action_override(self) -> None:
+        """Ask the prescriber, through the clinic, to let this order exceed the cap."""
+        self.recompute()
+        if self.form is None:
+            self.notify("The order is incomplete: see the fields marked.", severity="error")
+            return
+        pending = self.attempt(cap_override_request, self.session, self.form)
+        if pending is None:
+            return
+        s = self.services
+        link = ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
+        form = self.form
+
+        def answered(found: RequestPublic | None) -> None:
+            if found is None:
+                return
+            try:
+                self.override = with_cap_override(form, pending, found, link.pinned_key)
+            except AnswerRefused as refused:
+                self.run_worker(link.report(pending, refused.reason), group="override-report")
+                self.notify(f"Answer refused: {refused}", severity="error", markup=False)
+                return
+            except FieldAppError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify(f"Override signed by {found.answer.answered_by if found.answer else ''}.")
+            self.recompute()
+
+        title = "Ask the prescriber to override the session cap"
+        self.app.push_screen(RemoteApprovalDialog(link, pending, title), answered)
+
+    def action_remote_check(self) -> None:
+        """No colleague present: ask the prescriber to check the arithmetic remotely."""
+        self.recompute()
+        if self.form is None:
+            self.notify("The order is incomplete: see the fields marked.", severity="error")
+            return
+        pending = self.attempt(remote_check_request, self.session, self.form)
+        if pending is None:
+            return
+        s = self.services
+        link = ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
+
+        def answered(found: RequestPublic | None) -> None:
+            if found is None:
+                return
+            try:
+                self.remote_check = with_remote_check(pending, found, link.pinned_key)
+            except AnswerRefused as refused:
+                self.run_worker(link.report(pending, refused.reason), group="check-report")
+                self.notify(f"Answer refused: {refused}", severity="error", markup=False)
+                return
+            except FieldAppError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify(
+                f"Checked remotely by {self.remote_check.answered_by} (signed): confirm the dose.",
+                markup=False,
+            )
+
+        title = "Ask the prescriber to check the dose's arithmetic"
+        self.app.push_screen(RemoteApprovalDialog(link, pending, title), answered)
+
+    def _confirm(self, checker: str, vial: str, pin: str) -> DoseOrder:
+        """Save the order signed by the checker; a PIN that did not sign is cleared."""
+        assert self.form is not None and self.result is not None
+        try:
+            return confirm_dose(
+                self.session, self.form, self.result, checker, vial, pin, self.remote_check
+            )
+        except CheckerRefused:
+            self.fields()["checker_pin"].value = ""
+            raise
+
     def action_confirm(self) -> None:
         """Save the order once it is computed, allowed and double-checked."""
         self.recompute()
@@ -291,6 +397,7 @@ class DoseScreen(StepScreen):
             return
         texts = self.texts()
         checker, vial = texts.get("checker", ""), texts.get("vial", "")
-        saved = self.attempt(confirm_dose, self.session, self.form, self.result, checker, vial)
+        pin = texts.get("checker_pin", "")
+        saved = self.attempt(self._confirm, checker, vial, pin)
         if saved is not None:
             self.done()

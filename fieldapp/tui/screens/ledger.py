@@ -15,12 +15,15 @@ from textual.widgets import Static
 
 from fieldapp.clinical.ledger import DayLedger
 from fieldapp.errors import FieldAppError
+from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.clock import today
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
+from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.screens.entry import Ask, EntryDialog
 from fieldapp.tui.widgets.fit_table import Cell, Col, FitTable
+from sync.approvals import AnswerRefused, RequestPublic
 from sync.records import SubstanceEvent
 
 # What is left and the vial's state first and whole: they matter most at the bedside.
@@ -243,21 +246,42 @@ class LedgerScreen(FieldScreen):
             )
 
     def action_resolve(self) -> None:
-        """A supervisor's decision on a vial's discrepancy."""
-        self._ask(
-            "Resolve a discrepancy (supervisor)",
-            [
-                Ask("vial", "Vial id", _required("Vial id"), self.selected()),
-                Ask("supervisor", "Supervisor", _required("The supervisor")),
-                Ask("reason", "What happened", _required("The reason")),
-                Ask("significant", "Significant loss? (yes/no)", _yes_no, "no"),
-            ],
-            lambda a: self.services.ledger.resolve(
-                a["vial"], a["supervisor"], a["reason"], a["significant"].strip().lower() == "yes"
-            ),
-            "A significant loss is reported to the DEA Field Division within 1 business day "
-            "and on Form 106 within 45 days.",
-        )
+        """Ask the supervisor, through the clinic, to rule on the selected vial's
+        discrepancy; the signed ruling resolves it."""
+        vial = self.selected()
+        if not vial:
+            self.notify("Choose the vial with the discrepancy.", severity="warning")
+            return
+        try:
+            pending = self.services.ledger.ruling_request(vial)
+        except FieldAppError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        s = self.services
+        link = ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s)
+        title = f"Ask the supervisor to rule on vial {vial}"
+
+        def ruled(found: RequestPublic | None) -> None:
+            if found is None:
+                return
+            try:
+                record = self.services.ledger.resolve(vial, found, link.pinned_key)
+            except AnswerRefused as refused:
+                self.run_worker(link.report(pending, refused.reason), group="ruling-report")
+                self.notify(f"Ruling refused: {refused}", severity="error", markup=False)
+                return
+            except FieldAppError as exc:
+                self.notify(str(exc), severity="error", markup=False, timeout=10)
+                return
+            loss = (
+                "a significant loss (DEA duties added)"
+                if record.significant_loss
+                else ("not a significant loss")
+            )
+            self.notify(f"{record.witness} ruled (signed): {loss}.", markup=False)
+            self.load_ledger()
+
+        self.app.push_screen(RemoteApprovalDialog(link, pending, title), ruled)
 
     def action_give_back(self) -> None:
         """Return the vial under the cursor to the base."""

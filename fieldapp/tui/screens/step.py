@@ -126,7 +126,8 @@ class StepScreen(FieldScreen):
 
     def form_state(self) -> dict[str, Any]:
         """Everything the form holds: each field's text and each tick box."""
-        state: dict[str, Any] = dict(self.texts())
+        # Never a PIN: a draft outlives the moment, and a second checker's PIN is theirs.
+        state: dict[str, Any] = {fid: f.value for fid, f in self.fields().items() if not f.password}
         for box in self.boxes():
             state[TICK + str(box.id)] = box.value
         return state

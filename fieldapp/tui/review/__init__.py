@@ -1,0 +1,1 @@
+"""`fieldapp review`: the prescriber's and supervisor's console."""
