@@ -32,6 +32,7 @@ from tests.tui.helpers import (
     open_first_visit,
     rendered_text,
     settle,
+    sign_note,
     unlock,
 )
 
@@ -107,8 +108,7 @@ async def whole_visit(pilot, app: FieldApp, clock) -> None:  # type: ignore[no-u
     await settle(pilot)
     assert isinstance(app.screen, NoteScreen)
     assert "Readiness" in app.screen.query_one("#soap-assessment", TextArea).text
-    await pilot.press("ctrl+s")
-    await settle(pilot)
+    await sign_note(pilot)
     await pilot.press("ctrl+o")
     await settle(pilot)
     assert isinstance(app.screen, EvvScreen) and app.screen.checkout
@@ -237,8 +237,7 @@ async def test_note_signed_then_amended(app: FieldApp, clock) -> None:  # type: 
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, NoteScreen)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await sign_note(pilot)
         assert app.screen.query_one("#soap-plan", TextArea).read_only
         app.screen.query_one("#addendum", TextArea).text = "Patient called back: no nausea."
         await pilot.click("#amend")

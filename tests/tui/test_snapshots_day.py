@@ -1,0 +1,72 @@
+"""Snapshots of the screens a clinician's day changed (issue 18): signing asks again, the
+signed note with its addenda, the ledger's mg-first dialogs and the return's question.
+
+Update after reviewing the SVGs: `pytest tests/tui/test_snapshots_day.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from fieldapp.services.clock import ManualClock
+from fieldapp.services.recovery import Note
+from fieldapp.services.visit import VisitSession
+from fieldapp.settings import Settings
+from fieldapp.store.store import Store
+from fieldapp.tui.screens.ledger import LedgerScreen
+from fieldapp.tui.screens.note import NoteScreen
+from tests.tui.helpers import later, settle
+from tests.tui.states import bring_to
+from tests.tui.test_snapshots import SIZES, build, still
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("state", ["signing", "signed"])
+def test_note(
+    snap_compare: Any, store: Store, settings: Settings, clock: ManualClock, size: Any, state: str
+) -> None:
+    app = build(store, settings, clock)
+    session = bring_to(app, clock, "note")
+    if state == "signed":
+        note = Note(session)
+        note.sign(note.draft())
+        later(app, clock, 25)
+        note.amend("Phoned the patient at home: no nausea, sleeping well.")
+
+    async def open_note(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if state == "signing":
+            app.open_visit(session.visit.id)
+            await settle(pilot)
+            await pilot.press("ctrl+s")
+        else:  # the visit's step is check-out now: the note as read after signing
+            await app.push_screen(NoteScreen(VisitSession.load(app.services, session.visit.id)))
+        await still(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_note)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("dialog", ["waste", "return"])
+def test_ledger_dialogs(
+    snap_compare: Any,
+    store: Store,
+    settings: Settings,
+    clock: ManualClock,
+    size: Any,
+    dialog: str,
+) -> None:
+    app = build(store, settings, clock)
+    bring_to(app, clock, "dose")
+
+    async def open_dialog(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await app.push_screen(LedgerScreen(app.services))
+        await settle(pilot)
+        await pilot.press("w" if dialog == "waste" else "t")
+        await still(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_dialog)
