@@ -18,6 +18,7 @@ from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from fieldapp.tui.screens.ledger import LedgerScreen
 from fieldapp.tui.screens.note import NoteScreen
+from fieldapp.tui.widgets.field import Field
 from tests.tui.helpers import later, settle
 from tests.tui.states import bring_to
 from tests.tui.test_snapshots import SIZES, build, still
@@ -67,6 +68,12 @@ def test_ledger_dialogs(
         await app.push_screen(LedgerScreen(app.services))
         await settle(pilot)
         await pilot.press("w" if dialog == "waste" else "t")
+        await settle(pilot)
+        if dialog == "waste":  # typed in mg, refused for an unlicensed witness: kept open
+            fields = {f.field_id: f for f in app.screen.query(Field)}
+            for key, text in {"mg": "25.5", "witness": "A neighbour", "licensed": "no"}.items():
+                fields[key].value = text
+            await pilot.press("ctrl+s")
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_dialog)
