@@ -25,7 +25,8 @@ KEY_NAME = "manifest_key"
 
 # The whole scope in one statement (a pull's last page runs it): the clinician's visits in
 # the window, their patients with a clinical part (pull never sends the others, see
-# `crud.patient_summary`) and when the first of their visits changed, every protocol document.
+# `crud.patient_summary`) and when the first of their visits changed, every protocol document,
+# and the clinician's own profile.
 _SCOPE = text(
     """
     WITH scope AS (
@@ -40,6 +41,9 @@ _SCOPE = text(
     WHERE p.clinical IS NOT NULL
     UNION ALL
     SELECT 'protocol_doc', id, version, change_seq, change_seq FROM protocol_doc
+    UNION ALL
+    SELECT 'clinician_profile', id, version, change_seq, change_seq FROM clinician_profile
+    WHERE user_name = :who
     """
 ).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
 _KEY = text(f"SELECT value FROM server_meta WHERE key = '{KEY_NAME}'")

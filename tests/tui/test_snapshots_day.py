@@ -6,6 +6,7 @@ Update after reviewing the SVGs: `pytest tests/tui/test_snapshots_day.py --snaps
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -77,3 +78,62 @@ def test_ledger_dialogs(
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=open_dialog)
+
+
+def _profile_and_kit(app: Any, clock: ManualClock, kit: bool) -> None:
+    """The clinic's profile (ACLS due in 20 days) and, with `kit`, today's shift check."""
+    from datetime import UTC, datetime, timedelta
+
+    from fieldapp.services.checklist import items
+    from fieldapp.services.shift import record_check, shift_items
+    from sync.records import ClinicianProfile
+
+    profile = ClinicianProfile(
+        id=uuid.UUID(int=7),
+        clinician_id="c01",
+        acls_expires=clock.now().date() + timedelta(days=20),
+        licence_active=True,
+        licence_expires=None,
+        prescriber="Dr. Test Prescriber",
+        prescriber_dea_states=["WA"],
+        updated_by="root",
+        updated_at=datetime(2026, 3, 1, 17, 0, tzinfo=UTC),
+    )
+    app.services.store.put_server_records([profile])
+    if kit:
+        asked = shift_items(items())
+        record_check(app.services, asked, {item.id: "y" for item in asked})
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_start_of_shift(
+    snap_compare: Any, store: Store, settings: Settings, clock: ManualClock, size: Any
+) -> None:
+    app = build(store, settings, clock)
+
+    async def open_shift(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        _profile_and_kit(app, clock, kit=False)
+        await pilot.press("f9")
+        await still(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_shift)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_checklist_answered_before(
+    snap_compare: Any, store: Store, settings: Settings, clock: ManualClock, size: Any
+) -> None:
+    app = build(store, settings, clock)
+    _profile_and_kit(app, clock, kit=True)
+    session = bring_to(app, clock, "checklist")
+
+    async def open_step(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        app.open_visit(session.visit.id)
+        await settle(pilot)
+        # The rules panel scrolled to what was answered before the visit.
+        app.screen.query_one("#answered-before").scroll_visible(animate=False, top=True)
+        await still(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_step)

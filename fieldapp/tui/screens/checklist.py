@@ -12,7 +12,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.readiness import ReadinessDecision
-from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
+from fieldapp.services.checklist import (
+    AnswersRefused,
+    ChecklistRun,
+    Item,
+    items,
+    parse_answer,
+)
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.approval import ApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
@@ -60,11 +66,14 @@ class ChecklistScreen(StepScreen):
         yield self.visit_banner()
         with Horizontal(id="checklist-body"):
             with FormScroll(id="checklist-form"):
-                for item in items():
+                for item in self.run.asked():
                     yield Field(item.id, item.label, _checker(item), placeholder=item.hint)
             with VerticalScroll(id="rules-panel"):
                 yield Static("", id="decision-banner")
                 yield Static("", id="rules")
+                before = Static(self.answered_before(), id="answered-before")
+                before.display = bool(self.run.before)
+                yield before
                 yield Static("", id="record-findings")
         yield self.buttons(
             Button("Submit", id="submit", variant="primary"),
@@ -78,6 +87,25 @@ class ChecklistScreen(StepScreen):
         self.restore_draft()
         self.rejudge()
         self.show_record()
+
+    def answered_before(self) -> Text:
+        """The questions not asked here: answered by the clinic's profile or at the start
+        of the shift, each with its answer, by whom and when."""
+        text = Text()
+        before = self.run.before
+        if not before:
+            return text
+        text.append("Answered before this visit (not asked here):\n", "bold")
+        groups: dict[str, list[Item]] = {}
+        for item in items():
+            if item.id in before:
+                groups.setdefault(before[item.id].source_line(), []).append(item)
+        for source, asked in groups.items():
+            text.append(source + ":\n", "italic")
+            for item in asked:
+                text.append(f"· {item.label}: ", "dim")
+                text.append(before[item.id].shown() + "\n")
+        return text
 
     def show_record(self) -> None:
         """Every entry of the patient's record as the vocabulary read it; unknown ones first."""
