@@ -172,6 +172,7 @@ async def test_an_expired_credential_blocks_and_one_expiring_soon_warns(
         await fill(pilot, {k: v for k, v in GOOD_CHECKLIST.items() if k in asked})
         assert "HARD STOP" in shown(app, "#decision-banner")
         assert "ACLS" in shown(app, "#rules")
+        assert "expires on: 2026-03-09 (expired)" in shown(app, "#answered-before")
 
         # Renewed, but due in 10 days: a warning naming the clinic's setting; not a block.
         await pilot.press("escape")

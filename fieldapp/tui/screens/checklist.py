@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import ClassVar
 
 from rich.text import Text
@@ -104,8 +105,19 @@ class ChecklistScreen(StepScreen):
             text.append(source + ":\n", "italic")
             for item in asked:
                 text.append(f"· {item.label}: ", "dim")
-                text.append(before[item.id].shown() + "\n")
+                text.append(before[item.id].shown())
+                text.append(self._expiry_note(before[item.id].value) + "\n", "bold yellow")
         return text
+
+    def _expiry_note(self, value: object) -> str:
+        """For an expiry date: expired, or how soon when within the clinic's warning."""
+        if not isinstance(value, date):
+            return ""
+        left = (value - self.services.clock.now().date()).days
+        if left < 0:
+            return " (expired)"
+        warn = self.services.settings.shift.credential_warn_days
+        return f" (in {left} days)" if left <= warn else ""
 
     def show_record(self) -> None:
         """Every entry of the patient's record as the vocabulary read it; unknown ones first."""
