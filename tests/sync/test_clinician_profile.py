@@ -4,6 +4,7 @@ encrypted store) pulls its own profile and no one else's; the manifest lists it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from sqlmodel import select
 
 from fieldapp.cli import main
 from sync.client import enroll
-from sync.records import ClinicianProfile
+from sync.records import ClinicianProfile, ShiftCheck
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
-from sync.server.models import AuditEvent
+from sync.server.models import AuditEvent, DeviceRecordRow
 from tests.store.factory import new_store
 from tests.sync.clientkit import client_for, reopened
 from tests.sync.factories import World
@@ -70,7 +71,18 @@ async def test_an_admin_sets_a_profile_and_the_clinician_pulls_it(
                 )
             store = new_store(tmp_path / "a.store")
             await enroll(server.url, code, store, http=http, device_name="a laptop")
-            await client_for(http, store).sync_once()
+            # The day's start-of-shift check goes up with the same sync (no patient in it).
+            check = ShiftCheck(
+                id=uuid.uuid4(),
+                recorded_at=datetime.now(UTC),
+                recorded_by="a",
+                day=datetime.now(UTC).date(),
+                answers={"aed": True, "oxygen": True},
+                templates=["equipment@1"],
+            )
+            store.save(check)
+            report = await client_for(http, store).sync_once()
+            assert report.pushed == {"applied": 1}
             [held] = store.records_of_kind("clinician_profile")
             assert isinstance(held, ClinicianProfile)
             assert held == changed
@@ -97,7 +109,13 @@ async def test_an_admin_sets_a_profile_and_the_clinician_pulls_it(
             other.close()
     with transaction(world.engine) as session:
         actions = session.exec(select(AuditEvent.action)).all()
+        pushed = session.exec(
+            select(DeviceRecordRow).where(DeviceRecordRow.kind == "shift_check")
+        ).all()
     assert actions.count("put_clinician_profile") == 4
+    assert [(row.id, row.user_name, row.patient_id) for row in pushed] == [
+        (str(check.id), "a", None)
+    ]
 
 
 async def test_bad_profiles_and_other_roles_are_refused(db_url: str, live_world: World) -> None:
