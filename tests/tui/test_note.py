@@ -192,3 +192,18 @@ async def test_a_checked_out_visit_offers_addenda_only(app: FieldApp, clock: Man
         assert "New addendum" in offered
         assert not screen.query_one("#checkout").display
         assert screen.query_one("#addendum", TextArea).has_focus
+
+
+async def test_a_lock_while_signing_signs_nothing(app: FieldApp, clock: ManualClock) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_note(pilot, app, clock)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReauthDialog)
+        await pilot.press(*PASSPHRASE[:5])
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.services.store.is_locked and not isinstance(app.screen, ReauthDialog)
+        await unlock(pilot)
+        assert isinstance(app.screen, NoteScreen)  # the visit comes back at its note
+        assert app.screen.note.signed is None and signed_notes(app) == []

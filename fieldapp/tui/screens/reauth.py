@@ -112,15 +112,23 @@ class ReauthDialog(ClosesOnlyItself, ModalScreen[bool | None]):
         except StoreError as exc:  # e.g. the store locked meanwhile: the lock screen follows
             self.app.call_from_thread(self._refused, str(exc))
         else:
-            self.app.call_from_thread(self.dismiss, True)
+            self.app.call_from_thread(self._confirmed)
+
+    def _confirmed(self) -> None:
+        if self.is_attached:  # the lock may have taken the dialog away meanwhile
+            self.dismiss(True)
 
     def _refused(self, message: str) -> None:
+        if not self.is_attached:
+            return
         box = self._box()
         box.disabled = False
         box.focus()
         self._message(message)
 
     def _pin_gone(self, message: str) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#reauth-pin", Input).disabled = False
         self.pin_mode = False
         self._show_mode()
