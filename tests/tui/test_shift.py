@@ -78,6 +78,7 @@ async def test_the_kit_is_checked_once_and_each_visit_shows_it(
         assert {f.field_id for f in screen.query(Field)} == KIT
         # No profile pulled yet: said plainly, and the visits will ask the credentials.
         assert "Credentials: not received" in shown(app, "#shift-credentials")
+        assert "no vial carried yet today" in shown(app, "#shift-stock")
 
         # Wrong input: an answer that is not yes/no, and required ones left blank.
         fields = {f.field_id: f for f in screen.query(Field)}
@@ -157,15 +158,16 @@ async def test_an_expired_credential_blocks_and_one_expiring_soon_warns(
         store = app.services.store
         # ACLS ran out yesterday: the shift check says it blocks, and the checklist stops.
         store.put_server_records([a_profile(date(2026, 3, 9))])
+        carry_vial(app)
         await pilot.press("f9")
         await settle(pilot)
+        assert "1 carried: V-001 (200 mg)" in shown(app, "#shift-stock")
         credentials = shown(app, "#shift-credentials")
         assert "✗ ACLS: expired 2026-03-09" in credentials
         assert "protocol.personnel.require_acls" in credentials
         assert "set by root on 2026-03-01" in credentials
         await pilot.press("escape")
         await settle(pilot)
-        carry_vial(app)
         await open_first_visit(pilot)
         await check_in(pilot)
         asked = set(app.screen.fields())  # type: ignore[attr-defined]

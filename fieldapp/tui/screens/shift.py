@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -51,6 +52,7 @@ class ShiftScreen(FieldScreen):
         yield Static("", id="shift-title", markup=False)
         with VerticalScroll(id="shift-body"):
             yield Static("", id="shift-credentials")
+            yield Static("Stock: reading the ledger…", id="shift-stock", markup=False)
             yield Static(
                 "Checked once for the whole shift; each visit's checklist shows these answers.",
                 id="shift-explain",
@@ -63,6 +65,7 @@ class ShiftScreen(FieldScreen):
     def on_mount(self) -> None:
         """Show the credentials; a check done earlier today fills the answers in."""
         self.show_credentials()
+        self.load_stock()
         done = todays_check(self.services)
         if done is not None:
             for field in self.query(Field):
@@ -100,6 +103,17 @@ class ShiftScreen(FieldScreen):
                 text.append(f"  {found.note}", "" if found.state == "ok" else style)
             text.append("\n")
         self.query_one("#shift-credentials", Static).update(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shift")
+    def load_stock(self) -> None:
+        """The vials carried today, from the ledger (its first read decrypts its entries)."""
+        carried = self.services.ledger.carried()
+        if carried:
+            names = ", ".join(f"{v.vial} ({v.in_vial_mg.normalize():f} mg)" for v in carried)
+            line = f"Stock (the ledger, F3): {len(carried)} carried: {names}"
+        else:
+            line = "Stock (the ledger, F3): no vial carried yet today. Carry the day's with c."
+        self.app.call_from_thread(self.query_one("#shift-stock", Static).update, line)
 
     def action_save(self) -> None:
         """Record the shift's answers (refused, the form stays as typed)."""
