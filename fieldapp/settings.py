@@ -110,12 +110,26 @@ class UiSettings(Section):
     )
 
 
+class ShiftSettings(Section):
+    """The start-of-shift check."""
+
+    credential_warn_days: int = Field(
+        30,
+        ge=0,
+        le=365,
+        description="Days ahead of a credential's expiry (ACLS, licence) that the shift "
+        "check warns; a clinic choice (CLINICAL.md sets none). An expired one blocks "
+        "infusions whatever this says (protocol.personnel).",
+    )
+
+
 class Settings(Section):
     """Every device setting."""
 
     store: StoreSettings = StoreSettings()
     sync: SyncSettings = SyncSettings()
     ui: UiSettings = UiSettings()
+    shift: ShiftSettings = ShiftSettings()
 
 
 def user_config_file() -> Path:

@@ -641,6 +641,42 @@ class ProtocolDocument(ServerRecord):
     content_toml: Annotated[Text, StringConstraints(max_length=500_000)]
 
 
+StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class ClinicianProfile(ServerRecord):
+    """A clinician's credentials as the clinic holds them (CLINICAL.md §1.5: the infusion
+    is blocked without current ACLS, an active licence and a prescriber registered with
+    the DEA in the visit's state). An admin sets it; the clinician's laptop pulls it, so
+    no checklist asks the clinician for facts the clinic already has. `updated_by` and
+    `updated_at` say who answered them and when."""
+
+    KIND: ClassVar[str] = "clinician_profile"
+
+    clinician_id: ShortText
+    acls_expires: date | None = None
+    licence_active: bool = False
+    licence_expires: date | None = None
+    prescriber: Text | None = Field(None, max_length=200)
+    prescriber_dea_states: list[StateCode] = Field(default_factory=list, max_length=60)
+    updated_by: ShortText
+    updated_at: datetime
+
+
+class ShiftCheck(DeviceRecord):
+    """The start-of-shift check: the answers to the checklist items that belong to the
+    shift (kit, vehicle, stock), given once; each visit of the day reads them from here."""
+
+    KIND: ClassVar[str] = "shift_check"
+
+    patient_id: UUID | None = None  # type: ignore[assignment]
+    day: date
+    answers: dict[Annotated[Text, StringConstraints(max_length=100)], Answer] = Field(
+        max_length=200
+    )
+    templates: list[TemplateRef] = Field(max_length=20)
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     model.KIND: model
     for model in (
@@ -660,6 +696,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         Task,
         TaskUpdate,
         ProtocolDocument,
+        ClinicianProfile,
+        ShiftCheck,
     )
 }
 

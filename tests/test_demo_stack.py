@@ -13,7 +13,7 @@ from fieldapp.commands.demo import print_day
 from fieldapp.demo.stack import DemoStack
 from fieldapp.settings import Settings, StoreSettings
 from sync.client import SyncClient, make_http_client
-from sync.records import StatusEvent
+from sync.records import ClinicianProfile, StatusEvent
 
 FAST_KDF = StoreSettings(kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1)
 # A day long past and one weeks ahead: the demo of any day works, whatever today is (the
@@ -39,7 +39,12 @@ def test_demo_laptop_receives_its_day_and_pushes_a_check_in(  # type: ignore[no-
     visits = stack.store.visits_for_day(day)
     assert [v.route_order for v in visits] == [1, 2, 3, 4]
     assert all(v.clinician_id == "c01" for v in visits)
-    assert stack.report.pulled >= 8  # 4 patients + 4 visits (+ protocol documents)
+    assert stack.report.pulled >= 9  # 4 patients + 4 visits + c01's profile (+ protocol docs)
+    # The clinician's credentials came from the clinic: their own profile, nobody else's.
+    [profile] = stack.store.records_of_kind("clinician_profile")
+    assert isinstance(profile, ClinicianProfile)
+    assert profile.clinician_id == "c01" and profile.licence_active
+    assert profile.acls_expires is not None and profile.acls_expires > day
 
     visit = visits[0]
     event = StatusEvent(

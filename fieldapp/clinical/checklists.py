@@ -22,6 +22,15 @@ from fieldapp.config import load_toml, validate
 from fieldapp.errors import ConfigError
 
 Answer = bool | int | float | str | date | None
+Scope = Literal["visit", "shift", "profile"]
+PROFILE_ANSWERS: dict[str, str] = {
+    "personnel.acls_expires": "acls_expires",
+    "personnel.licence_active": "licence_active",
+    "personnel.licence_expires": "licence_expires",
+    "personnel.prescriber_dea_states": "prescriber_dea_states",
+}
+"""The readiness inputs the clinician's profile answers (`ClinicianProfile` field names):
+an item of scope "profile" must fill one of these."""
 
 
 class ChecklistItem(Model):
@@ -37,11 +46,21 @@ class ChecklistItem(Model):
     adds: str | None = None
     # The answer is appended to a list input (e.g. each BP reading to vitals.bp_readings).
     append: bool = False
+    # Who answers it, and how often: "visit" (each visit's checklist), "shift" (once, at
+    # the start-of-shift check: the kit, the vehicle, the stock) or "profile" (the
+    # clinic's clinician profile: credentials). Shift and profile items are shown as
+    # answered on each visit's checklist, by whom and when; asked there only when not yet.
+    scope: Scope = "visit"
 
     @model_validator(mode="after")
     def _choice_has_options(self) -> ChecklistItem:
         if self.type == "choice" and not self.options:
             raise ValueError(f"item {self.id}: a choice item needs options")
+        if self.scope == "profile" and self.maps_to not in PROFILE_ANSWERS:
+            raise ValueError(
+                f'item {self.id}: scope "profile" but the clinician\'s profile holds no '
+                f"answer for {self.maps_to!r} (it answers {', '.join(sorted(PROFILE_ANSWERS))})"
+            )
         return self
 
 

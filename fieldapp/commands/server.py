@@ -1,7 +1,8 @@
 """`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
 
 run | migrate | user add | enroll-code | device list | device revoke | audit verify |
-audit head | import-day; report, export, hold and purge (`server_records.py`).
+audit head | import-day; report, export, hold and purge (`server_records.py`); clinician
+profile (`server_profiles.py`).
 Administrative changes made here are audited with the actor `cli`.
 """
 
@@ -122,9 +123,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     records.add_argument("file", type=Path)
     records.set_defaults(handler=cmd_import_records)
 
-    from fieldapp.commands import server_records  # it builds on this module's helpers
+    from fieldapp.commands import server_profiles, server_records  # built on this module
 
     server_records.register(sub)
+    server_profiles.register(sub)
 
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:

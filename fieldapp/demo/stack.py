@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -41,7 +41,7 @@ from fieldapp.store import Store
 from fieldapp.store.duress_box import DuressBox
 from sync.client import SyncClient, SyncReport, enroll, make_http_client
 from sync.records import ProtocolDocument
-from sync.server import audit, crud
+from sync.server import audit, crud, profiles
 from sync.server.auth import create_enroll_code
 from sync.server.config import ServerSettings, load_server_settings
 from sync.server.db import make_engine, transaction
@@ -104,6 +104,22 @@ def protocol_documents() -> list[ProtocolDocument]:
     return docs
 
 
+def demo_profiles(day: DemoDay) -> dict[str, dict[str, Any]]:
+    """Synthetic credentials for the day's clinicians, all current (so the checklists
+    take them from the clinic), each expiring on its own synthetic date."""
+    states = sorted({visit.address.state for visit in day.visits})
+    return {
+        person.id: {
+            "acls_expires": day.day + timedelta(days=200 + 45 * index),
+            "licence_active": True,
+            "licence_expires": day.day + timedelta(days=500 + 30 * index),
+            "prescriber": "Dr. Demo Prescriber",
+            "prescriber_dea_states": states,
+        }
+        for index, person in enumerate(day.clinicians)
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -130,6 +146,8 @@ def load_server(
                 crud.put_visit(session, visit, now)
             for doc in protocol_documents():
                 crud.put_protocol_doc(session, doc, now)
+            for name, credentials in demo_profiles(day).items():
+                profiles.put_profile(session, name, credentials, "demo", now)
             code, _expires = create_enroll_code(session, clinician, settings, now)
             audit.append(session, actor="demo", action="import_day", outcome="ok", detail={})
             return str(code)

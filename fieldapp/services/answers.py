@@ -51,6 +51,8 @@ class Item:
     options: tuple[str, ...] = ()
     template: str | None = None
     bounds: Bounds | None = field(default=None)
+    scope: str = "visit"
+    """Who answers it: each "visit", once a "shift", or the clinic's "profile"."""
 
 
 def bounds_for(kind: str, path: str) -> Bounds | None:

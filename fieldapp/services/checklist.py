@@ -32,6 +32,7 @@ from fieldapp.services import engine
 from fieldapp.services.answers import Item, ItemKind, bounds_for, parse_answer
 from fieldapp.services.approvals import NothingToApprove, PendingRequest, hold_facts, new_request
 from fieldapp.services.followups import FollowUps
+from fieldapp.services.shift import Answered, answered_before
 from fieldapp.services.validation import Bounds
 from fieldapp.services.verbal import CosignQueue, VerbalOrder, verbal_order
 from fieldapp.services.visit import StepRefused, VisitSession
@@ -54,6 +55,7 @@ EXTRA_ITEMS: tuple[Item, ...] = (
         "list",
         "personnel.prescriber_dea_states",
         hint="WA, OR",
+        scope="profile",
     ),
     Item(
         "medications_today",
@@ -111,6 +113,7 @@ def items() -> tuple[Item, ...]:
                     tuple(it.options),
                     ref,
                     bounds,
+                    it.scope,
                 )
             )
     extras = [replace(i, hint=i.bounds.text()) if i.bounds else i for i in EXTRA_ITEMS]
@@ -175,6 +178,21 @@ class ChecklistRun:
         self.verbal: VerbalOrder | None = None  # a telephone order taken for the holds
         self._record: RecordReading | None = None
         self._course_data: dict[str, Any] | None = None
+        self.before: dict[str, Answered] = answered_before(session.services, items())
+        """Answers given before the visit (clinic profile, start-of-shift check): not asked."""
+
+    def asked(self) -> tuple[Item, ...]:
+        """The questions this visit's checklist asks (those not answered before it)."""
+        return tuple(item for item in items() if item.id not in self.before)
+
+    def _value(self, item: Item) -> tuple[Any, str | None]:
+        """The parsed answer to `item` (given before the visit, or as typed) and a problem."""
+        if item.id in self.before:
+            value = self.before[item.id].value
+            if item.kind == "date" and isinstance(value, str):
+                value = date.fromisoformat(value)
+            return value, None
+        return parse_answer(item, self.texts.get(item.id, ""))
 
     def record(self) -> RecordReading:
         """The patient's clinical record as the vocabulary reads it (each entry a finding)."""
@@ -191,7 +209,7 @@ class ChecklistRun:
     def problems(self) -> dict[str, str]:
         """Every answer typed that does not parse, by item id."""
         found = {}
-        for item in items():
+        for item in self.asked():
             text = self.texts.get(item.id, "")
             _, problem = parse_answer(item, text)
             if problem and text.strip():
@@ -204,7 +222,7 @@ class ChecklistRun:
         for item in items():
             if item.template is None:
                 continue
-            value, _ = parse_answer(item, self.texts.get(item.id, ""))
+            value, _ = self._value(item)
             if value is not None:
                 by_template[item.template][item.id] = value
         return by_template
@@ -227,7 +245,7 @@ class ChecklistRun:
         }
         missing, review = [], record.review()
         for item in EXTRA_ITEMS:
-            value, problem = parse_answer(item, self.texts.get(item.id, ""))
+            value, problem = self._value(item)
             if value is None:
                 if problem and item.required:
                     missing.append(item.id)
@@ -371,6 +389,10 @@ class ChecklistRun:
             )
             CosignQueue(self.session.services.drafts).add(self.verbal.request)
         extras = {i.id: self.texts[i.id] for i in EXTRA_ITEMS if self.texts.get(i.id, "").strip()}
+        for item in EXTRA_ITEMS:  # answered before the visit: recorded as it was used
+            if item.id in self.before:
+                value = self.before[item.id].value
+                extras[item.id] = ", ".join(value) if isinstance(value, list) else str(value)
         saved = []
         # The main template last: the visit's step reads the newest submission.
         for ref, answers in sorted(self.responses().items(), key=lambda kv: "pre_visit" in kv[0]):

@@ -116,6 +116,16 @@ class AppServices:
         self.store.unlock_with_pin(pin)
         self.opened()
 
+    def confirm_identity(self, secret: str, with_pin: bool) -> None:
+        """The clinician at the open app proves it is them again, with the bedside PIN or
+        the passphrase, before an act that carries their name (signing a note). Wrong ones
+        count exactly as at the lock screen (slow: key derivation; call it from a worker)."""
+        if with_pin:
+            self.store.confirm_pin(secret)
+        else:
+            self.store.confirm_passphrase(secret)
+        self.note_activity()
+
     def opened(self) -> None:
         """The store is open: the session and the idle timer start now, as the clinician
         the laptop was enrolled for (who did what is that identity, never a typed name)."""

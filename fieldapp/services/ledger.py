@@ -10,6 +10,7 @@ discrepancy. Closing the day is the engine's `may_close`, never a judgement made
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services import engine
 from fieldapp.services.approvals import PendingRequest, new_request
 from fieldapp.services.clock import today
+from fieldapp.services.validation import bounds_of
 from sync.approvals import Facts, RequestPublic, RuleFact
 from sync.records import ClosedVial, DayClosure, DutyDue, Incident, SubstanceEvent
 
@@ -51,9 +53,56 @@ class Vial:
     locked: bool
     status: str
 
+    @property
+    def in_vial_mg(self) -> Decimal:
+        """What is left in the vial in mg, to the hundredth (the unit the clinician reads)."""
+        return (self.in_vial_ml * self.mg_per_ml).quantize(Decimal("0.01"))
+
 
 def _dec(value: float) -> Decimal:
     return Decimal(str(value))
+
+
+MG_PLACES = Decimal("0.01")
+MG_TEXT = re.compile(r"[0-9]{1,6}(\.[0-9]{1,2})?")
+MG_TOO_FINE = re.compile(r"[0-9]{1,6}\.[0-9]{3,}")
+"""Ketamine is typed in mg to the hundredth at most: the ledger's exact unit, never rounded."""
+MAX_MG = Decimal(str(bounds_of(SubstanceEvent, "mg").high)).normalize()
+"""The most one ledger entry may hold: the record schema's range, the one definition."""
+
+
+def mg_problem(text: str) -> str | None:
+    """Why `text` is not an amount of ketamine in mg (ASCII digits, at most two decimals,
+    more than 0, within the ledger record's range), or None. Says the rule, never the
+    value typed."""
+    raw = text.strip()
+    if MG_TOO_FINE.fullmatch(raw):
+        return "The amount has more than two decimals: mg to the hundredth at most"
+    if not MG_TEXT.fullmatch(raw):
+        return "The amount must be a number of mg, e.g. 12.5"
+    value = Decimal(raw)
+    if value <= 0 or value > MAX_MG:
+        return f"The amount must be more than 0 and at most {MAX_MG:f} mg"
+    return None
+
+
+def parse_mg(text: str) -> Decimal:
+    """An amount typed in mg, exactly as typed (`LedgerRefused` when `mg_problem` says so)."""
+    problem = mg_problem(text)
+    if problem is not None:
+        raise LedgerRefused(problem + ".")
+    return Decimal(text.strip())
+
+
+def ml_of(mg: Decimal, mg_per_ml: Decimal) -> Decimal:
+    """mL for `mg` at a strength, to 4 places (the engine checks mg and mL agree to
+    `ledger.entry_agreement_mg`; 4 places stay well inside it at any legal strength)."""
+    return (mg / mg_per_ml).quantize(Decimal("0.0001"))
+
+
+def ml_text(ml: Decimal) -> str:
+    """mL as the ledger shows it beside mg: two decimals."""
+    return f"{ml.quantize(MG_PLACES)} mL"
 
 
 def witnesses_of(text: str | None) -> list[str]:
@@ -250,7 +299,7 @@ class LedgerBook:
         found = self._usable(vial)
         if not found.carried:
             raise LedgerRefused(f"Vial {vial} is not carried now: carry it on the ledger first.")
-        ml = _ml(mg, found.mg_per_ml)
+        ml = ml_of(mg, found.mg_per_ml)
         if ml > found.in_vial_ml:
             raise LedgerRefused(
                 f"Vial {vial} holds {found.in_vial_ml:.2f} mL: not enough for {ml} mL."
@@ -261,18 +310,31 @@ class LedgerBook:
         """The dose actually given to the patient from a vial."""
         found = self.vial(vial)
         return self._entry(
-            "administration", vial, found.mg_per_ml, mg, _ml(mg, found.mg_per_ml), session
+            "administration", vial, found.mg_per_ml, mg, ml_of(mg, found.mg_per_ml), session
         )
 
     def waste(
         self, vial: str, ml: Decimal, witness: str, licensed: bool, method: str = "in_person"
     ) -> None:
-        """Witnessed waste of drawn or leftover drug; `licensed`: the witness holds a licence.
+        """Witnessed waste of `ml` of drawn or leftover drug (see `waste_mg`)."""
+        found = self._usable(vial)
+        self._waste(found, ml * found.mg_per_ml, ml, witness, licensed, method)
+
+    def waste_mg(
+        self, vial: str, mg: Decimal, witness: str, licensed: bool, method: str = "in_person"
+    ) -> SubstanceEvent:
+        """Witnessed waste of `mg` (as the clinician typed it), its mL worked out from the
+        vial's strength; both are recorded. `licensed`: the witness holds a licence.
 
         Refused before anything is destroyed when the protocol wants a licensed witness and
         this one is not: the drug stays secured until one is present.
         """
         found = self._usable(vial)
+        return self._waste(found, mg, ml_of(mg, found.mg_per_ml), witness, licensed, method)
+
+    def _waste(
+        self, found: Vial, mg: Decimal, ml: Decimal, witness: str, licensed: bool, method: str
+    ) -> SubstanceEvent:
         need = engine.protocol().ledger.waste_witnesses
         if not witnesses_of(witness):
             raise LedgerRefused("Waste needs a witness: name the licensed witness present.")
@@ -289,11 +351,11 @@ class LedgerBook:
             )
         self._positive(ml)
         session = self.services.current_visit
-        self._entry(
+        record = self._entry(
             "waste",
-            vial,
+            found.vial,
             found.mg_per_ml,
-            ml * found.mg_per_ml,
+            mg,
             ml,
             session,
             witness=witness.strip(),
@@ -301,15 +363,27 @@ class LedgerBook:
             method=method,
         )
         self.open_incidents()
+        return record
 
     def breakage(self, vial: str, ml: Decimal, witnesses: str, licensed: bool) -> None:
-        """A broken or spilled vial, with the witnesses the protocol asks for.
+        """A broken or spilled vial: `ml` lost (see `breakage_mg`)."""
+        found = self.vial(vial)
+        self._breakage(found, ml * found.mg_per_ml, ml, witnesses, licensed)
+
+    def breakage_mg(self, vial: str, mg: Decimal, witnesses: str, licensed: bool) -> SubstanceEvent:
+        """A broken or spilled vial, `mg` lost as typed (mL from the vial's strength), with
+        the witnesses the protocol asks for.
 
         Without them it is not a witnessed breakage but a loss the ledger cannot explain:
         the clinician counts the vial, the short count opens a discrepancy, and a
         supervisor's review records what happened.
         """
         found = self.vial(vial)
+        return self._breakage(found, mg, ml_of(mg, found.mg_per_ml), witnesses, licensed)
+
+    def _breakage(
+        self, found: Vial, mg: Decimal, ml: Decimal, witnesses: str, licensed: bool
+    ) -> SubstanceEvent:
         rules = engine.protocol().ledger
         need = rules.breakage_witnesses
         if len(set(witnesses_of(witnesses))) < need:
@@ -322,17 +396,18 @@ class LedgerBook:
                 "happened."
             )
         self._positive(ml)
-        self._entry(
+        record = self._entry(
             "breakage",
-            vial,
+            found.vial,
             found.mg_per_ml,
-            ml * found.mg_per_ml,
+            mg,
             ml,
             witness=witnesses.strip(),
             witness_licensed=licensed,
             method="in_person",
         )
         self.open_incidents()
+        return record
 
     def count(self, vial: str, measured_ml: Decimal) -> list[Incident]:
         """A physical count of what is in the vial; a short count opens an incident."""

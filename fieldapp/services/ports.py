@@ -31,6 +31,14 @@ class StorePort(Protocol):
         """Reopen with the quick-unlock PIN (raises WrongPin or QuickUnlockUnavailable)."""
         ...
 
+    def confirm_pin(self, pin: str) -> None:
+        """Check the bedside PIN at an open store (raises WrongPin or QuickUnlockUnavailable)."""
+        ...
+
+    def confirm_passphrase(self, passphrase: str) -> None:
+        """Check the passphrase at an open store (raises WrongPassphrase or UnlockBackoff)."""
+        ...
+
     def set_pin(self, pin: str) -> None:
         """Set the quick-unlock PIN for the rest of the shift (the store must be unlocked)."""
         ...

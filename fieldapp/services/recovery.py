@@ -238,12 +238,18 @@ class Note:
         """Keep the draft (encrypted) as typed."""
         self.session.services.drafts.put(self.key, fields)
 
-    def sign(self, fields: dict[str, str]) -> SessionNote:
-        """Sign the note: from now on it never changes."""
+    def check_signable(self, fields: dict[str, str]) -> None:
+        """Refuse (`StepRefused`) a note that cannot be signed, before anyone is asked to
+        prove who they are for it."""
         if self.signed is not None:
             raise StepRefused("The note is already signed: add an addendum instead.")
         if not any(fields.get(k, "").strip() for k in SOAP):
             raise StepRefused("The note is empty: write at least one section before signing.")
+
+    def sign(self, fields: dict[str, str]) -> SessionNote:
+        """Sign the note: from now on it never changes. The screen asks for the PIN or
+        passphrase first (`ReauthDialog`); the service signs as the enrolled clinician."""
+        self.check_signable(fields)
         now = self.session.services.clock.now()
         note = self.session.new(
             SessionNote,

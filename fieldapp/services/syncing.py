@@ -30,6 +30,7 @@ KIND_WORDS = {
     "note": "signed note",
     "addendum": "addendum",
     "incident": "incident",
+    "shift_check": "start-of-shift check",
 }
 
 

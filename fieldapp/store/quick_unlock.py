@@ -86,6 +86,21 @@ class QuickUnlockMixin(StoreCore):
     def unlock_with_pin(self, pin: str) -> None:
         """Reopen with the PIN, or `WrongPin` (counted) / `QuickUnlockUnavailable`."""
         self._open_db()
+        ring, header = self._unwrap_pin(pin)
+        self._adopt(ring, header, fresh=False)
+
+    @guarded
+    def confirm_pin(self, pin: str) -> None:
+        """Check that whoever is at the open store knows the bedside PIN (signing asks it).
+
+        Nothing changes on success (the keys unwrapped to check it are destroyed at once);
+        a wrong PIN counts against `pin_max_tries` exactly as at the lock screen.
+        """
+        self._require_unlocked()
+        ring, _ = self._unwrap_pin(pin)
+        ring.destroy()
+
+    def _unwrap_pin(self, pin: str) -> tuple[KeyRing, keys.KeyHeader]:
         slot = self._pin_slot
         if slot is None:
             raise QuickUnlockUnavailable("No PIN is set on this laptop: enter the passphrase.")
@@ -119,4 +134,4 @@ class QuickUnlockMixin(StoreCore):
             self.forget_pin()
             raise QuickUnlockUnavailable("The store's key changed: enter the passphrase.")
         slot.tries_left = self._settings.pin_max_tries
-        self._adopt(ring, header, fresh=False)
+        return ring, header

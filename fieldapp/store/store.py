@@ -146,32 +146,49 @@ class Store(QuickUnlockMixin, SigningMixin, BreakGlassMixin, CheckersMixin, Mani
         """Unwrap the DEK, or `WrongPassphrase` (counted) / `UnlockBackoff` (not tried); then
         check the clinic's rows against its manifest (`unlock_findings`)."""
         with self._guard:
-            db = self._open_db()
-            now = self._clock()
-            failures, last = backoff.read_failures(db)
-            remaining = self._policy.remaining_s(failures, last, now)
-            if remaining > 0:
-                raise UnlockBackoff(remaining)
-            header = keys.read_header(db)
-            aad = codec.keyslot_aad(self._store_id, header.params, header.salt, header.generation)
-            try:
-                ring = KeyRing.unwrap(
-                    passphrase,
-                    header.salt,
-                    header.params,
-                    header.nonce,
-                    header.wrapped,
-                    aad,
-                    null_cipher=self._null_cipher,
-                )
-            except CryptoFailure:
-                backoff.record_failure(db, now)
-                raise WrongPassphrase() from None
-            backoff.reset_failures(db)
+            ring, header = self._unwrap_passphrase(passphrase)
             if self._pin_slot is not None and self._reentry_due():
                 self.forget_pin()  # a PIN lasts one shift: the one the re-entry ended
             self._adopt(ring, header)
             self._check_on_unlock()
+
+    def _unwrap_passphrase(self, passphrase: str) -> tuple[KeyRing, keys.KeyHeader]:
+        """The keys under `passphrase`, or `WrongPassphrase` (counted) / `UnlockBackoff`."""
+        db = self._open_db()
+        now = self._clock()
+        failures, last = backoff.read_failures(db)
+        remaining = self._policy.remaining_s(failures, last, now)
+        if remaining > 0:
+            raise UnlockBackoff(remaining)
+        header = keys.read_header(db)
+        aad = codec.keyslot_aad(self._store_id, header.params, header.salt, header.generation)
+        try:
+            ring = KeyRing.unwrap(
+                passphrase,
+                header.salt,
+                header.params,
+                header.nonce,
+                header.wrapped,
+                aad,
+                null_cipher=self._null_cipher,
+            )
+        except CryptoFailure:
+            backoff.record_failure(db, now)
+            raise WrongPassphrase() from None
+        backoff.reset_failures(db)
+        return ring, header
+
+    def confirm_passphrase(self, passphrase: str) -> None:
+        """Check that whoever is at the open store knows its passphrase (signing asks it).
+
+        Nothing changes on success: the keys unwrapped to check it are destroyed at once.
+        A wrong one counts towards the back-off exactly as a wrong unlock does, so the
+        check is no cheaper way to guess the passphrase.
+        """
+        with self._guard:
+            self._require_unlocked()
+            ring, _ = self._unwrap_passphrase(passphrase)
+            ring.destroy()
 
     def unlock_with_pin(self, pin: str) -> None:
         """Reopen with the bedside PIN (`QuickUnlockMixin`), then check the clinic's rows

@@ -62,6 +62,7 @@ class FieldApp(DuressKey):
         Binding("f4", "sync", "Sync", id="sync", show=False),
         Binding("f5", "lone_check_in", "Safe check-in", id="lone-check-in", show=False),
         Binding("f8", "settings", "Settings", id="settings", show=False),
+        Binding("f9", "shift", "Start of shift", id="shift", show=False),
         # Tab moves the focus as the app reads it, before the next key is handed on. As the
         # screen's own binding it ran only once the focused field had passed the Tab back
         # up, and fast typing had by then sent the next answer to the old field (7098).
@@ -284,6 +285,13 @@ class FieldApp(DuressKey):
 
         if self._usable() and not isinstance(self.screen, SyncScreen):
             self.push_screen(SyncScreen(self.services))
+
+    def action_shift(self) -> None:
+        """The start-of-shift check: credentials from the clinic, the kit once."""
+        from fieldapp.tui.screens.shift import ShiftScreen
+
+        if self._usable() and not isinstance(self.screen, ShiftScreen):
+            self.push_screen(ShiftScreen(self.services))
 
     def action_settings(self) -> None:
         """The quick-unlock PIN and the duress key's acknowledgement."""

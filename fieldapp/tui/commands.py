@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 ACTIONS = (
     ("Today's visits", "The day's visits in route order", "today"),
+    ("Start of shift", "Credentials from the clinic; the kit, checked once a shift", "shift"),
     ("Controlled substances", "Vials, draws, waste and the day's reconciliation", "ledger"),
     # The screen's own action: a visit's patient, or the visit highlighted on today's list.
     (

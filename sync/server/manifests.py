@@ -27,7 +27,8 @@ KEY_NAME = "manifest_key"
 
 # The whole scope in one statement (a pull's last page runs it): the clinician's visits in
 # the window, their patients with a clinical part (pull never sends the others, see
-# `crud.patient_summary`) and when the first of their visits changed, every protocol document.
+# `crud.patient_summary`) and when the first of their visits changed, every protocol document,
+# and the clinician's own profile.
 _SCOPE_SQL = """
     WITH scope AS (
         SELECT id, version, patient_id, change_seq FROM visit
@@ -41,6 +42,9 @@ _SCOPE_SQL = """
     WHERE p.clinical IS NOT NULL
     UNION ALL
     SELECT 'protocol_doc', id, version, change_seq, change_seq FROM protocol_doc
+    UNION ALL
+    SELECT 'clinician_profile', id, version, change_seq, change_seq FROM clinician_profile
+    WHERE user_name = :who
     """
 # On PostgreSQL the window goes as its list of days (see `pull._VISITS_IN_WINDOW`).
 _SCOPE = {

@@ -135,6 +135,20 @@ class ProtocolDocRow(SQLModel, table=True):
     change_seq: int = Field(index=True)
 
 
+class ClinicianProfileRow(SQLModel, table=True):
+    """A clinician's credentials as the clinic holds them; `payload` is its
+    `sync.records.ClinicianProfile` JSON, pulled by that clinician's laptops."""
+
+    __tablename__ = "clinician_profile"
+
+    user_name: str = Field(primary_key=True, foreign_key="app_user.name", max_length=64)
+    id: str = Field(unique=True, max_length=36)
+    version: int = 1
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    change_seq: int = Field(index=True)
+    updated_at: float
+
+
 class DeviceRecordRow(SQLModel, table=True):
     """A device-owned clinical record, stored once, never replaced."""
 

@@ -2,7 +2,8 @@
 
 Scope: the clinician's visits from the clinic's today to `pull_days_ahead` days on (a
 cancelled one stays, so the road sees the cancellation and its flags), those patients'
-summaries, and every protocol document. A cursor is `v1.<epoch>.<change number>.<day>`:
+summaries, every protocol document, and the clinician's own profile (their credentials).
+A cursor is `v1.<epoch>.<change number>.<day>`:
 
 - the change number is a high-water mark (`changes.high_water`): every change at or
   below it had committed when it was handed out, so no later commit can land below it;
@@ -37,7 +38,14 @@ from sync.server import break_glass, crud
 from sync.server.changes import high_water
 from sync.server.errors import CursorExpired
 from sync.server.manifests import scope_manifest, window_days
-from sync.server.models import Patient, ProtocolDocRow, ServerMeta, VisitExit, VisitRow
+from sync.server.models import (
+    ClinicianProfileRow,
+    Patient,
+    ProtocolDocRow,
+    ServerMeta,
+    VisitExit,
+    VisitRow,
+)
 from sync.server.records_models import PurgeExit
 
 _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
@@ -176,6 +184,7 @@ _VISIT = VisitRow.__table__.c  # type: ignore[attr-defined]
 _EXIT = VisitExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT = Patient.__table__.c  # type: ignore[attr-defined]
 _DOC = ProtocolDocRow.__table__.c  # type: ignore[attr-defined]
+_PROFILE = ClinicianProfileRow.__table__.c  # type: ignore[attr-defined]
 _PURGED = PurgeExit.__table__.c  # type: ignore[attr-defined]
 _PATIENT_COLUMNS = (_PATIENT.id, _PATIENT.version, _PATIENT.contact, _PATIENT.clinical)
 _VISIT_COLUMNS = (
@@ -257,6 +266,12 @@ _PURGES_CHANGED = _after(
     ),
 )
 _DOCS_CHANGED = _after(_DOC.change_seq, select(_DOC.id, _DOC.payload, _DOC.change_seq))
+_PROFILE_CHANGED = _after(
+    _PROFILE.change_seq,
+    select(_PROFILE.id, _PROFILE.payload, _PROFILE.change_seq).where(
+        _PROFILE.user_name == bindparam("who")
+    ),
+)
 _PATIENTS_BY_ID = _by_ids(*_PATIENT_COLUMNS)
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
 
@@ -323,6 +338,10 @@ def _changed(
             for seq, patient_id in grant_ends or []
             if start < seq <= hw
         ]
+    found += [
+        (row.change_seq, "clinician_profile", row)
+        for row in conn.execute(_PROFILE_CHANGED, {**bounds, "who": clinician})
+    ]
     found.sort(key=lambda entry: entry[0])
     return found[: limit + 1]
 
@@ -356,8 +375,8 @@ def _emit(
     seen: set[tuple[str, str]],
     patients: dict[str, Any],
 ) -> None:
-    if kind == "protocol_doc":
-        page.upserts.append(("protocol_doc", row.id, row.payload))
+    if kind in ("protocol_doc", "clinician_profile"):
+        page.upserts.append((kind, row.id, row.payload))
     elif kind == "purged":
         page.removals.append((row.kind, row.record_id))
     elif kind == "patient":

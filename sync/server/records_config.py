@@ -186,7 +186,8 @@ class RetentionSettings(_Section):
 
     @model_validator(mode="after")
     def _every_kind_and_the_floor(self) -> RetentionSettings:
-        kinds = (DEVICE_KINDS | SERVER_KINDS) - {"protocol_doc"}
+        # Documents the clinic keeps current in place (one each), never purged by age.
+        kinds = (DEVICE_KINDS | SERVER_KINDS) - {"protocol_doc", "clinician_profile"}
         missing = sorted(kinds - set(self.years))
         unknown = sorted(set(self.years) - kinds)
         if missing or unknown:

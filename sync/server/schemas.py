@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from sync.records import Address, CoursePosition, PatientSummary, ShortText
+from sync.records import Address, CoursePosition, PatientSummary, ShortText, StateCode
 
 Role = Literal["clinician", "dispatcher", "admin", "prescriber", "supervisor"]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -349,3 +349,14 @@ class ReviewItemPublic(BaseModel):
     record_id: str
     status: str
     reason: str
+
+
+class ClinicianProfileUpdate(Body):
+    """The credentials an admin sets on a clinician's profile; fields left out stay as
+    they are (null clears a date)."""
+
+    acls_expires: date | None = None
+    licence_active: bool | None = None
+    licence_expires: date | None = None
+    prescriber: ShortText | None = None
+    prescriber_dea_states: list[StateCode] | None = Field(None, max_length=60)

@@ -15,7 +15,7 @@ from fieldapp.demo.seattle import SEATTLE
 from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
-from fieldapp.services.ledger import LedgerRefused
+from fieldapp.services.ledger import LedgerRefused, mg_problem, parse_mg
 from fieldapp.settings import Settings
 from sync.approvals import AnswerRefused
 from sync.records import DayClosure, Incident, Record, SubstanceEvent
@@ -230,3 +230,53 @@ def test_closing_the_day_records_it_for_the_clinic_and_a_refused_close_records_n
         == {duty.kind for duty in book.day().obligations}
         != set()
     )  # a significant loss: the DEA duties go with the close
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    strength=st.sampled_from([Decimal(10), Decimal(50), Decimal(100), Decimal(3), Decimal("7.5")]),
+    cmg=st.lists(st.integers(min_value=1, max_value=2000), min_size=1, max_size=4),
+)
+def test_waste_typed_in_mg_keeps_the_mg_exact_and_the_ml_beside_it(
+    strength: Decimal, cmg: list[int]
+) -> None:
+    """Any strength, any amounts in hundredths of a mg: the mg recorded is the mg typed,
+    the mL is that at the vial's strength, and the day's wasted mg is their exact sum."""
+    svc, _, clock = services()
+    book = svc.ledger
+    book.carry("V1", strength, Decimal(20), None)
+    for amount in cmg:
+        clock.advance(minutes=1)
+        typed = f"{Decimal(amount) / 100}"
+        entry = book.waste_mg("V1", parse_mg(typed), "RN Witness", licensed=True)
+        assert Decimal(str(entry.mg)) == Decimal(typed)
+        assert abs(Decimal(str(entry.ml)) * strength - Decimal(typed)) < Decimal("0.01")
+    day = book.day().vials["V1"]
+    assert day.numbers["wasted_mg"] == sum((Decimal(a) / 100 for a in cmg), Decimal(0))
+    assert not any(r.rule_id == "entry_mismatch" for r in day.reasons)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("2.555", "more than two decimals"),
+        ("0", "more than 0"),
+        ("-1", "number of mg"),
+        ("1e3", "number of mg"),
+        ("12,5", "number of mg"),
+        ("10000.01", "at most 10000 mg"),
+    ],
+)
+def test_an_amount_in_mg_that_is_not_one_is_refused(typed: str, problem: str) -> None:
+    assert problem in (mg_problem(typed) or "")
+    with pytest.raises(LedgerRefused, match=problem):
+        parse_mg(typed)
+
+
+def test_breakage_typed_in_mg_records_both_units() -> None:
+    svc, _, _ = services()
+    svc.ledger.carry("V1", Decimal(50), Decimal(10), None)
+    entry = svc.ledger.breakage_mg("V1", Decimal("125.5"), "RN A; RN B", licensed=True)
+    assert (entry.mg, entry.ml) == (125.5, 2.51)
+    vial = svc.ledger.vial("V1")
+    assert vial.in_vial_mg == Decimal("374.50") and vial.in_vial_ml == Decimal("7.49")

@@ -13,6 +13,7 @@ from sync.records import (
     Address,
     Approval,
     ChecklistSubmission,
+    ClinicianProfile,
     ClosedVial,
     CoursePosition,
     DayClosure,
@@ -28,6 +29,7 @@ from sync.records import (
     Record,
     RecoveryRecord,
     SessionNote,
+    ShiftCheck,
     StatusEvent,
     SubstanceEvent,
     Task,
@@ -386,6 +388,27 @@ protocol_docs = st.builds(
     content_toml=long_text,
 )
 
+clinician_profiles = st.builds(
+    ClinicianProfile,
+    id=st.uuids(),
+    version=st.integers(1, 10_000),
+    clinician_id=short,
+    acls_expires=opt(days),
+    licence_active=st.booleans(),
+    licence_expires=opt(days),
+    prescriber=opt(short),
+    prescriber_dea_states=small_list(st.from_regex(r"\A[A-Z]{2}\Z")),
+    updated_by=short,
+    updated_at=moments,
+)
+shift_checks = st.builds(
+    ShiftCheck,
+    **{**device_fields(), "patient_id": st.none()},
+    day=days,
+    answers=answers,
+    templates=small_list(st.from_regex(r"\A[a-z0-9][a-z0-9_.-]{0,20}@[0-9]{1,3}\Z")),
+)
+
 BY_KIND: dict[str, st.SearchStrategy[Any]] = {
     "patient": patients,
     "visit": visits(),
@@ -403,4 +426,6 @@ BY_KIND: dict[str, st.SearchStrategy[Any]] = {
     "task": tasks,
     "task_update": task_updates,
     "protocol_doc": protocol_docs,
+    "clinician_profile": clinician_profiles,
+    "shift_check": shift_checks,
 }

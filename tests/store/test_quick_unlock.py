@@ -8,7 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldapp.errors import Locked, QuickUnlockUnavailable, StoreError, WrongPin
+from fieldapp.errors import (
+    Locked,
+    QuickUnlockUnavailable,
+    StoreError,
+    WrongPassphrase,
+    WrongPin,
+)
 from fieldapp.store import Store
 from tests.store.factory import (
     FAST,
@@ -147,3 +153,41 @@ def test_no_other_pin_unlocks(store: Store, guess: str) -> None:
     with pytest.raises(WrongPin):
         store.unlock_with_pin(guess)
     assert store.is_locked
+
+
+def test_confirming_the_pin_changes_nothing_but_counts_wrong_ones(store: Store) -> None:
+    person = patient()
+    store.put_server_records([person])
+    store.set_pin(PIN)
+    store.confirm_pin(PIN)
+    assert not store.is_locked and store.patient(person.id) == person  # keys still usable
+    for left in (4, 3):
+        with pytest.raises(WrongPin) as wrong:
+            store.confirm_pin("999999")
+        assert wrong.value.tries_left == left
+    store.confirm_pin(PIN)  # a right one gives the tries back, as at the lock screen
+    for _ in range(4):
+        with pytest.raises(WrongPin):
+            store.confirm_pin("999999")
+    with pytest.raises(QuickUnlockUnavailable, match="Too many wrong PINs"):
+        store.confirm_pin("999999")
+    assert not store.has_pin and not store.is_locked
+    store.save(device_record("vitals", person.id))  # the open store stays open
+
+
+def test_confirming_needs_an_open_store(store: Store) -> None:
+    store.set_pin(PIN)
+    store.lock()
+    with pytest.raises(Locked):
+        store.confirm_pin(PIN)
+    with pytest.raises(Locked):
+        store.confirm_passphrase(PASSPHRASE)
+
+
+def test_confirming_the_passphrase_counts_towards_the_back_off(store: Store) -> None:
+    store.confirm_passphrase(PASSPHRASE)
+    with pytest.raises(WrongPassphrase):
+        store.confirm_passphrase(OTHER_PASSPHRASE)
+    assert store.info().unlock_failures == 1
+    store.confirm_passphrase(PASSPHRASE)
+    assert store.info().unlock_failures == 0 and not store.is_locked

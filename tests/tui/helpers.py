@@ -37,6 +37,15 @@ async def unlock(pilot: Pilot[object], passphrase: str = PASSPHRASE) -> None:
     await settle(pilot)
 
 
+async def sign_note(pilot: Pilot[object], secret: str = PASSPHRASE) -> None:
+    """On the note screen: Ctrl+S, then the passphrase (or PIN) the signing asks for."""
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    await pilot.press(*secret)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def later(app: object, clock: object, minutes: int) -> None:
     """Time passes with the clinician active (no idle lock)."""
     for _ in range(minutes):

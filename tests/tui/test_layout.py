@@ -54,7 +54,7 @@ async def test_today_keeps_window_eta_and_status_and_elides_the_rest(
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_the_ledger_keeps_left_ml_and_status(
+async def test_the_ledger_keeps_left_mg_ml_and_status(
     store: Store, settings: Settings, clock: ManualClock, size: tuple[int, int]
 ) -> None:
     store.unlock(PASSPHRASE)
@@ -65,8 +65,9 @@ async def test_the_ledger_keeps_left_ml_and_status(
         await app.push_screen(LedgerScreen(app.services))
         await settle(pilot)
         shown = screen_text(app)
-        assert "Left mL" in shown and "Status" in shown
-        assert "16.05" in shown and "INCOMPLETE" in shown  # 20 mL less 39.5 mg given
+        assert "Left mg" in shown and "Status" in shown and "V-0310-A" in shown
+        # 200 mg less 39.5 mg given: 160.5 mg, and its 16.05 mL beside it
+        assert "160.5" in shown and "16.05" in shown and "INCOMPLETE" in shown
     assert app.boundary.caught == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import ClassVar
 
 from rich.text import Text
@@ -73,11 +74,14 @@ class ChecklistScreen(StepScreen):
         yield self.visit_banner()
         with Horizontal(id="checklist-body"):
             with FormScroll(id="checklist-form"):
-                for item in items():
+                for item in self.run.asked():
                     yield Field(item.id, item.label, _checker(item), placeholder=item.hint)
             with VerticalScroll(id="rules-panel"):
                 yield Static("", id="decision-banner")
                 yield Static("", id="rules")
+                before = Static(self.answered_before(), id="answered-before")
+                before.display = bool(self.run.before)
+                yield before
                 yield Static("", id="record-findings")
         yield self.buttons(
             Button("Submit", id="submit", variant="primary"),
@@ -91,6 +95,36 @@ class ChecklistScreen(StepScreen):
         self.restore_draft()
         self.rejudge()
         self.show_record()
+
+    def answered_before(self) -> Text:
+        """The questions not asked here: answered by the clinic's profile or at the start
+        of the shift, each with its answer, by whom and when."""
+        text = Text()
+        before = self.run.before
+        if not before:
+            return text
+        text.append("Answered before this visit (not asked here):\n", "bold")
+        groups: dict[str, list[Item]] = {}
+        for item in items():
+            if item.id in before:
+                groups.setdefault(before[item.id].source_line(), []).append(item)
+        for source, asked in groups.items():
+            text.append(source + ":\n", "italic")
+            for item in asked:
+                text.append(f"· {item.label}: ", "dim")
+                text.append(before[item.id].shown())
+                text.append(self._expiry_note(before[item.id].value) + "\n", "bold yellow")
+        return text
+
+    def _expiry_note(self, value: object) -> str:
+        """For an expiry date: expired, or how soon when within the clinic's warning."""
+        if not isinstance(value, date):
+            return ""
+        left = (value - self.services.clock.now().date()).days
+        if left < 0:
+            return " (expired)"
+        warn = self.services.settings.shift.credential_warn_days
+        return f" (in {left} days)" if left <= warn else ""
 
     def show_record(self) -> None:
         """Every entry of the patient's record as the vocabulary read it; unknown ones first."""

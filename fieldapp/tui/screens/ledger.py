@@ -1,10 +1,17 @@
-"""Controlled substances: the vials carried today, every entry, and the day's reconciliation."""
+"""Controlled substances: the vials carried today, every entry, and the day's reconciliation.
+
+The screen speaks mg, the unit of the orders and the reasons, with mL beside it: waste and
+breakage are typed in mg and the dialog shows the mL at the vial's strength as typed (a
+count is measured in mL, with the mg beside it). Every entry is recorded by its dialog,
+which stays open with what was typed when the entry is refused. A return asks first. The
+outcome of the last entry stays on the line under the title, above any older notice.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import work
@@ -17,25 +24,31 @@ from fieldapp.clinical.ledger import DayLedger
 from fieldapp.errors import FieldAppError
 from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.clock import today
-from fieldapp.services.ledger import Vial
+from fieldapp.services.ledger import Vial, mg_problem, ml_of, ml_text, parse_mg
 from fieldapp.services.validation import spec_for
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.base import FieldScreen
+from fieldapp.tui.screens.confirm import ConfirmDialog
 from fieldapp.tui.screens.entry import Ask, EntryDialog
 from fieldapp.tui.widgets.fit_table import Cell, Col, FitTable
 from sync.approvals import AnswerRefused, RequestPublic
 from sync.records import SubstanceEvent
 
-# What is left and the vial's state first and whole: they matter most at the bedside.
+Severity = Literal["information", "warning", "error"]
+
+# What is left (mg, then its mL) and the vial's state first and whole: they matter most
+# at the bedside. Every amount is mg but the mL beside what is left and the vial's own
+# label (strength, fill); the vial's name gives way last.
 COLUMNS = (
-    Col("Vial", shrink_to=6),
-    Col("Left mL"),
+    Col("Vial", shrink_to=6, last=1),
+    Col("Left mg"),
+    Col("mL"),
     Col("Status", shrink_to=10),
-    Col("Given mg"),
-    Col("Wasted mg"),
-    Col("Broken mg"),
+    Col("Given"),
+    Col("Wasted"),
+    Col("Broken"),
     Col("mg/mL"),
-    Col("Fill mL"),
+    Col("Fill mL", shrink_to=4),
 )
 STATUS_STYLE = {
     "balanced": "green",
@@ -88,6 +101,7 @@ class LedgerScreen(FieldScreen):
         """Title, the vials table beside the reasons, status line and footer."""
         yield self.compose_chrome_top()
         yield Static("Loading the ledger…", id="ledger-title")
+        yield Static("", id="ledger-message", markup=False)
         with Horizontal(id="ledger-body"):
             yield FitTable(COLUMNS, id="ledger-vials", cursor_type="row")
             with VerticalScroll(id="ledger-panel"):
@@ -116,13 +130,14 @@ class LedgerScreen(FieldScreen):
             status += "" if vial.carried else " · returned"
             cells: list[Cell] = [
                 vial.vial,
+                _num(vial.in_vial_mg),
                 f"{vial.in_vial_ml:.2f}",
                 Text(status, STATUS_STYLE.get(vial.status, "")),
                 _num(n.get("administered_mg")),
                 _num(n.get("wasted_mg")),
                 _num(n.get("breakage_mg")),
-                f"{vial.mg_per_ml:g}",
-                f"{vial.fill_ml:g}",
+                f"{_num(vial.mg_per_ml)}",
+                _num(vial.fill_ml),
             ]
             rows.append((vial.vial, cells))
         table.show(rows)
@@ -159,19 +174,61 @@ class LedgerScreen(FieldScreen):
 
     # -- entries -------------------------------------------------------------------------
 
+    def say(self, text: str, severity: Severity = "information") -> None:
+        """The outcome of the last entry: on the line under the title (never under older
+        notices) and as a notice."""
+        line = self.query_one("#ledger-message", Static)
+        line.update(text)
+        line.set_classes(f"-{severity}")
+        self.notify(text, severity=severity, markup=False, timeout=10)
+
     def _ask(
-        self, title: str, asks: list[Ask], save: Callable[[dict[str, str]], object], explain: str
+        self,
+        title: str,
+        asks: list[Ask],
+        save: Callable[[dict[str, str]], Any],
+        explain: str,
+        said: Callable[[dict[str, str], Any], str] | None = None,
+        derived: Callable[[dict[str, str]], str] | None = None,
     ) -> None:
+        """A dialog that records the entry itself: refused, it stays open with what was
+        typed; recorded, the ledger is read again and `said` tells what was done."""
+        dialog = EntryDialog(title, asks, explain, save=save, derived=derived)
+
         def done(answers: dict[str, str] | None) -> None:
             if answers is None:
                 return
-            try:
-                save(answers)
-            except (FieldAppError, InvalidOperation) as exc:
-                self.notify(str(exc), severity="error", markup=False, timeout=10)
+            if said is not None:
+                self.say(said(answers, dialog.saved))
             self.load_ledger()
 
-        self.app.push_screen(EntryDialog(title, asks, explain), done)
+        self.app.push_screen(dialog, done)
+
+    def _vial(self, name: str) -> Vial | None:
+        return next((v for v in self.vials if v.vial == name.strip()), None)
+
+    def _mg_beside(self, answers: dict[str, str]) -> str:
+        """The mL of the mg typed, at the vial's strength."""
+        vial = self._vial(answers.get("vial", ""))
+        if vial is None:
+            return "Name a vial carried today to see the mL."
+        if mg_problem(answers.get("mg", "")) is not None:
+            return (
+                f"Vial {vial.vial}: {_num(vial.mg_per_ml)} mg/mL, {_num(vial.in_vial_mg)} mg left."
+            )
+        mg = parse_mg(answers["mg"])
+        ml = ml_of(mg, vial.mg_per_ml)
+        return f"= {ml_text(ml)} at {_num(vial.mg_per_ml)} mg/mL (vial {vial.vial})"
+
+    def _mg_beside_ml(self, answers: dict[str, str]) -> str:
+        """The mg of the mL measured, at the vial's strength."""
+        vial = self._vial(answers.get("vial", ""))
+        if vial is None:
+            return "Name a vial carried today to see the mg."
+        if _ml(answers.get("ml", "")) is not None:
+            return f"Vial {vial.vial}: {_num(vial.mg_per_ml)} mg/mL."
+        mg = (Decimal(answers["ml"].strip()) * vial.mg_per_ml).quantize(Decimal("0.01"))
+        return f"= {_num(mg)} mg at {_num(vial.mg_per_ml)} mg/mL (vial {vial.vial})"
 
     def action_carry(self) -> None:
         """Take a vial out for the day."""
@@ -187,42 +244,53 @@ class LedgerScreen(FieldScreen):
                 a["vial"], Decimal(a["strength"]), Decimal(a["fill"]), a["lot"]
             ),
             "Only the day's scheduled quantity. A vial new to this laptop is received first.",
+            said=lambda a, _: f"Vial {a['vial']} carried.",
         )
 
     def action_waste(self) -> None:
-        """Record witnessed waste."""
+        """Record witnessed waste, typed in mg."""
         self._ask(
             "Waste (witnessed)",
             [
                 Ask("vial", "Vial id", _required("Vial id"), self.selected()),
-                Ask("ml", "Wasted (mL)", _ml),
+                Ask("mg", "Wasted (mg)", mg_problem),
                 Ask("witness", "Witness", _required("A witness")),
                 Ask("licensed", "Witness licensed? (yes/no)", _yes_no),
             ],
-            lambda a: self.services.ledger.waste(
-                a["vial"], Decimal(a["ml"]), a["witness"], _said_yes(a["licensed"])
+            lambda a: self.services.ledger.waste_mg(
+                a["vial"], parse_mg(a["mg"]), a["witness"], _said_yes(a["licensed"])
             ),
             "The witness watches the waste in person and is named here.",
+            said=lambda a, entry: (
+                f"Wasted {a['mg']} mg ({ml_text(Decimal(str(entry.ml)))}) from vial "
+                f"{a['vial']}, witnessed by {a['witness']}."
+            ),
+            derived=self._mg_beside,
         )
 
     def action_breakage(self) -> None:
-        """Record a broken or spilled vial."""
+        """Record a broken or spilled vial, typed in mg."""
         self._ask(
             "Breakage or spill",
             [
                 Ask("vial", "Vial id", _required("Vial id"), self.selected()),
-                Ask("ml", "Lost (mL)", _ml),
+                Ask("mg", "Lost (mg)", mg_problem),
                 Ask("witness", "Witnesses (A; B)", _required("The witnesses")),
                 Ask("licensed", "All licensed? (yes/no)", _yes_no),
             ],
-            lambda a: self.services.ledger.breakage(
-                a["vial"], Decimal(a["ml"]), a["witness"], _said_yes(a["licensed"])
+            lambda a: self.services.ledger.breakage_mg(
+                a["vial"], parse_mg(a["mg"]), a["witness"], _said_yes(a["licensed"])
             ),
             "Name both witnesses, separated by ';'.",
+            said=lambda a, entry: (
+                f"Breakage of {a['mg']} mg ({ml_text(Decimal(str(entry.ml)))}) recorded on "
+                f"vial {a['vial']}."
+            ),
+            derived=self._mg_beside,
         )
 
     def action_count(self) -> None:
-        """Record a physical count of a vial."""
+        """Record a physical count of a vial (measured in mL, the mg beside it)."""
         self._ask(
             "Count a vial",
             [
@@ -231,6 +299,8 @@ class LedgerScreen(FieldScreen):
             ],
             self._count,
             "Measure what is left. Short beyond the tolerance opens an incident.",
+            said=lambda a, _: f"Vial {a['vial']} counted: {a['ml']} mL.",
+            derived=self._mg_beside_ml,
         )
 
     def _count(self, answers: dict[str, str]) -> None:
@@ -284,26 +354,44 @@ class LedgerScreen(FieldScreen):
         self.app.push_screen(RemoteApprovalDialog(link, pending, title), ruled)
 
     def action_give_back(self) -> None:
-        """Return the vial under the cursor to the base."""
-        vial = self.selected()
-        if not vial:
-            self.notify("No vial to return.", severity="warning")
+        """Return the vial under the cursor to the base, once the clinician says yes."""
+        name = self.selected()
+        vial = self._vial(name)
+        if vial is None:
+            self.say("No vial to return.", "warning")
             return
-        try:
-            self.services.ledger.give_back(vial)
-            self.notify(f"Vial {vial} returned.", markup=False)
-        except FieldAppError as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=10)
-        self.load_ledger()
+        if not vial.carried:
+            self.say(f"Vial {name} is not carried: nothing to return.", "warning")
+            return
+        question = (
+            f"Return vial {name} to the base now? By the ledger it holds "
+            f"{_num(vial.in_vial_mg)} mg ({ml_text(vial.in_vial_ml)}). Once returned it "
+            "cannot be drawn from today; count it first (n) if you have not."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.say(f"Vial {name} not returned: still carried.")
+                return
+            try:
+                self.services.ledger.give_back(name)
+            except FieldAppError as exc:
+                self.say(str(exc), "error")
+            else:
+                at = self.services.clock.now()
+                self.say(f"Vial {name} returned to the base at {at:%H:%M}.")
+            self.load_ledger()
+
+        self.app.push_screen(ConfirmDialog(f"Return vial {name}", question, "Return"), answered)
 
     def action_close_day(self) -> None:
         """Close the day: refused until every vial reconciles."""
         try:
             self.services.ledger.close_day()
         except FieldAppError as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=15)
+            self.say(str(exc), "error")
         else:
-            self.notify(
+            self.say(
                 "The day is closed: every vial reconciles. "
                 "The clinic gets the close at the next sync."
             )
@@ -315,4 +403,5 @@ class LedgerScreen(FieldScreen):
 
 
 def _num(value: Decimal | None) -> str:
-    return "–" if value is None else f"{value:g}"
+    """A Decimal as written ("39.5", "150", "0.25"), or "–" when none."""
+    return "–" if value is None else f"{value.normalize():f}"

@@ -17,6 +17,7 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     from fieldapp.tui.screens.note import NoteScreen
     from fieldapp.tui.screens.recovery import RecoveryScreen
     from fieldapp.tui.screens.settings import SettingsScreen
+    from fieldapp.tui.screens.shift import ShiftScreen
     from fieldapp.tui.screens.step import StepScreen
     from fieldapp.tui.screens.today import TodayScreen
 
@@ -32,3 +33,4 @@ def screen_bindings() -> Iterable[tuple[str, Sequence[BindingType]]]:
     yield "note", NoteScreen.BINDINGS[shared:]
     yield "ledger", LedgerScreen.BINDINGS
     yield "settings", SettingsScreen.BINDINGS
+    yield "start of shift", ShiftScreen.BINDINGS

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from fieldapp.services.clock import today
+from fieldapp.services.shift import todays_check
 from fieldapp.services.today import VisitRow, rows_for_day
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.fit_table import Col, FitTable
@@ -83,9 +84,10 @@ class TodayScreen(FieldScreen):
         """Read the day's visits and their events off the UI thread."""
         day = today(self.services.clock)
         rows = rows_for_day(self.services.store, day)
-        self.app.call_from_thread(self.show_rows, rows, f"{day:%A %d %B %Y}")
+        shift_done = todays_check(self.services) is not None
+        self.app.call_from_thread(self.show_rows, rows, f"{day:%A %d %B %Y}", shift_done)
 
-    def show_rows(self, rows: list[VisitRow], day_text: str) -> None:
+    def show_rows(self, rows: list[VisitRow], day_text: str, shift_done: bool = True) -> None:
         """Fill the table, keeping the cursor where it was."""
         self.rows = rows
         table = self.query_one("#visits", VisitTable)
@@ -112,7 +114,10 @@ class TodayScreen(FieldScreen):
         )
         done = sum(1 for r in rows if r.status == "done")
         title = f"{day_text} · {len(rows)} visits · {done} done"
-        self.query_one("#today-title", Static).update(title if rows else f"{day_text} · no visits")
+        title = title if rows else f"{day_text} · no visits"
+        if rows and not shift_done:
+            title += " · start-of-shift check not done (F9)"
+        self.query_one("#today-title", Static).update(title)
         table.focus()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -46,6 +46,9 @@ NOT_EXPORTED_KINDS = {
     # and a prescriber's or supervisor's task is handed over on the clinic's board.
     "task": "a follow-up the app kept: its outcome is exported as what it led to",
     "task_update": "what became of a follow-up (see task)",
+    # The start-of-shift check concerns no patient: each visit's checklist submission
+    # carries the kit answers it stood on, and that is exported with the visit.
+    "shift_check": "the kit checked once a shift: no patient; each checklist carries it",
 }
 _CHUNK = 500
 _DEVICE = DeviceRecordRow.__table__.c  # type: ignore[attr-defined]

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from sync.server import audit, crud
+from sync.records import ClinicianProfile
+from sync.server import audit, crud, profiles
 from sync.server.auth import create_enroll_code
 from sync.server.db import transaction
 from sync.server.deps import Admin, Ctx
 from sync.server.models import Device
 from sync.server.schemas import (
+    ClinicianProfileUpdate,
     DevicePublic,
     EnrollCodePublic,
     ReviewItemPublic,
@@ -126,3 +128,32 @@ def review(who: Admin, ctx: Ctx) -> list[ReviewItemPublic]:
             )
             for item in crud.list_review(session)
         ]
+
+
+@router.get("/clinicians/{name}/profile", response_model=ClinicianProfile)
+def get_profile(name: UserName, who: Admin, ctx: Ctx) -> ClinicianProfile:
+    """A clinician's credentials as the clinic holds them."""
+    with transaction(ctx.engine) as session:
+        return profiles.get_profile(session, name)
+
+
+@router.put("/clinicians/{name}/profile", response_model=ClinicianProfile)
+def put_profile(
+    name: UserName, body: ClinicianProfileUpdate, who: Admin, ctx: Ctx
+) -> ClinicianProfile:
+    """Set a clinician's credentials (only the fields sent); their laptop pulls them."""
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("licence_active", False) is None:
+        changes.pop("licence_active")  # null means "not said", never "not active"
+    with transaction(ctx.engine) as session:
+        profile = profiles.put_profile(session, name, changes, who.user, ctx.now())
+        audit.append(
+            session,
+            actor=who.user,
+            device_id=who.device_id,
+            action="put_clinician_profile",
+            outcome="ok",
+            detail={"user": name, "fields": sorted(changes), "version": profile.version},
+            now=ctx.clock(),
+        )
+        return profile
