@@ -66,6 +66,9 @@ class EvvScreen(StepScreen):
             yield Static("No location fix on this device.", id="evv-fix")
             yield Checkbox("I attest that I am at the patient's address", id="evv-attest")
             # Shown only when another visit is still checked in (see `arrive`).
+            why = Static("", id="evv-second", markup=False)
+            why.display = False
+            yield why
             reason = Field(
                 "second_reason",
                 "Why a second open visit",
@@ -115,7 +118,9 @@ class EvvScreen(StepScreen):
             self.session.arrive(None, None, attested, second_reason=field.value)
         except AnotherVisitOpen as exc:
             # Ask for the reason right here, keeping what was ticked and typed.
-            field.display = True
+            why = self.query_one("#evv-second", Static)
+            why.update(str(exc))
+            why.display = field.display = True
             field.focus_input()
             self.notify(str(exc), severity="error", markup=False, timeout=12)
             return
