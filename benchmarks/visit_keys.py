@@ -149,7 +149,7 @@ class Terminal:
         deadline = time.monotonic() + WAIT_S
         pane = ""
         while time.monotonic() < deadline:
-            pane = self.pane()
+            pane = self.settle()
             if ORDERS in pane:  # over the next step's screen: first the orders
                 self.acknowledge()
                 continue
@@ -165,12 +165,24 @@ class Terminal:
         next, and Enter on Continue once all are done."""
         for _ in range(12):
             self.press("Enter")
-            time.sleep(0.5)
-            if ORDERS not in self.pane():
+            if ORDERS not in self.settle():
                 return
             self.press("Tab")
-            time.sleep(0.2)
+            self.settle()
         raise AssertionError(f"the orders screen stayed:\n{self.pane()}")
+
+    def settle(self) -> str:
+        """The pane once it stops changing (the app has handled the keys sent), so no
+        decision is taken on a screen that is still catching up."""
+        last = self.pane()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.pane()
+            if now == last:
+                return now
+            last = now
+        return last
 
     def cursor_row(self) -> int:
         """The terminal cursor's row: Textual puts it in the focused input."""
@@ -180,11 +192,10 @@ class Terminal:
         """Press `key` until the cursor is in the field labelled `label` (none when it is
         there already): what a clinician does, watching the cursor."""
         for _ in range(40):
-            rows = [n for n, line in enumerate(self.pane().splitlines()) if label in line]
+            rows = [n for n, line in enumerate(self.settle().splitlines()) if label in line]
             if rows and self.cursor_row() == rows[0]:
                 return
             self.press(key)
-            time.sleep(0.25)
         raise AssertionError(f"the cursor never reached {label!r}:\n{self.pane()}")
 
     def press(self, *keys: str) -> None:
@@ -295,10 +306,9 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     start = t.keys
     # Today's list: down to the visit (the line under the table names the highlighted one).
     for _ in range(8):
-        if f"{plan['patient']} ·" in t.pane():
+        if f"{plan['patient']} ·" in t.settle():
             break
         t.press("Down")
-        time.sleep(0.3)
     t.press("Enter")
     t.wait_for("· Check-in")
     t.press("C-r")
