@@ -73,6 +73,8 @@ def test_today_outcomes(
         app.action_today()
         await settle(pilot)
         app.screen.load_visits()  # type: ignore[attr-defined]
+        await settle(pilot)
+        app.refresh_status()  # the status line's facts now, not at its next tick
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=fill_day)
@@ -92,6 +94,7 @@ def test_second_check_in(
         await pilot.press("space", "ctrl+s")
         await settle(pilot)
         app.clear_notifications()
+        app.refresh_status()
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=second)
@@ -112,6 +115,7 @@ def test_sync_after_automatic_rounds(
             state.begin(at)
             state.finish(Report(pushed), at)
         await app.push_screen(SyncScreen(app.services))
+        app.refresh_status()
         await still(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=rounds)
