@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -124,6 +125,8 @@ class Terminal:
 
     def __init__(self, name: str, clock_file: Path) -> None:
         self.name, self.clock_file, self.keys, self.offset = name, clock_file, 0, 0
+        self.by_name: Counter[str] = Counter()
+        """Named keys sent (Tab, BTab, Enter...), all visits together."""
 
     def tmux(self, *args: str) -> str:
         done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
@@ -203,6 +206,7 @@ class Terminal:
         if keys:
             self.tmux("send-keys", "-t", self.name, *keys)
             self.keys += len(keys)
+            self.by_name.update(k for k in keys if len(k) > 1)
             time.sleep(0.05)
 
     def type(self, text: str) -> None:
@@ -301,9 +305,19 @@ def asks_pain_after() -> bool:
     return any(key == "pain_nrs_after" for key, _ in recovery.SPECS)
 
 
+PHASES: list[dict[str, int]] = []
+"""Keys per step of each visit, for the JSON line (where a count moved, and why)."""
+
+
 def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     """One whole visit from today's list back to it; returns the keys it took."""
     start = t.keys
+    phases: dict[str, int] = {}
+    PHASES.append(phases)
+
+    def mark(step: str) -> None:
+        phases[step] = t.keys - start - sum(phases.values())
+
     # Today's list: down to the visit (the line under the table names the highlighted one).
     for _ in range(8):
         if f"{plan['patient']} ·" in t.settle():
@@ -315,6 +329,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     t.wait_for("En route recorded")
     t.press("Space", "C-s")  # the attestation has the focus
     t.wait_for("· Safety checklist")
+    mark("open and check in")
     answers = plan["order"]
     for position, answer in enumerate(answers):
         t.type(answer)
@@ -332,6 +347,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
         t.wait_for("PROCEED")
     t.press("C-s")
     t.reach("· Dose")
+    mark("checklist")
     time.sleep(1.0)  # the carried vials fill in the vial
     if plan["sex"] is None:  # not on the clinic's record: the dose needs it typed
         t.move_to("Sex for dosing")
@@ -342,6 +358,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     t.type(CHECKER)
     t.press("Tab", "Space", "C-s")
     t.reach("· Infusion")
+    mark("dose")
     t.press("C-t")
     t.wait_for("next BP")
     for _ in range(READINGS):
@@ -356,6 +373,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
         t.wait_for("CONTINUE")
     t.press("C-n")
     t.reach("· Recovery")
+    mark("infusion")
     t.later(plan["observe_min"] + 1)
     fields = ["10", "10", *(["3"] if pain else []), "126", "80", "74", "98", "0", "", "spouse"]
     for value in fields:
@@ -371,6 +389,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     t.wait_for("CLEARED to leave")
     t.press("C-s")
     t.reach("· Session note")
+    mark("recovery")
     time.sleep(0.5)
     t.press("C-s")
     t.wait_for("Go to check-out")  # signed: the addendum and check-out are offered
@@ -378,6 +397,7 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     t.reach("· Check-out")
     t.press("Space", "C-s")
     t.reach(f"{index + 1} done")
+    mark("note and check-out")
     return t.keys - start
 
 
@@ -432,6 +452,8 @@ def main() -> int:
                 "mean_keys_per_visit": round(sum(counts) / len(counts), 1),
                 "pain_nrs_after_asked": pain,
                 "focus_back_to_systolic": refocus,
+                "keys_by_step": PHASES,
+                "named_keys": dict(terminal.by_name),
             }
         )
     )
