@@ -519,6 +519,8 @@ class RecoveryRecord(DeviceRecord):
     assessed_at: datetime
     aldrete: int = Field(ge=0, le=10)
     padss: int = Field(ge=0, le=10)
+    pain_nrs_after: int | None = Field(None, ge=0, le=10)
+    """Pain NRS at departure (CLINICAL §1.5): the course's "NRS after" and its response."""
     oriented_x3: bool
     gait_steady: bool
     responsible_adult: ShortText | None = None

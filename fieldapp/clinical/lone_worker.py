@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from fieldapp.clinical.protocol import Protocol
-from fieldapp.clinical.reasons import Model, Reason, fmt
+from fieldapp.clinical.reasons import Model, Reason
 
 
 class CheckIn(Model):
@@ -85,9 +85,9 @@ def evaluate_ladder(data: LoneWorkerInput, protocol: Protocol) -> LadderDecision
         Reason(
             rule_id=f"ladder_{s.id}",
             outcome=s.id,
-            message=f"{fmt(overdue)} min past the "
+            message=f"{int(overdue)} min past the "
             f"expected check-out (step at +{s.after_minutes} min): {s.action}",
-            measured=f"{fmt(overdue)} min",
+            measured=f"{int(overdue)} min",
             threshold=f"{s.after_minutes} min",
             setting="protocol.lone_worker.steps",
         )

@@ -8,17 +8,25 @@ restarted in the same session.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from fieldapp.clinical.protocol import Monitoring, Protocol
-from fieldapp.clinical.reasons import MONITORING_LADDER, Model, Reason, fmt, worst
+from fieldapp.clinical.reasons import MONITORING_LADDER, Model, Reason, worst
 
 Action = Literal["continue", "pause", "stop", "emergency"]
 WATCH = "Watch SpO2 closely."
+MinuteLabel = Callable[[Decimal], str]
+"""How a minute after the start reads in a message: the service gives the clock time
+("14:05"); without one it is the whole minute after the start ("minute 5")."""
+
+
+def after_start(minute: Decimal) -> str:
+    """A minute after the start, whole (the clinician never reads "minute 5.367")."""
+    return f"minute {int(minute)}"
 
 
 class Reading(Model):
@@ -268,7 +276,9 @@ def _rass(score: int, m: Monitoring) -> list[tuple[Reason, str]]:
     return []
 
 
-def _decide(r: Reading, state: _State, m: Monitoring) -> tuple[MonitoringDecision, _State]:
+def _decide(
+    r: Reading, state: _State, m: Monitoring, at: MinuteLabel = after_start
+) -> tuple[MonitoringDecision, _State]:
     found = _triggers(r, m)
     reasons = [reason for reason, _ in found]
     action: str = worst((reason.outcome for reason in reasons), MONITORING_LADDER)
@@ -282,7 +292,7 @@ def _decide(r: Reading, state: _State, m: Monitoring) -> tuple[MonitoringDecisio
             Reason(
                 rule_id="no_restart",
                 outcome="stop",
-                message=f"Stopped at minute {fmt(state.stopped_at)}: no restart in this session",
+                message=f"Stopped at {at(state.stopped_at)}: no restart in this session",
                 actions=(so.no_restart,),
             )
         )
@@ -340,7 +350,7 @@ def _decide(r: Reading, state: _State, m: Monitoring) -> tuple[MonitoringDecisio
             Reason(
                 rule_id="pause_held",
                 outcome="pause",
-                message=f"Paused until the recheck at minute {fmt(state.recheck_at)}",
+                message=f"Paused until the recheck at {at(state.recheck_at)}",
                 setting="protocol.monitoring.recheck_minutes",
             )
         )
@@ -402,23 +412,29 @@ def with_low_spo2_durations(readings: Sequence[Reading], protocol: Protocol) -> 
     return out
 
 
-def evaluate_series(readings: Sequence[Reading], protocol: Protocol) -> list[MonitoringDecision]:
-    """The decision for each reading of a session, in order."""
+def evaluate_series(
+    readings: Sequence[Reading], protocol: Protocol, at: MinuteLabel = after_start
+) -> list[MonitoringDecision]:
+    """The decision for each reading of a session, in order (`at` names a minute)."""
     state, decisions = _State(), []
     ordered = sorted(readings, key=lambda r: r.minute)
     for reading in with_low_spo2_durations(ordered, protocol):
-        decision, state = _decide(reading, state, protocol.monitoring)
+        decision, state = _decide(reading, state, protocol.monitoring, at)
         decisions.append(decision)
     return decisions
 
 
 def evaluate_reading(
-    reading: Reading, earlier: Sequence[Reading], protocol: Protocol
+    reading: Reading,
+    earlier: Sequence[Reading],
+    protocol: Protocol,
+    at: MinuteLabel = after_start,
 ) -> MonitoringDecision:
-    """The decision for `reading`, given the session's earlier readings."""
+    """The decision for `reading`, given the session's earlier readings (`at` names a
+    minute after the start in the messages: the clock time where the service knows it)."""
     state = _State()
     ordered = [*sorted(earlier, key=lambda r: r.minute), reading]
     *before, current = with_low_spo2_durations(ordered, protocol)
     for previous in before:
-        _, state = _decide(previous, state, protocol.monitoring)
-    return _decide(current, state, protocol.monitoring)[0]
+        _, state = _decide(previous, state, protocol.monitoring, at)
+    return _decide(current, state, protocol.monitoring, at)[0]

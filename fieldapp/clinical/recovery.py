@@ -125,9 +125,9 @@ def evaluate_recovery(data: RecoveryInput, protocol: Protocol) -> RecoveryDecisi
         reasons.append(
             _miss(
                 "observation_time",
-                f"Observed {fmt(data.minutes_since_end)} min "
+                f"Observed {int(data.minutes_since_end)} min "
                 f"since the end; at least {minimum} min needed",
-                f"{fmt(data.minutes_since_end)} min",
+                f"{int(data.minutes_since_end)} min",
                 f"{minimum} min",
                 key,
             )

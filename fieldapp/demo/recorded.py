@@ -69,6 +69,7 @@ _RECOVERY = {
     "systolic": 126,
     "diastolic": 80,
     "heart_rate": 74,
+    "pain_nrs_after": 3,
     "nausea": "none",
     "oriented_x3": True,
     "gait_steady": True,

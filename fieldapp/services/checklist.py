@@ -38,7 +38,12 @@ from fieldapp.services.verbal import CosignQueue, VerbalOrder, verbal_order
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.approvals import Answer, ApprovalRequestIn, RequestPublic
 from sync.records import Approval as RecordApproval
-from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary
+from sync.records import (
+    ChecklistSubmission,
+    DoseAdministration,
+    PatientSummary,
+    RecoveryRecord,
+)
 from sync.records import Reason as RecordReason
 
 # Questions no checklist template can ask: the template format has no list answer (the
@@ -456,13 +461,29 @@ def _previous_infusions(session: VisitSession) -> list[datetime]:
     return sorted(summary + local)
 
 
+def _pain_after(session: VisitSession) -> list[int]:
+    """Pain NRS after each earlier infusion: the clinic's summary, then the departures
+    scored on this laptop on days the summary does not list yet (one per visit)."""
+    summary = session.patient.past_sessions
+    days = {p.on for p in summary}
+    tz = session.services.clock.now().tzinfo
+    local: dict[Any, tuple[datetime, int]] = {}
+    for r in session.earlier:
+        if not isinstance(r, RecoveryRecord) or r.pain_nrs_after is None:
+            continue
+        if r.assessed_at.astimezone(tz).date() not in days:
+            local[r.visit_id] = (r.assessed_at, r.pain_nrs_after)
+    scored = [p.pain_nrs_after for p in summary if p.pain_nrs_after is not None]
+    return scored + [nrs for _, nrs in sorted(local.values(), key=lambda pair: pair[0])]
+
+
 def _course(session: VisitSession) -> CourseInput:
     patient = session.patient
     infusions = _previous_infusions(session)
     return CourseInput(
         previous_infusions=infusions,
         nrs_baseline=patient.baseline_pain_nrs,
-        nrs_after=[p.pain_nrs_after for p in patient.past_sessions if p.pain_nrs_after is not None],
+        nrs_after=_pain_after(session),
         # Every infusion so far was at the patient's home, the address of this visit.
         visits_at_address=sorted({at.date() for at in infusions}),
     )

@@ -55,3 +55,23 @@ class ManualClock:
 def today(clock: Clock) -> date:
     """The clinician's local calendar day."""
     return clock.now().date()
+
+
+def clock_time(when: datetime, clock: Clock) -> str:
+    """`when` as the clinician reads it: HH:MM in the clinic's zone (the clock's zone).
+
+    Records keep their own offset (a reading synced back may come in UTC); what a person
+    reads is always the wall clock where the visit happens.
+    """
+    return f"{when.astimezone(clock.now().tzinfo):%H:%M}"
+
+
+def whole_minutes(delta: timedelta) -> int:
+    """A duration as the whole minutes that have passed (never a fraction)."""
+    return max(0, int(delta.total_seconds() // 60))
+
+
+def minutes_left(delta: timedelta) -> int:
+    """Whole minutes still to go, rounded up: "1 min to go" until none is left."""
+    seconds = delta.total_seconds()
+    return 0 if seconds <= 0 else int(-(-seconds // 60))

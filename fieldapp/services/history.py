@@ -17,7 +17,13 @@ from fieldapp.clinical.dates import add_months
 from fieldapp.clinical.scales import nrs_change, phq9_response
 from fieldapp.services import engine
 from fieldapp.services.ports import StorePort
-from sync.records import ChecklistSubmission, DoseAdministration, PatientSummary, Record
+from sync.records import (
+    ChecklistSubmission,
+    DoseAdministration,
+    PatientSummary,
+    Record,
+    RecoveryRecord,
+)
 
 PHQ9_KEYS = tuple(f"phq9_{n}" for n in range(1, 10))
 
@@ -63,6 +69,16 @@ def phq9_total(answers: dict[str, Any]) -> int | None:
     return sum(int(c) for c in digits) if nine else None
 
 
+def pain_after(records: list[Record]) -> dict[UUID | None, int]:
+    """Each visit's pain NRS at departure, from its newest recovery assessment that
+    scored it (records come oldest first)."""
+    found: dict[UUID | None, int] = {}
+    for record in records:
+        if isinstance(record, RecoveryRecord) and record.pain_nrs_after is not None:
+            found[record.visit_id] = record.pain_nrs_after
+    return found
+
+
 def local_points(records: list[Record], known: set[date]) -> list[SessionPoint]:
     """Sessions recorded on this laptop that the clinic's summary does not list yet."""
     points = []
@@ -71,6 +87,7 @@ def local_points(records: list[Record], known: set[date]) -> list[SessionPoint]:
         if isinstance(record, ChecklistSubmission) and "pre_visit" in record.template:
             checklists[record.visit_id] = record
     given = {r.visit_id: r for r in records if isinstance(r, DoseAdministration)}
+    after = pain_after(records)
     for visit_id, checklist in checklists.items():
         day = checklist.recorded_at.date()
         if day in known:
@@ -80,7 +97,7 @@ def local_points(records: list[Record], known: set[date]) -> list[SessionPoint]:
             SessionPoint(
                 on=day,
                 nrs_before=_int(checklist.answers.get("pain_nrs")),
-                nrs_after=None,
+                nrs_after=after.get(visit_id),
                 phq9=phq9_total(checklist.answers),
                 dose_mg=dose.dose_mg if dose else None,
                 source="this laptop",

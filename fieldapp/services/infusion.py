@@ -19,8 +19,10 @@ from fieldapp.clinical.actions import follow_ups
 from fieldapp.clinical.dosing import DoseInput, DoseResult, compute_dose
 from fieldapp.clinical.dosing import DoseOrder as EngineOrder
 from fieldapp.clinical.monitoring import (
+    MinuteLabel,
     MonitoringDecision,
     Reading,
+    after_start,
     evaluate_reading,
     with_low_spo2_durations,
 )
@@ -30,6 +32,7 @@ from fieldapp.errors import StoreError
 from fieldapp.services import engine
 from fieldapp.services.approvals import PendingRequest, new_request
 from fieldapp.services.checklist import to_record_reason
+from fieldapp.services.clock import clock_time
 from fieldapp.services.followups import DONE_BY_READING, FollowUps, as_reading
 from fieldapp.services.visit import StepRefused, VisitSession
 from sync.approvals import Answer, Facts, RequestPublic, RuleFact
@@ -378,6 +381,13 @@ class Infusion:
         seconds = (self.session.services.clock.now() - self.started_at).total_seconds()
         return Decimal(int(seconds)) / 60
 
+    def clock_label(self) -> MinuteLabel:
+        """Names a minute after the start as the clock time a clinician reads ("14:05")."""
+        started, clock = self.started_at, self.session.services.clock
+        if started is None:
+            return after_start
+        return lambda minute: clock_time(started + timedelta(minutes=float(minute)), clock)
+
     def readings(self) -> list[VitalsReading]:
         """Readings taken during this infusion."""
         return self.session.vitals("during")
@@ -439,7 +449,7 @@ class Infusion:
         current = self._as_reading(draft)
         # How long SpO2 has been low: as entered, or since the first of consecutive low readings.
         low = with_low_spo2_durations([*earlier, current], protocol)[-1].spo2_below_seconds
-        decision = evaluate_reading(current, earlier, protocol)
+        decision = evaluate_reading(current, earlier, protocol, self.clock_label())
         reading = draft.model_copy(
             update={
                 "judgement": decision.action,

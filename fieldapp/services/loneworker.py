@@ -90,7 +90,8 @@ class LoneWorkerWatch:
         if now <= self.expected_out:
             left = _minutes(self.expected_out - now)
             return LoneWorkerState(
-                f"on visit {_hm(on_site)}, check-out due {self.expected_out:%H:%M} ({left} min)"
+                f"on visit {_hm(on_site)}, check-out due "
+                f"{self.expected_out.astimezone(now.tzinfo):%H:%M} ({left} min)"
             )
         overdue = _minutes(now - self.expected_out)
         step = engine.lone_worker_step(self.expected_out, now)

@@ -13,6 +13,7 @@ from typing import Any
 
 from fieldapp.clinical.escalation import recovered
 from fieldapp.clinical.recovery import RecoveryDecision, RecoveryInput, evaluate_recovery
+from fieldapp.clinical.scales import nrs_change
 from fieldapp.services import engine
 from fieldapp.services.followups import DONE_BY_RECOVERY, FollowUps, as_reading
 from fieldapp.services.visit import StepRefused, VisitSession
@@ -97,6 +98,27 @@ class Recovery:
         every = engine.protocol().monitoring.vitals_interval_minutes.nibp_after
         return max([ended, *taken]) + timedelta(minutes=float(every))
 
+    def pain_before(self) -> int | None:
+        """Today's pain NRS before the infusion (from the checklist), if scored."""
+        value = self.session.last_checklist_answers().get("pain_nrs")
+        try:
+            return int(str(value).strip()) if value is not None else None
+        except ValueError:
+            return None
+
+    def pain_change(self, after: int) -> str | None:
+        """The pain now against the course's baseline NRS, as the response bands read it
+        (None without a baseline on file)."""
+        baseline = self.session.patient.baseline_pain_nrs
+        if baseline is None:
+            return None
+        change = nrs_change(baseline, after, engine.protocol().scales.nrs)
+        if change.pct_change is None:
+            return f"the course baseline is {baseline}: no percentage"
+        pct = change.pct_change
+        direction = "below" if pct >= 0 else "above"
+        return f"{abs(pct):.0f}% {direction} the course baseline {baseline} ({change.responder})"
+
     def decide(self, answers: dict[str, Any]) -> RecoveryDecision:
         """The engine's departure decision on the answers so far."""
         current = {
@@ -130,6 +152,7 @@ class Recovery:
             assessed_at=now,
             aldrete=answers.get("aldrete") or 0,
             padss=answers.get("padss") or 0,
+            pain_nrs_after=answers.get("pain_nrs_after"),
             oriented_x3=bool(answers.get("oriented_x3")),
             gait_steady=bool(answers.get("gait_steady")),
             responsible_adult=answers.get("responsible_adult_name") or None,
@@ -193,6 +216,8 @@ class Note:
         )
         if checklist is not None and checklist.answers.get("pain_nrs"):
             subjective += f" Pain NRS before: {checklist.answers['pain_nrs']}."
+        if recovery is not None and recovery.pain_nrs_after is not None:
+            subjective += f" Pain NRS after: {recovery.pain_nrs_after}."
         objective = []
         if checklist is not None:
             a = checklist.answers

@@ -52,7 +52,9 @@ def status_info(services: AppServices) -> StatusInfo:
         state = store.sync_status()
         pending, set_aside = state.pending, state.set_aside
         if state.last_success_at:
-            last_ok = datetime.fromisoformat(state.last_success_at)
+            # Stored in UTC by the sync client: shown on the clinic's clock.
+            zone = services.clock.now().tzinfo
+            last_ok = datetime.fromisoformat(state.last_success_at).astimezone(zone)
     # Offline only while the last round failed: minutes since the clinic last answered
     # (or since the first failure, before any round went well). In touch: no word of it.
     offline = None

@@ -56,11 +56,20 @@ class SyncState:
     error: str | None = None
     offline_since: datetime | None = None
     """When the first round failed after the last good one (None while in touch)."""
+    manual: bool = False
+    """Whether the running (or last) round was asked for; else the app's own timer."""
+    rounds: int = 0
+    automatic_rounds: int = 0
+    sent_in_session: dict[str, int] = field(default_factory=dict)
+    """Every round's sends added up: a later round with nothing to send hides none."""
+    last_sent_at: datetime | None = None
+    last_sent_manual: bool = False
 
-    def begin(self, now: datetime) -> None:
-        """A round starts."""
+    def begin(self, now: datetime, manual: bool = False) -> None:
+        """A round starts (`manual`: the clinician asked for it)."""
         self.running, self.phase, self.done, self.total = True, "push", 0, 0
         self.message, self.error, self.started_at = "Starting…", None, now
+        self.manual = manual
 
     def progress(self, event: Any) -> None:
         """A `SyncProgress` from the client."""
@@ -74,6 +83,17 @@ class SyncState:
         self.pending, self.set_aside = report.pending, report.set_aside
         self.message = report.summary()
         self.offline_since = None
+        self.rounds += 1
+        self.automatic_rounds += 0 if self.manual else 1
+        for status, count in self.sent.items():
+            self.sent_in_session[status] = self.sent_in_session.get(status, 0) + count
+        if any(self.sent.values()):
+            self.last_sent_at, self.last_sent_manual = now, self.manual
+
+    @property
+    def how(self) -> str:
+        """How the running or last round started, in a word."""
+        return "manual" if self.manual else "automatic"
 
     def fail(self, error: BaseException, now: datetime) -> None:
         """A round failed; the records wait in the outbox."""
@@ -82,11 +102,28 @@ class SyncState:
         self.offline_since = self.offline_since or now
 
     def sent_text(self) -> str:
-        """What the last round sent, as a sentence."""
-        if not self.sent:
+        """What the last round and the whole session sent, automatic rounds included."""
+        if not self.rounds:
             return "Nothing sent yet in this session."
-        parts = ", ".join(f"{n} {status}" for status, n in sorted(self.sent.items()))
-        return f"Sent: {parts}. Received {self.pulled} records. {self.pending} still waiting."
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(self.sent.items()) if n)
+        last = f"Sent: {parts}." if parts else "Nothing new to send."
+        lines = [
+            f"Last round ({self.how}): {last} Received {self.pulled} records. "
+            f"{self.pending} still waiting."
+        ]
+        total = sum(self.sent_in_session.values())
+        rounds = f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
+        if total and self.last_sent_at is not None:
+            how = "manual" if self.last_sent_manual else "automatic"
+            lines.append(
+                f"This session: {total} records sent in {rounds} "
+                f"({self.automatic_rounds} automatic); last sent {self.last_sent_at:%H:%M} ({how})."
+            )
+        else:
+            lines.append(
+                f"This session: nothing sent in {rounds} ({self.automatic_rounds} automatic)."
+            )
+        return "\n".join(lines)
 
 
 def explain(item: SetAsideItem) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from fieldapp.services.ports import StorePort
-from sync.records import Record, StatusEvent, Visit
+from sync.records import DoseAdministration, Record, StatusEvent, Visit
 
 STATUS_WORDS = {
     None: "scheduled",
@@ -18,11 +18,16 @@ STATUS_WORDS = {
     "infusion_started": "infusing",
     "infusion_ended": "recovering",
     "checked_out": "done",
-    "declined": "declined",
+    # Declined at the checklist (a hard stop, or the patient said no): no dose was given.
+    "declined": "not given",
     "duress": "DURESS",
 }
 # Events that move a visit along; `check_in` and `duress` are safety events, not steps.
 PROGRESS = ("en_route", "arrived", "infusion_started", "infusion_ended", "checked_out", "declined")
+STOPPED_EARLY = "stopped early"
+NOT_GIVEN = "not given"
+FINISHED = ("done", STOPPED_EARLY, NOT_GIVEN)
+"""The words of a visit checked out: "done" only when the whole dose was given."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,17 @@ def derive_status(visit: Visit, events: Iterable[StatusEvent]) -> tuple[str, boo
     return STATUS_WORDS[latest], bool(visit.review_flags)
 
 
+def outcome(status: str, records: Iterable[Record], visit_id: UUID) -> str:
+    """A finished visit's word says how it ended: the infusion stopped early, or no dose
+    given at all (checked out after a hold); any other status stays as it is."""
+    if status != "done":
+        return status
+    given = [r for r in records if isinstance(r, DoseAdministration) and r.visit_id == visit_id]
+    if not given:
+        return NOT_GIVEN
+    return STOPPED_EARLY if any(r.stopped_early for r in given) else status
+
+
 def visit_events(records: Iterable[Record], visit_id: UUID) -> list[StatusEvent]:
     """The status events of one visit among a patient's records."""
     return [r for r in records if isinstance(r, StatusEvent) and r.visit_id == visit_id]
@@ -70,8 +86,9 @@ def build_rows(
     rows = []
     ordered = sorted(visits, key=lambda v: (v.route_order or 999, v.window_start))
     for index, visit in enumerate(ordered, start=1):
-        events = visit_events(records_by_patient.get(visit.patient_id, []), visit.id)
-        status, review = derive_status(visit, events)
+        records = records_by_patient.get(visit.patient_id, [])
+        status, review = derive_status(visit, visit_events(records, visit.id))
+        status = outcome(status, records, visit.id)
         unit = f" {visit.address.unit}" if visit.address.unit else ""
         rows.append(
             VisitRow(

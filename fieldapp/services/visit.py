@@ -58,6 +58,23 @@ class StepRefused(FieldAppError):
     """A step cannot be taken yet; the message says what is missing."""
 
 
+class AnotherVisitOpen(StepRefused):
+    """Checking in while another visit is checked in and not checked out: refused unless
+    the clinician states why (the reason goes on the arrival record, and syncs)."""
+
+    def __init__(self, others: list[Visit]) -> None:
+        self.others = others
+        when = ", ".join(f"{v.window_start:%H:%M}" for v in others)
+        super().__init__(
+            f"Another visit (window from {when}) is still checked in: check it out first, "
+            "or give the reason for a second open visit."
+        )
+
+
+MIN_REASON_CHARS = 5
+"""A reason for a second open visit says something ("ok" is no reason)."""
+
+
 class VisitSession:
     """The state and the actions of one visit."""
 
@@ -185,12 +202,47 @@ class VisitSession:
         if not self.has_status("en_route"):
             self.set_status("en_route")
 
+    def open_elsewhere(self) -> list[Visit]:
+        """Other visits of the day checked in and neither checked out nor declined."""
+        store = self.services.store
+        days = {self.visit.scheduled_on, self.services.clock.now().date()}
+        found: list[Visit] = []
+        for day in sorted(days):
+            for visit in store.visits_for_day(day):
+                if visit.id == self.visit.id or any(v.id == visit.id for v in found):
+                    continue
+                events = visit_events(store.visit_records(visit.id), visit.id)
+                statuses = {e.status for e in events}
+                if "arrived" in statuses and not statuses & {"checked_out", "declined"}:
+                    found.append(visit)
+        return found
+
     def arrive(
-        self, lat: float | None, lon: float | None, attested: bool, note: str | None = None
+        self,
+        lat: float | None,
+        lon: float | None,
+        attested: bool,
+        note: str | None = None,
+        second_reason: str | None = None,
     ) -> StatusEvent:
-        """Check in with the six EVV elements; without a fix the location must be attested."""
+        """Check in with the six EVV elements; without a fix the location must be attested.
+
+        One visit is checked in at a time: with another still open the check-in is refused
+        (`AnotherVisitOpen`) unless `second_reason` says why; the reason is kept in the
+        arrival's note, so the clinic sees it.
+        """
         if self.has_status("arrived"):
             raise StepRefused("This visit is already checked in.")
+        others = self.open_elsewhere()
+        reason = (second_reason or "").strip()
+        if others and len(reason) < MIN_REASON_CHARS:
+            raise AnotherVisitOpen(others)
+        if others:
+            ids = ", ".join(str(v.id) for v in others)
+            stated = f"Second open visit (still checked in: {ids}). Reason: {reason}"
+            note = (f"{note}\n{stated}" if note else stated)[:2000]
+        if (lat is None or lon is None) and not attested:
+            raise StepRefused("No location fix: attest that you are at the patient's address.")
         event = self._evv_event("arrived", lat, lon, attested, note)
         end = self.services.clock.now() + timedelta(minutes=self.visit.duration_min)
         self.services.lone_worker.check_in(self.visit.id, end)

@@ -186,7 +186,9 @@ class VisitCaseRunner:
         self.services.store.put_server_records([person, planned])
         session = VisitSession.load(self.services, planned.id)
         session.en_route()
-        session.arrive(None, None, attested=True)
+        # Every case is its own visit on one store: an earlier case left open (stopped at
+        # its checklist) is no second patient, so each check-in states that.
+        session.arrive(None, None, attested=True, second_reason=CASE_REASON)
         out = Outcome()
         if self._checklist(session, data, out) and "dose" in data:
             vial = self._dose(session, data, out)
@@ -348,6 +350,7 @@ class VisitCaseRunner:
 
 # How far a saved order's number may be from the case's (its rounding to 0.01).
 NUMBER_TOLERANCE = 0.05
+CASE_REASON = "visit case: each case is a separate visit"
 RECOVERED = {
     "aldrete": 10,
     "padss": 10,

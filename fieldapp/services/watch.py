@@ -67,6 +67,7 @@ def _minutes_up(delta: timedelta) -> int:
 
 
 def _due(what: str, at: datetime, now: datetime) -> str:
+    at = at.astimezone(now.tzinfo)
     if now >= at:
         return f"{what.upper()} DUE now (since {at:%H:%M})"
     return f"{what} due in {_minutes_up(at - now)} min ({at:%H:%M})"

@@ -392,7 +392,7 @@ class FieldApp(DuressKey):
             if manual:
                 self.notify("A sync is running; another follows it.")
             return
-        state.begin(services.clock.now())
+        state.begin(services.clock.now(), manual)
         self._show_sync()
         self.run_worker(self._sync_round(), group="sync", exit_on_error=False)
 

@@ -202,7 +202,7 @@ def infusing_other(services: AppServices, clock: ManualClock, **patient: Any) ->
     )
     s = VisitSession.load(services, visit.id)
     s.en_route()
-    s.arrive(None, None, attested=True)
+    s.arrive(None, None, attested=True, second_reason="test: two visits on one timeline")
     run = ChecklistRun(s)
     run.texts.update({**GOOD_CHECKLIST, "weight_kg": str(summary.weight_kg)})
     if run.decide().outcome == "hold":

@@ -34,3 +34,14 @@ def test_offline_only_while_rounds_fail(app: Any, clock: Any) -> None:
     state.begin(clock.now())
     state.finish(report(), clock.now())
     assert "offline" not in status_info(services).sync_text()
+
+
+def test_the_last_sync_is_read_on_the_clinics_clock(app: Any, clock: Any) -> None:
+    from datetime import UTC
+
+    services = app.services
+    services.store.unlock(PASSPHRASE)
+    services.sync = object()  # enrolled
+    services.store.record_sync(clock.now().astimezone(UTC), ok=True)  # as the client does
+    text = status_info(services).sync_text()
+    assert f"last sync {clock.now():%H:%M}" in text  # 08:30 in Seattle, not 16:30 UTC

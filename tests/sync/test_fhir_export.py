@@ -273,3 +273,24 @@ def test_the_command_writes_ndjson_a_manifest_and_bundles(
     future = "2999-01-01T00:00:00+00:00"
     assert main([*base, "--since", future, "--out", str(tmp_path / "x")]) == 2
     assert "nothing to export yet" in capsys.readouterr().err
+
+
+def test_the_pain_after_the_infusion_is_an_observation() -> None:
+    from sync.server.fhir.clinical import recovery_observations
+
+    codes = Codes(load_fhir())
+    record = {
+        "id": "5b6f1d0e-8f4e-4c59-9d1e-3f0a2c1b7e11",
+        "patient_id": "0b7c2b8a-2f0e-4d44-9a53-8c2c8e7f1a22",
+        "visit_id": "9d1c4b7e-3a2f-4e55-8b61-7d3e2f1a0c33",
+        "recorded_by": "c01",
+        "assessed_at": "2026-03-10T10:05:00-07:00",
+        "aldrete": 10,
+        "padss": 10,
+    }
+    assert len(recovery_observations(codes, record)) == 2  # not scored: no pain Observation
+    found = recovery_observations(codes, {**record, "pain_nrs_after": 3})
+    pain = [o for o in found if o["code"] == codes.observed["pain_nrs"].code]
+    assert len(pain) == 1 and pain[0]["valueInteger"] == 3
+    for resource in found:
+        validate(resource)

@@ -82,7 +82,10 @@ async def test_the_location_attestation_comes_back(app: FieldApp, clock: ManualC
         key = app.screen.draft_key
         await reopen(pilot, app, visit_id)
         assert ticked(app, "#evv-attest")
-        assert app.services.store.load_draft(key) == {TICK + "evv-attest": True}
+        assert app.services.store.load_draft(key) == {
+            TICK + "evv-attest": True,
+            "second_reason": "",  # asked for only with another visit open
+        }
 
 
 async def test_the_double_check_stays_until_the_order_changes(

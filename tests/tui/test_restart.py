@@ -51,7 +51,7 @@ async def test_the_infusion_and_its_timers_come_back(
         )
         app.screen.update_timer()
         text = str(app.screen.query_one("#monitor-timer", Static).render())
-        assert "Elapsed" in text and "next BP" in text
+        assert "Started 08:55" in text and "next BP" in text
         app.refresh_status()
         await pilot.pause()
         assert "on visit" in str(app.screen.query_one("#status-line", Static).render())
@@ -67,7 +67,8 @@ async def test_the_recovery_watch_comes_back(
         await unlock(pilot)
         assert isinstance(app.screen, RecoveryScreen)
         app.screen.update_timer()
-        assert "Observed 35 min" in str(app.screen.query_one("#observation-timer", Static).render())
+        timer = str(app.screen.query_one("#observation-timer", Static).render())
+        assert "Ended 09:35 · observed 35 min" in timer
 
 
 async def test_more_time_and_answered_steps_come_back(

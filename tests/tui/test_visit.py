@@ -140,7 +140,7 @@ async def test_hard_stop_blocks_the_infusion(app: FieldApp) -> None:
         await pilot.click("#decline")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
-        assert app.screen.rows[0].status == "declined"
+        assert app.screen.rows[0].status == "not given"
 
 
 async def test_a_hold_is_never_released_by_a_typed_name(app: FieldApp) -> None:

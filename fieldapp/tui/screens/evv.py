@@ -9,8 +9,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
-from fieldapp.services.visit import SERVICE_TYPE, VisitSession
+from fieldapp.errors import FieldAppError
+from fieldapp.services.visit import (
+    MIN_REASON_CHARS,
+    SERVICE_TYPE,
+    AnotherVisitOpen,
+    VisitSession,
+)
 from fieldapp.tui.screens.step import StepScreen
+from fieldapp.tui.widgets.field import Field
 
 
 class EvvScreen(StepScreen):
@@ -58,6 +65,18 @@ class EvvScreen(StepScreen):
             )
             yield Static("No location fix on this device.", id="evv-fix")
             yield Checkbox("I attest that I am at the patient's address", id="evv-attest")
+            # Shown only when another visit is still checked in (see `arrive`).
+            why = Static("", id="evv-second", markup=False)
+            why.display = False
+            yield why
+            reason = Field(
+                "second_reason",
+                "Why a second open visit",
+                _reason,
+                placeholder="e.g. the first patient's check-out was missed",
+            )
+            reason.display = False
+            yield reason
             buttons = []
             if not self.checkout and not s.has_status("en_route"):
                 buttons.append(Button("En route", id="en-route"))
@@ -67,8 +86,10 @@ class EvvScreen(StepScreen):
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
-        """Bring back the attestation if it was ticked before a lock or a crash."""
+        """Bring back the attestation (and a reason) typed before a lock or a crash."""
         self.restore_draft()
+        reason = self.fields()["second_reason"]
+        reason.display = bool(reason.value.strip())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """En route or confirm."""
@@ -87,7 +108,30 @@ class EvvScreen(StepScreen):
     def action_confirm(self) -> None:
         """Check in or out, with the attestation standing in for a location fix."""
         attested = self.query_one("#evv-attest", Checkbox).value
-        action = self.session.check_out if self.checkout else self.session.arrive
-        if self.attempt(action, None, None, attested) is not None:
-            self.notify("Checked out." if self.checkout else "Checked in.")
-            self.done()
+        if self.checkout:
+            if self.attempt(self.session.check_out, None, None, attested) is not None:
+                self.notify("Checked out.")
+                self.done()
+            return
+        field = self.fields()["second_reason"]
+        try:
+            self.session.arrive(None, None, attested, second_reason=field.value)
+        except AnotherVisitOpen as exc:
+            # Ask for the reason right here, keeping what was ticked and typed.
+            why = self.query_one("#evv-second", Static)
+            why.update(str(exc))
+            why.display = field.display = True
+            field.focus_input()
+            self.notify(str(exc), severity="error", markup=False, timeout=12)
+            return
+        except FieldAppError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=8)
+            return
+        self.notify("Checked in." + (" Reason recorded." if field.display else ""))
+        self.done()
+
+
+def _reason(text: str) -> str | None:
+    if len(text.strip()) < MIN_REASON_CHARS:
+        return f"Say why in at least {MIN_REASON_CHARS} characters"
+    return None

@@ -11,15 +11,17 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from fieldapp.clinical.monitoring import MonitoringDecision
+from fieldapp.clinical.reasons import fmt
 from fieldapp.clinical.scales import CADSS_ITEM_MAX, CADSS_ITEMS, CADSS_TOTAL_MAX, cadss
 from fieldapp.services import engine
+from fieldapp.services.clock import Clock, clock_time
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.infusion import Infusion
 from fieldapp.services.validation import read_whole, spec_for
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
-from fieldapp.tui.widgets.vitals_chart import VitalsChart
+from fieldapp.tui.widgets.vitals_chart import VitalsChart, legend
 from sync.records import VitalsReading
 
 SPECS = [
@@ -78,7 +80,10 @@ class MonitorScreen(StepScreen):
                     placeholder=CADSS_HINT,
                 )
             with Vertical(id="chart-box"):
-                yield VitalsChart(id="vitals-chart")
+                with Vertical(id="chart-plot"):
+                    yield VitalsChart(id="vitals-chart")
+                    yield Static(legend(), id="chart-legend")
+                yield Static("", id="readings-list", markup=False)
         yield self.buttons(
             Button("Start infusion", id="start", variant="success"),
             Button("Record vitals", id="record", variant="primary"),
@@ -109,17 +114,19 @@ class MonitorScreen(StepScreen):
         elapsed = self.infusion.elapsed_min()
         due = self.infusion.next_due()
         now = self.services.clock.now()
-        text = Text(f"Elapsed {int(elapsed)} min  ·  ")
+        clock = self.services.clock
+        text = Text(f"Started {clock_time(started, clock)} · {int(elapsed)} min  ·  ")
         if due is not None and now >= due:
-            text.append(f"VITALS DUE (since {due:%H:%M})", "bold reverse yellow")
+            text.append(f"VITALS DUE (since {clock_time(due, clock)})", "bold reverse yellow")
         elif due is not None:
-            text.append(f"next BP {due:%H:%M} (every {self.infusion.interval_minutes()} min)")
+            every = fmt(self.infusion.interval_minutes())
+            text.append(f"next BP {clock_time(due, clock)} (every {every} min)")
         rr_due = self.infusion.rr_rass_due()
         if rr_due is not None:
             late = now >= rr_due
             text.append("  ·  ")
             text.append(
-                f"RR/RASS {'DUE' if late else 'next'} {rr_due:%H:%M}",
+                f"RR/RASS {'DUE' if late else 'next'} {clock_time(rr_due, clock)}",
                 "bold reverse yellow" if late else "",
             )
         waiting = FollowUps(self.session).open()
@@ -152,14 +159,17 @@ class MonitorScreen(StepScreen):
         else:
             banner.update("No readings yet.")
             banner.set_classes("judgement-none")
-        start = self.infusion.started_at
+        zone = self.services.clock.now().tzinfo
         points = [r for r in readings if r.systolic_mmhg and r.diastolic_mmhg and r.heart_rate_bpm]
-        minutes = [(r.taken_at - start).total_seconds() / 60 if start else 0.0 for r in points]
         self.query_one(VitalsChart).show(
-            minutes,
+            [r.taken_at.astimezone(zone) for r in points],
             [r.systolic_mmhg or 0 for r in points],
             [r.diastolic_mmhg or 0 for r in points],
             [r.heart_rate_bpm or 0 for r in points],
+        )
+        self.query_one("#readings-list", Static).update(
+            "\n".join(reading_line(r, self.services.clock) for r in reversed(readings))
+            or "Readings appear here, newest first."
         )
         self.update_timer()
 
@@ -206,10 +216,13 @@ class MonitorScreen(StepScreen):
             return
         _, decision = result
         self.last_decision = decision
-        for field in self.fields().values():
+        fields = self.fields()
+        for field in fields.values():
             field.value = ""
         self.services.drafts.discard(self.draft_key)
         self.redraw()
+        # The next reading starts at the first vital, not six shift+Tabs back.
+        fields[SPECS[0].name].focus_input()
         if decision.action != "continue":
             self.app.bell()
             if decision.action == "pause":
@@ -227,6 +240,23 @@ class MonitorScreen(StepScreen):
         """End the infusion as planned."""
         if self.attempt(self.infusion.end) is not None:
             self.done()
+
+
+JUDGEMENT_WORDS = {
+    "continue": "continue",
+    "pause": "PAUSE",
+    "stop": "STOP",
+    "emergency": "EMERGENCY",
+}
+
+
+def reading_line(reading: VitalsReading, clock: Clock) -> str:
+    """One reading for the list beside the chart: time, BP, HR, SpO₂, the judgement."""
+    bp = f"{reading.systolic_mmhg or '–'}/{reading.diastolic_mmhg or '–'}"
+    hr = f"HR {reading.heart_rate_bpm}" if reading.heart_rate_bpm is not None else "HR –"
+    spo2 = f"{reading.spo2_pct}%" if reading.spo2_pct is not None else "–"
+    judged = JUDGEMENT_WORDS.get(reading.judgement or "continue", reading.judgement or "")
+    return f"{clock_time(reading.taken_at, clock)} {bp} {hr} {spo2} {judged}"
 
 
 CADSS_HINT = f"{CADSS_ITEMS} digits 0–{CADSS_ITEM_MAX}, or the total 0–{CADSS_TOTAL_MAX}"

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
+from fieldapp.services.clock import clock_time, minutes_left, whole_minutes
 from fieldapp.services.followups import FollowUps
 from fieldapp.services.recovery import Recovery
 from fieldapp.services.validation import spec_for
@@ -22,6 +23,10 @@ from sync.records import RecoveryRecord, VitalsReading
 SPECS = [
     ("aldrete", spec_for(RecoveryRecord, "aldrete", "Aldrete total")),
     ("padss", spec_for(RecoveryRecord, "padss", "PADSS total")),
+    (
+        "pain_nrs_after",
+        spec_for(RecoveryRecord, "pain_nrs_after", "Pain NRS now (0–10)", required=False),
+    ),
     ("systolic", spec_for(VitalsReading, "systolic_mmhg", "Systolic now", "mmHg")),
     ("diastolic", spec_for(VitalsReading, "diastolic_mmhg", "Diastolic now", "mmHg")),
     ("heart_rate", spec_for(VitalsReading, "heart_rate_bpm", "Heart rate now", "bpm")),
@@ -78,19 +83,28 @@ class RecoveryScreen(StepScreen):
 
     def update_timer(self) -> None:
         """Minutes observed, and how many are still needed."""
-        seen = int(self.recovery.minutes_since_end())
-        left = int(self.recovery.observation_left_min())
-        text = f"Observed {seen} min since the infusion ended"
-        text += f" · {left} min to go" if left else " · minimum observation done"
+        clock = self.services.clock
+        now, ended = clock.now(), self.session.status_at("infusion_ended")
+        until = self.recovery.observation_until()
+        if ended is None or until is None:
+            text = "The infusion has not ended yet"
+        else:
+            text = f"Ended {clock_time(ended, clock)} · observed {whole_minutes(now - ended)} min"
+            # "Done" only once the whole minimum has passed: 29.5 of 30 minutes is not done.
+            left = minutes_left(until - now)
+            text += (
+                f" · minimum until {clock_time(until, clock)} ({left} min to go)"
+                if left
+                else " · minimum observation done"
+            )
         tasks = FollowUps(self.session)
         for task in tasks.open():
             timed = task.due_at is not None and task.owner == "clinician"
             if timed and task.action in ("rescore_recovery", "post_stop_recheck"):
                 assert task.due_at is not None
                 late = task.due_at < self.services.clock.now()
-                when = task.due_at.astimezone(self.services.clock.now().tzinfo)
                 text += f" · {task.action.replace('_', ' ')} {'OVERDUE since' if late else 'at'} "
-                text += f"{when:%H:%M}"
+                text += clock_time(task.due_at, self.services.clock)
         self.query_one("#observation-timer", Static).update(text)
         if self.app.screen is self and tasks.sweep():
             self.show_orders(
@@ -135,8 +149,24 @@ class RecoveryScreen(StepScreen):
             text.append("NOT CLEARED: stay with the patient", "bold red")
         for reason in decision.reasons:
             text.append(f"\n● {reason.message}")
+        text.append(self.pain_line())
         self.query_one("#recovery-decision", Static).update(text)
         self.update_timer()
+
+    def pain_line(self) -> Text:
+        """The pain now against before the infusion (the course's response), or a reminder
+        to score it: without it the history has no "NRS after" for today."""
+        before = self.recovery.pain_before()
+        after = self.answers().get("pain_nrs_after")
+        if after is None:
+            return Text("\n○ Score the pain now (NRS): the course's response needs it.", "yellow")
+        line = f"\n○ Pain NRS {after}"
+        change = self.recovery.pain_change(after)
+        if before is not None:
+            line += f", before {before}"
+        if change is not None:
+            line += f": {change}"
+        return Text(line)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Record."""

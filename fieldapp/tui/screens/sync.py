@@ -59,13 +59,13 @@ class SyncScreen(FieldScreen):
         if not state.configured:
             text.append(state.why_not, "bold yellow")
         elif state.running:
-            text.append(f"Syncing: {state.phase}. ", "bold")
+            text.append(f"Syncing ({state.how}): {state.phase}. ", "bold")
             text.append(state.message)
         elif state.error:
             text.append("Last sync failed: ", "bold red")
             text.append(f"{state.error} The records wait on this laptop.")
         elif state.finished_at is not None:
-            text.append(f"Last sync {state.finished_at:%H:%M}: ", "bold green")
+            text.append(f"Last sync {state.finished_at:%H:%M} ({state.how}): ", "bold green")
             text.append("done.")
         else:
             text.append("Not synced yet in this session. Press s to sync now.")

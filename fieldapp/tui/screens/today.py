@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from fieldapp.services.clock import today
 from fieldapp.services.shift import todays_check
-from fieldapp.services.today import VisitRow, rows_for_day
+from fieldapp.services.today import FINISHED, NOT_GIVEN, STOPPED_EARLY, VisitRow, rows_for_day
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.fit_table import Col, FitTable
 
@@ -36,6 +36,8 @@ STATUS_STYLE = {
     "infusing": "bold reverse",
     "recovering": "bold",
     "done": "dim",
+    STOPPED_EARLY: "bold yellow",
+    NOT_GIVEN: "yellow",
     "cancelled": "dim strike",
     "declined": "dim",
     "DURESS": "bold reverse red",
@@ -112,7 +114,7 @@ class TodayScreen(FieldScreen):
                 for row in rows
             ]
         )
-        done = sum(1 for r in rows if r.status == "done")
+        done = sum(1 for r in rows if r.status in FINISHED)
         title = f"{day_text} · {len(rows)} visits · {done} done"
         title = title if rows else f"{day_text} · no visits"
         if rows and not shift_done:

@@ -116,12 +116,17 @@ def checklist_observations(codes: Codes, record: dict[str, Any]) -> list[dict[st
 
 
 def recovery_observations(codes: Codes, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The modified Aldrete and PADSS scores of a recovery assessment."""
+    """The modified Aldrete and PADSS scores of a recovery assessment, and the pain NRS
+    after the infusion when it was scored."""
     when, rid, about = record["assessed_at"], record["id"], _about(codes, record)
-    return [
+    found = [
         _observation(codes, name, about, rid, when, {"valueInteger": record[name]})
         for name in ("aldrete", "padss")
     ]
+    pain = record.get("pain_nrs_after")
+    if isinstance(pain, int) and not isinstance(pain, bool):
+        found.append(_observation(codes, "pain_nrs", about, rid, when, {"valueInteger": pain}))
+    return found
 
 
 def medication_administration(
