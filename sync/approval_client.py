@@ -22,56 +22,28 @@ from sync.approvals import (
     ReviewTask,
 )
 from sync.client import (
-    AuthFailed,
-    RateLimited,
-    ServerRejected,
     ServerUnreachable,
     UntrustedCertificate,
     failed_certificate_check,
 )
+from sync.office_answers import Refusals, answer_of, detail_of
 from sync.outbox import DeviceIdentity
 
 # The long poll's own wait rides on top of the usual timeout.
 WAIT_MARGIN_S = 10.0
 
 
-def _detail(response: httpx.Response) -> str:
-    """The server's sentence: `detail` as text, or the first validation message."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        first = detail[0]
-        where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
-        return f"{where}: {first.get('msg', '')}".strip(": ")
-    return str(detail or "")
+APPROVALS = Refusals(
+    unauthorised="The server no longer accepts this device's credentials: enrol again.",
+    forbidden="The clinic refused: your role may not do this.",
+    not_found="The clinic has no such request within your reach.",
+    refuser="clinic",
+)
 
 
 def raise_for(response: httpx.Response) -> Any:
     """The JSON of a 2xx answer, or our error for any other."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return response.json() if response.content else None
-    if status == 401:
-        raise AuthFailed("The server no longer accepts this device's credentials: enrol again.")
-    if status == 403:
-        raise ServerRejected("The clinic refused: your role may not do this.")
-    if status == 404:
-        raise ServerRejected("The clinic has no such request within your reach.")
-    if status in (429, 503):
-        try:
-            wait = max(0.0, float(response.headers.get("retry-after", "1")))
-        except ValueError:
-            wait = 1.0
-        raise RateLimited(wait)
-    if status >= 500:
-        raise ServerUnreachable("The server had a problem: try again in a moment.")
-    detail = _detail(response)
-    raise ServerRejected(
-        f"The clinic refused this ({status}): {detail}." if detail else f"Refused ({status})."
-    )
+    return answer_of(response, APPROVALS)
 
 
 def _refused(response: httpx.Response) -> AnswerRefused | None:
@@ -81,7 +53,7 @@ def _refused(response: httpx.Response) -> AnswerRefused | None:
         return None
     reason = str(code).removeprefix("answer_")
     if str(code).startswith("answer_") and reason in REFUSAL_REASONS:
-        return AnswerRefused(reason, _detail(response) or "The clinic refused the answer.")  # type: ignore[arg-type]
+        return AnswerRefused(reason, detail_of(response) or "The clinic refused the answer.")  # type: ignore[arg-type]
     return None
 
 

@@ -22,14 +22,12 @@ from uuid import UUID
 import httpx
 
 from sync.client import (
-    AuthFailed,
-    RateLimited,
-    ServerRejected,
     ServerUnreachable,
     UntrustedCertificate,
     check_server_url,
     failed_certificate_check,
 )
+from sync.office_answers import Refusals, answer_of
 from sync.server.plan_models import (
     Board,
     PlanPublic,
@@ -39,47 +37,16 @@ from sync.server.plan_models import (
 )
 from sync.server.safety_notes import SafetyNotePublic
 
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "1")))
-    except ValueError:
-        return 1.0
-
-
-def _detail(response: httpx.Response) -> str:
-    """The server's sentence: `detail` as text, or the first validation message."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        first = detail[0]
-        where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
-        return f"{where}: {first.get('msg', '')}".strip(": ")
-    return str(detail or "")
+DISPATCHER = Refusals(
+    unauthorised="The server did not accept the dispatch token: enrol this office again.",
+    forbidden="This token is not a dispatcher's: the server refused the request.",
+    not_found="The server has no such plan, visit or request.",
+)
 
 
 def raise_for(response: httpx.Response) -> Any:
     """The JSON of a 2xx answer, or our error for any other."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return response.json() if response.content else None
-    if status == 401:
-        raise AuthFailed("The server did not accept the dispatch token: enrol this office again.")
-    if status == 403:
-        raise ServerRejected("This token is not a dispatcher's: the server refused the request.")
-    if status == 404:
-        raise ServerRejected("The server has no such plan, visit or request.")
-    if status in (429, 503):
-        raise RateLimited(_retry_after(response))
-    if status >= 500:
-        raise ServerUnreachable("The server had a problem: try again in a moment.")
-    detail = _detail(response)
-    raise ServerRejected(
-        f"The server refused this ({status}): {detail}." if detail else f"Refused ({status})."
-    )
+    return answer_of(response, DISPATCHER)
 
 
 class DispatchClient:
