@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -20,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import httpx
-import platformdirs
 
+from fieldapp.commands.office import OfficeRole
 from fieldapp.errors import FieldAppError
-from fieldapp.settings import APP_NAME, load_settings
-from sync.client import SyncError, check_server_url, make_http_client
+from fieldapp.settings import load_settings
+from sync.client import SyncError, make_http_client
 from sync.dispatch_client import DispatchClient, raise_for
 from sync.server.safety_notes import Category as SafetyCategory
 from sync.server.safety_notes import Level as SafetyLevel
@@ -43,9 +42,8 @@ class DispatchError(FieldAppError):
     """A dispatch command could not do its work (the sentence says why)."""
 
 
-def default_token_file() -> Path:
-    """Where `dispatch enroll` keeps the office's token."""
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "dispatch-token"
+OFFICE = OfficeRole("dispatcher", "dispatch", TOKEN_ENV, DispatchError)
+default_token_file = OFFICE.default_token_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -112,14 +110,7 @@ def _register_safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def _common(parser: argparse.ArgumentParser, day: bool = True) -> None:
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("FIELDAPP_SERVER_URL"),
-        help="the clinic server (https://, or http:// on this machine)",
-    )
-    parser.add_argument(
-        "--token-file", type=Path, default=None, help=f"token file (else ${TOKEN_ENV})"
-    )
+    OFFICE.add_server_args(parser)
     if day:
         parser.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default today)")
 
@@ -139,31 +130,12 @@ def _day(raw: str) -> date:
         raise argparse.ArgumentTypeError("expected YYYY-MM-DD") from None
 
 
-def _server(args: argparse.Namespace) -> str:
-    if not args.server:
-        raise DispatchError("Give the server with --server (or FIELDAPP_SERVER_URL).")
-    try:
-        return check_server_url(args.server)
-    except SyncError as exc:
-        raise DispatchError(str(exc)) from None
+_server = OFFICE.server
 
 
 def read_token(token_file: Path | None, environ: dict[str, str] | None = None) -> str:
     """The dispatcher's token: the file given, the environment, or the enrolled file."""
-    env = os.environ if environ is None else environ
-    if token_file is None and env.get(TOKEN_ENV):
-        return env[TOKEN_ENV].strip()
-    path = token_file or default_token_file()
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        raise DispatchError(
-            f"No dispatch token at {path}: run `fieldapp dispatch enroll`, "
-            f"or give --token-file or {TOKEN_ENV}."
-        ) from None
-    if not token:
-        raise DispatchError(f"The token file {path} is empty: enrol again.")
-    return token
+    return OFFICE.read_token(token_file, environ)
 
 
 def _http() -> httpx.AsyncClient:
@@ -205,13 +177,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         answer = asyncio.run(main())
     except SyncError as exc:
         raise DispatchError(str(exc)) from None
-    if answer.get("role") != "dispatcher":
-        raise DispatchError("That code belongs to a user who is not a dispatcher.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(answer["token"] + "\n")
-    print(f"Enrolled as {answer['user']} (dispatcher); token kept in {path}.")
+    OFFICE.keep_token(path, answer)
     return 0
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
-import platformdirs
 
+from fieldapp.commands.office import OfficeRole
 from fieldapp.errors import FieldAppError
-from fieldapp.settings import APP_NAME, load_settings
+from fieldapp.settings import load_settings
 from sync.break_glass import REASON_CODES, GrantForReview, Notice
-from sync.client import SyncError, check_server_url, make_http_client
+from sync.client import make_http_client
 
 TOKEN_ENV = "FIELDAPP_SUPERVISOR_TOKEN"  # noqa: S105  (a variable name, not a secret)
 
@@ -30,9 +28,8 @@ class SupervisorError(FieldAppError):
     """A supervisor command could not do its work (the sentence says why)."""
 
 
-def default_token_file() -> Path:
-    """Where `supervisor enroll` keeps the token."""
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "supervisor-token"
+OFFICE = OfficeRole("supervisor", "supervisor", TOKEN_ENV, SupervisorError)
+default_token_file = OFFICE.default_token_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,40 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     review.set_defaults(handler=cmd_review)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("FIELDAPP_SERVER_URL"),
-        help="the clinic server (https://, or http:// on this machine)",
-    )
-    parser.add_argument(
-        "--token-file", type=Path, default=None, help=f"token file (else ${TOKEN_ENV})"
-    )
-
-
-def _server(args: argparse.Namespace) -> str:
-    if not args.server:
-        raise SupervisorError("Give the server with --server (or FIELDAPP_SERVER_URL).")
-    try:
-        return check_server_url(args.server)
-    except SyncError as exc:
-        raise SupervisorError(str(exc)) from None
+_common = OFFICE.add_server_args
+_server = OFFICE.server
 
 
 def _token(args: argparse.Namespace) -> str:
-    if args.token_file is None and os.environ.get(TOKEN_ENV):
-        return os.environ[TOKEN_ENV].strip()
-    path = args.token_file or default_token_file()
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        token = ""
-    if not token:
-        raise SupervisorError(
-            f"No supervisor token at {path}: run `fieldapp supervisor enroll`, "
-            f"or give --token-file or {TOKEN_ENV}."
-        )
-    return token
+    return OFFICE.read_token(args.token_file)
 
 
 def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
@@ -130,14 +99,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     answer = _call(
         args, "POST", "/enroll", json={"code": args.code, "device_name": "supervisor desk"}
     )
-    if answer.get("role") != "supervisor":
-        raise SupervisorError("That code belongs to a user who is not a supervisor.")
-    path = args.token_file or default_token_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(answer["token"] + "\n")
-    print(f"Enrolled as {answer['user']} (supervisor); token kept in {path}.")
+    OFFICE.keep_token(args.token_file or default_token_file(), answer)
     return 0
 
 
