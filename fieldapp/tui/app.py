@@ -28,6 +28,7 @@ from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
 from fieldapp.tui.boundary import ErrorBoundary
 from fieldapp.tui.commands import MainActions
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.duress_key import DuressKey
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
@@ -311,7 +312,10 @@ class FieldApp(DuressKey):
         """The newest break-glass patient still granted, under its banner."""
         if self._usable():
             self.run_worker(
-                self._open_break_glass(), group="break-glass", exclusive=True, exit_on_error=False
+                deferred(self._open_break_glass),
+                group="break-glass",
+                exclusive=True,
+                exit_on_error=False,
             )
 
     async def _open_break_glass(self) -> None:
@@ -394,7 +398,7 @@ class FieldApp(DuressKey):
             return
         state.begin(services.clock.now(), manual)
         self._show_sync()
-        self.run_worker(self._sync_round(), group="sync", exit_on_error=False)
+        self.run_worker(deferred(self._sync_round), group="sync", exit_on_error=False)
 
     async def _sync_round(self) -> None:
         from sync.client import DeviceRevoked

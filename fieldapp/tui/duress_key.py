@@ -11,6 +11,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services import safety
 from fieldapp.services.duress import DEFAULT_ACKNOWLEDGEMENT, NOT_READY, DuressChannel
 from fieldapp.settings import Settings
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.lock import LockWall
 
 log = logging.getLogger("fieldapp.tui")
@@ -50,7 +51,7 @@ class DuressKey(LockWall):
         """Deliver waiting duress signals now, and keep trying until none is left."""
         if self.duress is not None and self.duress.pending():
             self.run_worker(
-                self._deliver_duress(), group="duress", exclusive=True, exit_on_error=False
+                deferred(self._deliver_duress), group="duress", exclusive=True, exit_on_error=False
             )
 
     async def _deliver_duress(self) -> None:

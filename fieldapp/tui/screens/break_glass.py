@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from fieldapp.services import break_glass
 from fieldapp.services.break_glass import BreakGlassUnavailable
 from fieldapp.services.context import AppServices
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.screens.base import FieldScreen
 from sync.records import PatientSummary
 
@@ -101,7 +102,9 @@ class BreakGlassScreen(FieldScreen):
         self.asking = True
         self.say("Asking the clinic…")
         self.run_worker(
-            self._ask(patient_id, str(code), self.query_one("#bg-reason", Input).value, minutes),
+            deferred(
+                self._ask, patient_id, str(code), self.query_one("#bg-reason", Input).value, minutes
+            ),
             exclusive=True,
         )
 
@@ -151,7 +154,7 @@ class BreakGlassPatientScreen(FieldScreen):
 
     def read_again(self) -> None:
         """Read the patient from the clinic (each read is audited there), in a worker."""
-        self.run_worker(self._read(), group="break-glass-read", exclusive=True)
+        self.run_worker(deferred(self._read), group="break-glass-read", exclusive=True)
 
     async def _read(self) -> None:
         try:

@@ -17,6 +17,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.checklist import AnswersRefused, ChecklistRun, Item, items, parse_answer
 from fieldapp.services.visit import VisitSession
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.entry import Ask, EntryDialog
 from fieldapp.tui.screens.step import StepScreen
@@ -252,7 +253,9 @@ class ChecklistScreen(StepScreen):
         except AnswerRefused as refused:
             pending = self.run.pending
             if pending is not None:
-                self.run_worker(link.report(pending, refused.reason), group="approval-report")
+                self.run_worker(
+                    deferred(link.report, pending, refused.reason), group="approval-report"
+                )
             self.notify(f"Answer refused: {refused}", severity="error", markup=False)
             return
         except FieldAppError as exc:

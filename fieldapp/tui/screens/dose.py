@@ -31,6 +31,7 @@ from fieldapp.services.infusion import (
 from fieldapp.services.ledger import Vial
 from fieldapp.services.validation import spec_for
 from fieldapp.services.visit import VisitSession
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.step import StepScreen
 from fieldapp.tui.widgets.field import Field, FormScroll
@@ -331,7 +332,9 @@ class DoseScreen(StepScreen):
             try:
                 self.override = with_cap_override(form, pending, found, link.pinned_key)
             except AnswerRefused as refused:
-                self.run_worker(link.report(pending, refused.reason), group="override-report")
+                self.run_worker(
+                    deferred(link.report, pending, refused.reason), group="override-report"
+                )
                 self.notify(f"Answer refused: {refused}", severity="error", markup=False)
                 return
             except FieldAppError as exc:
@@ -361,7 +364,9 @@ class DoseScreen(StepScreen):
             try:
                 self.remote_check = with_remote_check(pending, found, link.pinned_key)
             except AnswerRefused as refused:
-                self.run_worker(link.report(pending, refused.reason), group="check-report")
+                self.run_worker(
+                    deferred(link.report, pending, refused.reason), group="check-report"
+                )
                 self.notify(f"Answer refused: {refused}", severity="error", markup=False)
                 return
             except FieldAppError as exc:

@@ -26,6 +26,7 @@ from fieldapp.services.approvals import ApprovalLink
 from fieldapp.services.clock import today
 from fieldapp.services.ledger import Vial, mg_problem, ml_of, ml_text, parse_mg
 from fieldapp.services.validation import spec_for
+from fieldapp.tui.deferred import deferred
 from fieldapp.tui.screens.approval import RemoteApprovalDialog
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.screens.confirm import ConfirmDialog
@@ -337,7 +338,9 @@ class LedgerScreen(FieldScreen):
             try:
                 record = self.services.ledger.resolve(vial, found, link.pinned_key)
             except AnswerRefused as refused:
-                self.run_worker(link.report(pending, refused.reason), group="ruling-report")
+                self.run_worker(
+                    deferred(link.report, pending, refused.reason), group="ruling-report"
+                )
                 self.notify(f"Ruling refused: {refused}", severity="error", markup=False)
                 return
             except FieldAppError as exc:
