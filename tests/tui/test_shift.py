@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from fieldapp.clinical.checklists import load_templates
 from fieldapp.errors import ConfigError
+from fieldapp.services.case_visit import EQUIPMENT
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.shift import shift_items
 from fieldapp.tui.app import FieldApp
@@ -27,19 +28,7 @@ from tests.services.scenario import GOOD_CHECKLIST
 from tests.tui.helpers import carry_vial, check_in, fill, open_first_visit, settle, unlock
 
 SIZE = (100, 32)
-KIT = {
-    "monitor_nibp_spo2_ecg",
-    "capnography",
-    "aed",
-    "oxygen",
-    "bag_valve_mask",
-    "suction",
-    "airway_adjuncts",
-    "infusion_pump",
-    "midazolam",
-    "ondansetron",
-    "antihypertensive",
-}
+KIT = set(EQUIPMENT)  # the equipment checklist: answered once a shift
 CREDENTIALS = {"acls_expires", "licence_active", "licence_expires", "prescriber_dea_states"}
 
 
