@@ -210,6 +210,8 @@ def record_visit(
     if not _ready(session, clock.now()):
         session.decline("Readiness checklist did not clear; prescriber informed.")
         day.declined.append(str(visit.id))
+        _walk(services, clock, 5)
+        session.check_out(visit.address.lat, visit.address.lon, attested=False)
         return
     form = _dose_form(session)
     form = _weighed_again(form, compute(form))

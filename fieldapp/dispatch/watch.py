@@ -22,10 +22,11 @@ CONTACT_KINDS = {
     "infusion_ended": "ok",
     "check_in": "ok",
     "checked_out": "check_out",
-    "declined": "check_out",
+    # Declined is a contact, not the end: the clinician is in the home until check-out.
+    "declined": "ok",
     "duress": "duress",
 }
-FINISHED = frozenset({"checked_out", "declined"})
+FINISHED = frozenset({"checked_out"})
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -70,6 +70,12 @@ def outcome(status: str, records: Iterable[Record], visit_id: UUID) -> str:
     if not given:
         return NOT_GIVEN
     return STOPPED_EARLY if any(r.stopped_early for r in given) else status
+
+
+def is_open(statuses: Collection[str]) -> bool:
+    """Whether a visit with these statuses is under way: checked in and not checked out.
+    A declined visit is still open: the clinician is in the home until check-out."""
+    return "arrived" in statuses and "checked_out" not in statuses
 
 
 def visit_events(records: Iterable[Record], visit_id: UUID) -> list[StatusEvent]:

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from fieldapp.errors import FieldAppError
 from fieldapp.services.context import AppServices
-from fieldapp.services.today import derive_status, visit_events
+from fieldapp.services.safety import restore_timer
+from fieldapp.services.today import derive_status, is_open, visit_events
 from sync.records import (
     Addendum,
     ChecklistSubmission,
@@ -134,10 +135,14 @@ class VisitSession:
     @property
     def step(self) -> Step:
         """The step this visit is at, from what was recorded."""
-        if self.has_status("checked_out") or self.has_status("declined"):
+        if self.has_status("checked_out"):
             return "done"
         if not self.has_status("arrived"):
-            return "checkin"
+            return "done" if self.has_status("declined") else "checkin"
+        if self.has_status("declined"):
+            # No infusion, but the clinician is still in the home: the visit (and the
+            # lone-worker timer) ends only at check-out, when they leave.
+            return "checkout"
         checklist = self.last(ChecklistSubmission)
         if checklist is None or checklist.decision not in ("proceed", "proceed_with_flags"):
             return "checklist"
@@ -203,7 +208,8 @@ class VisitSession:
             self.set_status("en_route")
 
     def open_elsewhere(self) -> list[Visit]:
-        """Other visits of the day checked in and neither checked out nor declined."""
+        """Other visits of the day checked in and not checked out (a declined visit is
+        open until its check-out: the clinician is still there)."""
         store = self.services.store
         days = {self.visit.scheduled_on, self.services.clock.now().date()}
         found: list[Visit] = []
@@ -212,8 +218,7 @@ class VisitSession:
                 if visit.id == self.visit.id or any(v.id == visit.id for v in found):
                     continue
                 events = visit_events(store.visit_records(visit.id), visit.id)
-                statuses = {e.status for e in events}
-                if "arrived" in statuses and not statuses & {"checked_out", "declined"}:
+                if is_open({e.status for e in events}):
                     found.append(visit)
         return found
 
@@ -250,7 +255,8 @@ class VisitSession:
         return event
 
     def decline(self, why: str) -> None:
-        """End the visit without an infusion (a hard stop, or the patient declined)."""
+        """No infusion at this visit (a hard stop, or the patient declined); check-out,
+        when the clinician leaves, still ends it."""
         self.set_status("declined", note=why[:2000])
 
     def check_out(self, lat: float | None, lon: float | None, attested: bool) -> StatusEvent:
@@ -258,8 +264,16 @@ class VisitSession:
         if self.step not in ("checkout", "done") or self.has_status("checked_out"):
             raise StepRefused("Sign the session note before checking out.")
         event = self._evv_event("checked_out", lat, lon, attested)
-        self.services.lone_worker.check_out()
-        self.services.current_visit = None
+        services = self.services
+        if services.lone_worker.visit_id in (None, self.visit.id):
+            services.lone_worker.check_out()
+            # A visit still open elsewhere (checked in to with a stated reason) takes the
+            # timer back, so nobody is left on a visit without one.
+            still_open = self.open_elsewhere()
+            if still_open:
+                restore_timer(services, VisitSession.load(services, still_open[-1].id))
+        if services.current_visit_id == self.visit.id:
+            services.current_visit = None
         return event
 
     def _evv_event(

@@ -166,6 +166,8 @@ class FieldApp(DuressKey):
 
     def tick(self) -> None:
         """Once a second: lock when due, prompt when overdue, refresh the status line."""
+        if not self.screen_stack:  # closing: the last screen is gone before the timer
+            return
         if isinstance(self.screen, UnlockScreen):
             self.screen.show_watch()
         reason = self.services.due_lock()

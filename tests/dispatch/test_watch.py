@@ -66,3 +66,15 @@ def test_a_duress_sent_away_from_any_visit_shows_on_the_clinicians_next_visit() 
     watch = watch_day(day, PROTOCOL, at(11, 31))
     assert watch.duress == [("a", at(11, 30))]
     assert watch.rows[0].visit.ref == "V2" and watch.rows[0].step == "emergency"
+
+
+def test_a_declined_visit_stays_under_watch_until_check_out() -> None:
+    """No infusion, but the clinician is still in the home: the ladder runs until they
+    check out (a visit declined used to read as a check-out, and the board went quiet)."""
+    last = STEPS[-1]
+    now = at(9) + timedelta(minutes=90 + last.after_minutes)
+    declined = [("arrived", at(9)), ("declined", at(9, 20))]
+    day = board(("a", [bvisit("V1", "a", 1, 9, declined)]))
+    assert watch_day(day, PROTOCOL, now).rows[0].step == last.id
+    left = board(("a", [bvisit("V1", "a", 1, 9, [*declined, ("checked_out", at(9, 30))])]))
+    assert watch_day(left, PROTOCOL, now).rows[0].step == "none"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,13 +22,15 @@ from fieldapp.services.clock import ManualClock, clock_time, minutes_left, whole
 from fieldapp.services.context import AppServices
 from fieldapp.services.history import course_history
 from fieldapp.services.recovery import Recovery
+from fieldapp.services.resume import resume_visit
 from fieldapp.services.syncing import SyncState
 from fieldapp.services.today import rows_for_day
 from fieldapp.services.visit import AnotherVisitOpen, StepRefused, VisitSession
+from fieldapp.store import Store
 from sync.records import RecoveryRecord, StatusEvent
 from tests.services.scenario import GOOD_CHECKLIST, GOOD_RECOVERY, GOOD_VITALS
 from tests.services.test_clinical_flow import infusing, later, services
-from tests.tui.conftest import DAY
+from tests.tui.conftest import DAY, PASSPHRASE
 
 __all__ = ["services"]  # the fixture, used by name
 
@@ -126,12 +129,77 @@ def test_a_second_check_in_needs_a_reason(services: AppServices) -> None:
     assert any(e.status == "arrived" and e.note == event.note for e in stored)
 
 
-def test_a_closed_visit_leaves_the_next_check_in_free(services: AppServices) -> None:
+def test_a_checked_out_visit_leaves_the_next_check_in_free(services: AppServices) -> None:
     first = _visit(services, 0)
     first.arrive(None, None, attested=True)
     first.decline("Hard stop at the checklist.")
+    with pytest.raises(AnotherVisitOpen):  # declined, but the clinician is still there
+        _visit(services, 1).arrive(None, None, attested=True)
+    first.check_out(None, None, attested=True)
     event = _visit(services, 1).arrive(None, None, attested=True)
     assert event.note is None
+
+
+def test_a_declined_visit_keeps_its_timer_until_check_out(
+    services: AppServices, clock: ManualClock
+) -> None:
+    """No infusion, but the clinician is in the home: the lone-worker timer runs on (the
+    welfare check must still come if they never leave), and check-out stops it."""
+    first = _visit(services, 0)
+    first.arrive(None, None, attested=True)
+    first.decline("Hard stop at the checklist.")
+    assert first.step == "checkout"
+    assert services.lone_worker.visit_id == first.visit.id
+    later(services, clock, first.visit.duration_min + 30)
+    assert services.lone_worker.state().overdue
+    first.check_out(None, None, attested=True)
+    assert first.step == "done"
+    assert services.lone_worker.state().text == "not on a visit"
+    assert services.current_visit is None
+
+
+def test_a_restart_after_a_decline_brings_back_the_check_out(
+    store: Store, settings: Any, clock: ManualClock
+) -> None:
+    before = AppServices(store, settings, clock=clock)
+    before.unlock(PASSPHRASE)
+    first = _visit(before, 0)
+    first.arrive(None, None, attested=True)
+    first.decline("Hard stop at the checklist.")
+    after = AppServices(store, settings, clock=clock)  # the app was killed and started again
+    after.unlock(PASSPHRASE)
+    resumed = resume_visit(after)
+    assert resumed is not None and resumed.visit.id == first.visit.id
+    assert resumed.step == "checkout"
+    assert after.lone_worker.visit_id == first.visit.id
+
+
+def test_checking_out_of_a_forgotten_visit_keeps_the_timer_where_the_clinician_is(
+    services: AppServices,
+) -> None:
+    first = _visit(services, 0)
+    first.arrive(None, None, attested=True)
+    first.decline("Hard stop at the checklist.")
+    second = _visit(services, 1)
+    second.arrive(None, None, attested=True, second_reason="first check-out was missed")
+    assert services.lone_worker.visit_id == second.visit.id
+    first.check_out(None, None, attested=True)  # the first visit's check-out, late
+    assert services.lone_worker.visit_id == second.visit.id
+    assert services.current_visit_id == second.visit.id
+
+
+def test_checking_out_with_another_visit_open_gives_that_one_the_timer(
+    services: AppServices,
+) -> None:
+    first = _visit(services, 0)
+    first.arrive(None, None, attested=True)
+    second = _visit(services, 1)
+    second.arrive(None, None, attested=True, second_reason="first check-out was missed")
+    second.decline("Hard stop at the checklist.")
+    second.check_out(None, None, attested=True)
+    assert services.lone_worker.visit_id == first.visit.id  # never without a timer
+    arrived = first.status_at("arrived")
+    assert services.lone_worker.checked_in_at == arrived
 
 
 def test_the_reason_does_not_stand_in_for_the_location(services: AppServices) -> None:
@@ -230,6 +298,9 @@ def test_a_declined_visit_shows_as_not_given(services: AppServices) -> None:
     s = _visit(services, 0)
     s.arrive(None, None, attested=True)
     s.decline("Hard stop: BP.")
+    row = next(r for r in rows_for_day(services.store, DAY) if r.visit_id == s.visit.id)
+    assert row.status == "not given"
+    s.check_out(None, None, attested=True)
     row = next(r for r in rows_for_day(services.store, DAY) if r.visit_id == s.visit.id)
     assert row.status == "not given"
 

@@ -26,6 +26,7 @@ from fieldapp.services.recovery import Note
 from fieldapp.services.visit import VisitSession
 from sync.records import DEVICE_KINDS
 from sync.server.db import transaction
+from sync.server.fhir import people
 from sync.server.fhir.codes import Codes
 from sync.server.fhir.export import (
     EXPORTED_KINDS,
@@ -294,3 +295,23 @@ def test_the_pain_after_the_infusion_is_an_observation() -> None:
     assert len(pain) == 1 and pain[0]["valueInteger"] == 3
     for resource in found:
         validate(resource)
+
+
+def test_a_declined_visit_is_in_progress_until_its_check_out() -> None:
+    """Declined after arriving: no infusion, but the clinician is still in the home."""
+    codes = Codes(load_fhir())
+    visit = {
+        "id": "8f0c3a52-0000-4000-8000-000000000001",
+        "patient_id": "8f0c3a52-0000-4000-8000-000000000002",
+        "clinician_id": "clinician-a",
+        "window_start": "2026-03-10T09:00:00-07:00",
+    }
+    arrived = {"status": "arrived", "at": "2026-03-10T09:05:00-07:00"}
+    declined = {"status": "declined", "at": "2026-03-10T09:20:00-07:00"}
+    out = {"status": "checked_out", "at": "2026-03-10T09:30:00-07:00"}
+    open_one = people.encounter(codes, visit, [arrived, declined], [])
+    assert open_one["status"] == "in-progress" and "end" not in open_one["period"]
+    closed = people.encounter(codes, visit, [arrived, declined, out], [])
+    assert closed["status"] == "finished" and closed["period"]["end"] == out["at"]
+    by_phone = people.encounter(codes, visit, [declined], [])  # declined before arriving
+    assert by_phone["status"] == "finished"

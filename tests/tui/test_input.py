@@ -230,3 +230,11 @@ async def test_a_dose_that_cannot_be_computed_yet_says_so(
         outcome = str(app.screen.query_one("#dose-outcome", Static).render())
         assert outcome.startswith("Cannot compute") and "weight" in outcome
     assert app.boundary.caught == []
+
+
+def test_the_clock_tick_while_closing_touches_no_screen(app: FieldApp) -> None:
+    """The once-a-second tick can fire after the last screen is gone as the app closes;
+    it then did `self.screen` and the boundary caught a ScreenStackError (seen in CI)."""
+    assert not app.screen_stack
+    app.tick()
+    assert app.boundary.caught == []

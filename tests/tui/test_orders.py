@@ -161,3 +161,22 @@ async def test_no_recovery_after_a_stop_escalates_on_screen_at_the_set_time(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, RecoveryScreen)
+
+
+async def test_an_emergency_at_the_checklist_leads_to_check_out_after_its_orders(
+    app: FieldApp,
+) -> None:
+    """Chest pain before the start: the visit is declined, the orders stay until each is
+    acknowledged, and then check-out (the clinician is still in the home, timer running)."""
+    from fieldapp.tui.screens.evv import EvvScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await to_checklist(pilot)
+        await fill(pilot, {**GOOD_CHECKLIST, "chest_pain": "y"})
+        assert "EMERGENCY" in text_of(app, "#decision-banner").upper()
+        await pilot.click("#decline")
+        await settle(pilot)
+        assert isinstance(app.screen, OrdersScreen)
+        await acknowledge_all(pilot, app.screen)
+        assert isinstance(app.screen, EvvScreen) and app.screen.checkout
+        assert app.services.lone_worker.visit_id == session(app).visit.id

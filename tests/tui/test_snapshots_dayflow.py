@@ -33,7 +33,8 @@ def visit(app: FieldApp, index: int) -> VisitSession:
 
 
 def day_with_outcomes(app: FieldApp, clock: ManualClock) -> None:
-    """The first visit stopped early and checked out; the second declined at its checklist."""
+    """The first visit stopped early and checked out; the second declined at its checklist
+    and checked out."""
     first = bring_to(app, clock, "dose")
     confirm_dose(first, dose_form(), compute(dose_form()), CHECKER, "V-0310-A", CHECKER_PIN)
     infusion = Infusion(first)
@@ -49,6 +50,7 @@ def day_with_outcomes(app: FieldApp, clock: ManualClock) -> None:
     second.en_route()
     second.arrive(None, None, attested=True)
     second.decline("Hard stop: BP 186/112 at the second reading.")
+    second.check_out(None, None, attested=True)
 
 
 class Report:

@@ -139,8 +139,15 @@ async def test_hard_stop_blocks_the_infusion(app: FieldApp) -> None:
         assert isinstance(app.screen, ChecklistScreen)  # blocked: no dose step
         await pilot.click("#decline")
         await settle(pilot)
+        # No infusion, but the clinician is still there: check-out next, the timer running.
+        assert isinstance(app.screen, EvvScreen) and app.screen.checkout
+        assert app.services.lone_worker.visit_id is not None
+        await pilot.click("#evv-attest")
+        await pilot.click("#confirm")
+        await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         assert app.screen.rows[0].status == "not given"
+        assert app.services.lone_worker.visit_id is None
 
 
 async def test_a_hold_is_never_released_by_a_typed_name(app: FieldApp) -> None:

@@ -312,6 +312,8 @@ class ChecklistScreen(StepScreen):
         record = self.attempt(self.run.submit)
         if record is not None:
             self.session.decline("Hard stop at the safety checklist")
-            self.services.drafts.discard(self.draft_key)
-            self.notify("Visit declined: the hard stop is recorded.", severity="warning")
-            self.after_orders(self.field_app.action_today)
+            self.notify(
+                "Visit declined: the hard stop is recorded. Check out when you leave.",
+                severity="warning",
+            )
+            self.after_orders(self.done)

@@ -79,15 +79,15 @@ def encounter(
     seen = {e["status"]: e["at"] for e in sorted(events, key=lambda e: e["at"])}
     if visit.get("status") == "cancelled" and "arrived" not in seen:
         status = "cancelled"
-    elif "checked_out" in seen or "declined" in seen:
-        status = "finished"
+    elif "checked_out" in seen or ("declined" in seen and "arrived" not in seen):
+        status = "finished"  # declined after arriving: in progress until the check-out
     elif "arrived" in seen:
         status = "in-progress"
     else:
         status = "planned"
     start = seen.get("arrived", visit["window_start"])
     period = {"start": start}
-    end = seen.get("checked_out") or seen.get("declined")
+    end = seen.get("checked_out") or ("arrived" not in seen and seen.get("declined"))
     if end:
         period["end"] = end
     resource: dict[str, Any] = {
