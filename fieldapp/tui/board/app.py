@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 
 from textual.app import App
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from fieldapp.tui.board.ports import BoardContext
 from fieldapp.tui.board.screen import BoardScreen
-from fieldapp.tui.screens.error import ErrorScreen
+from fieldapp.tui.screens.error import report_worker_failure
 
 log = logging.getLogger("fieldapp.tui.board")
 
@@ -40,7 +40,4 @@ class BoardApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected failure in any worker: log it and show the error screen."""
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            log.error("board worker %s failed", event.worker.name, exc_info=error)
-            self.push_screen(ErrorScreen(f"{type(error).__name__} in {event.worker.name}"))
+        report_worker_failure(self, log, event)

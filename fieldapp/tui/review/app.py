@@ -19,12 +19,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from fieldapp.errors import FieldAppError
 from fieldapp.services.review import KINDS, STATUSES
 from fieldapp.tui.review.note import NoteDialog
-from fieldapp.tui.screens.error import ErrorScreen
+from fieldapp.tui.screens.error import report_worker_failure
 from fieldapp.tui.widgets.fit_table import Cell, Col, FitTable
 from sync.approvals import AnswerRefused, RequestPublic, ReviewTask
 from sync.errors import SyncError
@@ -222,7 +222,4 @@ class ReviewApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An unexpected failure in any worker: log it and show the error screen."""
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            log.error("review worker %s failed", event.worker.name, exc_info=error)
-            self.push_screen(ErrorScreen(f"{type(error).__name__} in {event.worker.name}"))
+        report_worker_failure(self, log, event)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+from typing import Any, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
 
+from fieldapp.services.errorlog import describe
 from fieldapp.tui.screens.base import ClosesOnlyItself
 
 
@@ -41,3 +44,14 @@ class ErrorScreen(ClosesOnlyItself, ModalScreen[None]):
     async def action_dismiss(self, result: None = None) -> None:
         """Close the dialog."""
         self.dismiss(None)
+
+
+def report_worker_failure(app: App[Any], log: logging.Logger, event: Worker.StateChanged) -> None:
+    """A worker failed unexpectedly: its type and code places to the log (never its message
+    or traceback text, which can hold a value from the chart), and the error screen."""
+    error = event.worker.error
+    if event.state is not WorkerState.ERROR or error is None:
+        return
+    places = "\n".join(describe(error))
+    log.error("worker %s failed:\n%s", event.worker.name, places)
+    app.push_screen(ErrorScreen(f"{type(error).__name__} in {event.worker.name}"))
