@@ -21,6 +21,7 @@ from decimal import Decimal
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.demo.seattle import SEATTLE
 from fieldapp.services.approvals import SimulatedClinic
+from fieldapp.services.case_visit import EQUIPMENT
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
 from fieldapp.services.context import AppServices
@@ -129,7 +130,7 @@ def checklist_answers(session: VisitSession, now: datetime) -> dict[str, str]:
         "cssrs_q2": "n",
         "cssrs_q6": "n",
         **{f"phq9_{n}": digit for n, digit in enumerate("101000000", start=1)},
-        **{item: "y" for item in _EQUIPMENT},
+        **{item: "y" for item in EQUIPMENT},
     }
     return answers
 
