@@ -55,6 +55,7 @@ from sync.server.models import (
     VisitRow,
 )
 from sync.server.purge import accounted_for
+from sync.server.pushed_signatures import Refusal, check_pushed_signatures
 from sync.server.schemas import Head, PushItem, PushRequest
 from sync.server.signatures import check_signed_notes
 
@@ -86,6 +87,8 @@ class PushSummary:
     results: list[Outcome]
     applied_ids: list[str] = field(default_factory=list)
     set_aside_ids: list[str] = field(default_factory=list)
+    # records set aside for a signature they carry (an approval, a second check): audited
+    signatures_refused: list[Refusal] = field(default_factory=list)
     head: dict[str, Any] = field(default_factory=dict)  # the device's head after this push
 
     def counts(self) -> dict[str, int]:
@@ -214,8 +217,10 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
     check_signed_notes(session, device, fresh)
+    refused = check_pushed_signatures(session, device, fresh)
     _check_purged(session, device.user, fresh)
     summary = _store(session, device, fresh, results, now)
+    summary.signatures_refused = refused
     top = items[-1]
     summary.head = unchanged
     if top.seq > device.head_seq:
