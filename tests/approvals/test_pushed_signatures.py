@@ -9,16 +9,26 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
 from fieldapp.demo.seattle import demo_day
+from fieldapp.services import engine
 from fieldapp.services.approvals import PendingRequest, SimulatedClinic
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.context import AppServices
-from fieldapp.services.infusion import compute, confirm_dose, prepared
+from fieldapp.services.infusion import (
+    cap_override_request,
+    compute,
+    confirm_dose,
+    prepared,
+    remote_check_request,
+    with_cap_override,
+    with_remote_check,
+)
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.approvals import Answer, ApprovalRequestIn, Facts
@@ -29,7 +39,8 @@ from sync.server import crud
 from sync.server.db import make_engine, transaction
 from sync.server.models import CheckerKey, DeviceRecordRow, ReviewItem
 from tests.approvals.conftest import CLINICIAN, PRESCRIBER, SUPERVISOR, Clinic
-from tests.approvals.test_dose_cap import at_dose
+from tests.approvals.test_dose_cap import OVER_CAP, at_dose
+from tests.approvals.test_remote_checker import answered as remote_answered
 from tests.approvals.test_remote_hold import held_run, pinned, raised, signed
 from tests.services.scenario import dose_form
 from tests.tui.conftest import CHECKER, CHECKER_PIN, DAY
@@ -320,3 +331,50 @@ async def test_the_clinic_files_a_checker_only_for_a_colleague_of_its_own(
     assert same.status_code == 200 and same.json()["new"] is False
     assert other.status_code == 422
     assert filed(clinic) == [(CHECKER, CLINICIAN, key)]
+
+
+# -- answers on a dose order ---------------------------------------------------------------
+
+
+async def test_a_remote_check_travels_on_its_order_and_stands_for_its_checker_only(
+    clinic: Clinic, services: AppServices, settings: Settings
+) -> None:
+    session = at_dose(services)
+    form = prepared(dose_form(), session)
+    pending = remote_check_request(session, form)
+    found = await remote_answered(clinic, pending, "approve")
+    check = with_remote_check(pending, found, pinned(clinic))
+    order = confirm_dose(session, form, compute(form), "", "V-1", remote_check=check)
+    # the same confirmation on an order naming someone else as its checker
+    renamed = order.model_copy(update={"id": uuid.uuid4(), "double_checked_by": CHECKER})
+    services.store.save(renamed)
+    await sync(clinic, settings)
+    assert at_clinic(clinic, order.id) == (True, [])
+    assert_set_aside(clinic, renamed.id, "forged")
+
+
+async def test_a_cap_override_travels_on_its_order(
+    clinic: Clinic, services: AppServices, settings: Settings
+) -> None:
+    base = engine.protocol()
+    dosing = base.dosing.model_copy(update={"session_cap_override_allowed": True})
+    with engine.using_protocol(base.model_copy(update={"dosing": dosing})):
+        session = at_dose(services)
+        form = replace(dose_form(), **OVER_CAP)
+        pending = cap_override_request(session, form)
+        await clinic.client(CLINICIAN).raise_request(pending.request)
+        (item,) = await clinic.client(PRESCRIBER).queue(kind="dose_cap")
+        answer = signed(clinic.stores[PRESCRIBER], item, PRESCRIBER)
+        await clinic.client(PRESCRIBER).answer(answer)
+        found = await clinic.client(CLINICIAN).read(pending.id)
+        overridden = with_cap_override(form, pending, found, pinned(clinic))
+        result = compute(prepared(overridden, session))
+        order = confirm_dose(session, overridden, result, CHECKER, "V-1", CHECKER_PIN)
+    assert order.cap_override == answer
+    # the override moved onto the visit's checklist is another kind of answer
+    checklist = session.last(ChecklistSubmission)
+    assert checklist is not None
+    moved = carrying(services, checklist, answer)
+    await sync(clinic, settings)
+    assert at_clinic(clinic, order.id) == (True, [])
+    assert_set_aside(clinic, moved.id, "replayed")
