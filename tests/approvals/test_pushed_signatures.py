@@ -6,15 +6,19 @@ and audited, and the laptop lists it with the reason; the genuine ones are store
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import col, select
 
+from fieldapp.cli import main
 from fieldapp.demo.seattle import demo_day
 from fieldapp.services import engine
 from fieldapp.services.approvals import PendingRequest, SimulatedClinic
@@ -32,17 +36,19 @@ from fieldapp.services.infusion import (
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.approvals import Answer, ApprovalRequestIn, Facts
-from sync.client import SyncClient
+from sync.client import SyncClient, enroll
 from sync.ports import SyncReport
 from sync.records import Approval, ChecklistSubmission, DoseOrder
 from sync.server import crud
 from sync.server.db import make_engine, transaction
 from sync.server.models import CheckerKey, DeviceRecordRow, ReviewItem
 from tests.approvals.conftest import CLINICIAN, PRESCRIBER, SUPERVISOR, Clinic
+from tests.approvals.conftest import _code as code_for
 from tests.approvals.test_dose_cap import OVER_CAP, at_dose
 from tests.approvals.test_remote_checker import answered as remote_answered
 from tests.approvals.test_remote_hold import held_run, pinned, raised, signed
 from tests.services.scenario import dose_form
+from tests.store.factory import PASSPHRASE, new_store
 from tests.tui.conftest import CHECKER, CHECKER_PIN, DAY
 
 
@@ -378,3 +384,29 @@ async def test_a_cap_override_travels_on_its_order(
     await sync(clinic, settings)
     assert at_clinic(clinic, order.id) == (True, [])
     assert_set_aside(clinic, moved.id, "replayed")
+
+
+def test_add_checker_files_the_key_at_once_when_the_laptop_is_online(
+    clinic: Clinic,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "c02-laptop.store"
+    laptop = new_store(path)
+
+    async def enrol() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            await enroll(clinic.server.url, code_for(clinic.settings, CHECKER), laptop, http=http)
+
+    asyncio.run(enrol())
+    laptop.close()
+    monkeypatch.setenv("FIELDAPP_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("FIELDAPP_CHECKER_PIN", "482913")
+    monkeypatch.setenv("FIELDAPP_USER_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["store", "add-checker", CLINICIAN, "--store", str(path)]) == 0
+    assert "the key is filed with the clinic" in capsys.readouterr().out
+    ((checker, filed_by, _),) = filed(clinic)
+    assert (checker, filed_by) == (CLINICIAN, CHECKER)
+    assert main(["store", "add-checker", "nobody", "--store", str(path)]) == 0
+    assert "the clinic refused the key of nobody" in capsys.readouterr().out
