@@ -219,6 +219,7 @@ def _raise_for(response: httpx.Response, path: str = "") -> dict[str, Any]:
 
 
 BREAK_GLASS = "/break-glass"
+CHECKERS = "/checkers"
 BREAK_GLASS_REFUSED = frozenset({403, 404, 422})
 _REFUSAL_WORDS = {
     403: "Only a clinician's laptop may ask for break-glass access.",
@@ -289,6 +290,7 @@ class SyncClient(ChainKeeping):
         """One round: hand in the outbox, then download every page of changes."""
         report = SyncReport()
         try:
+            await self.file_checkers()
             if await self.push(report):
                 raise DeviceRevoked("This laptop was revoked by the clinic.")
             await self.pull(report)
@@ -303,6 +305,21 @@ class SyncClient(ChainKeeping):
         self.store.record_sync(datetime.now(UTC), ok=True)
         self._progress(SyncProgress("done", message=report.summary()))
         return report
+
+    async def file_checkers(self) -> list[str]:
+        """File each second checker's key the clinic does not hold yet (before the doses
+        they signed are pushed); the names the clinic refused (not a colleague of its
+        own): their doses will be set aside, and filing is tried again next round."""
+        unfiled = getattr(self.store, "unfiled_checkers", None)
+        refused: list[str] = []
+        for name, key in unfiled() if unfiled is not None else []:
+            try:
+                await self._post(CHECKERS, {"checker": name, "public_key": key})
+            except ServerRejected:
+                refused.append(name)
+                continue
+            self.store.checker_filed(name, key)  # type: ignore[attr-defined]
+        return refused
 
     async def push(self, report: SyncReport | None = None) -> bool:
         """Send the whole outbox in batches; True if the server says this device is revoked.

@@ -8,6 +8,7 @@ passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt (`passwd` reads the new 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fieldapp.errors import StoreError, StoreWiped
 from fieldapp.settings import StoreSettings, load_settings
 from fieldapp.store import Store
 from fieldapp.store.db import remove_files
+from sync.client import SyncClient, SyncError, make_http_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,14 +127,37 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_add_checker(args: argparse.Namespace) -> int:
     """Enrol a second checker: the colleague types their own PIN (twice); their public key
-    is printed for the clinic."""
+    goes to the clinic now if the laptop is enrolled and online, else at the next sync."""
     settings, path = _settings_and_path(args)
     with Store.open(path, settings) as store:
         store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
         pin = read_passphrase("FIELDAPP_CHECKER_PIN", f"{args.user}'s own PIN: ", confirm=True)
         public = store.enrol_checker(args.user, pin)
-    print(f"enrolled {args.user} as a second checker on this laptop; their key: {public}")
+        print(f"enrolled {args.user} as a second checker on this laptop; their key: {public}")
+        print(_file_checkers(store))
     return 0
+
+
+def _file_checkers(store: Store) -> str:
+    """File the checkers' keys with the clinic now; a sentence on how it went."""
+    if store.device_identity() is None:
+        return "this laptop is not enrolled with a clinic: the key is filed once it is"
+
+    async def go() -> list[str]:
+        sync = load_settings().sync
+        async with make_http_client(sync) as http:
+            return await SyncClient(http, store, sync).file_checkers()
+
+    try:
+        refused = asyncio.run(go())
+    except SyncError as exc:
+        return f"the key was not filed with the clinic yet ({exc}); the next sync files it"
+    if refused:
+        return (
+            f"the clinic refused the key of {', '.join(refused)}: not an active colleague "
+            "there; doses they check are set aside until the clinic knows them"
+        )
+    return "the key is filed with the clinic"
 
 
 def run_passwd(args: argparse.Namespace) -> int:

@@ -9,7 +9,10 @@ ledger opens a discrepancy incident, a supervisor records a decision, then the d
 
 The answers are synthetic: a well patient, measured today, answering the checklist as a
 clinician would. A patient the engine holds gets a named prescriber's approval when the
-hold is approvable, and is declined otherwise, as on the road.
+hold is approvable, and is declined otherwise, as on the road. The second checker is a
+colleague enrolled on this laptop (`SECOND_CHECKER`): a clinic the day is pushed to must
+know them as a clinician (`fieldapp.demo.stack.load_server` adds them), and it files
+their key at the laptop's next sync.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from decimal import Decimal
 
 from fieldapp.clinical.dosing import DoseResult
 from fieldapp.demo.seattle import SEATTLE
-from fieldapp.services.approvals import SimulatedClinic
+from fieldapp.services.approvals import Answerer, SimulatedClinic
 from fieldapp.services.case_visit import EQUIPMENT
 from fieldapp.services.checklist import ChecklistRun
 from fieldapp.services.clock import ManualClock
@@ -135,7 +138,7 @@ def checklist_answers(session: VisitSession, now: datetime) -> dict[str, str]:
     return answers
 
 
-def _ready(session: VisitSession, now: datetime) -> bool:
+def _ready(session: VisitSession, now: datetime, clinic: Answerer) -> bool:
     """Run the checklist; approve an approvable hold; False when the visit cannot go on."""
     run = ChecklistRun(session)
     run.texts.update(checklist_answers(session, now))
@@ -145,9 +148,7 @@ def _ready(session: VisitSession, now: datetime) -> bool:
     ):
         # The recorded day plays the prescriber too: a real signed answer, checked as one
         # from the clinic would be.
-        decision = SimulatedClinic().release(
-            run, PRESCRIBER, "Reviewed history; proceed as planned."
-        )
+        decision = clinic.release(run, clinic.prescriber, "Reviewed history; proceed as planned.")
     run.submit()
     return decision.outcome in ("proceed", "proceed_with_flags")
 
@@ -200,15 +201,21 @@ def _walk(services: AppServices, clock: ManualClock, minutes: int) -> None:
 
 
 def record_visit(
-    services: AppServices, clock: ManualClock, visit: Visit, day: RecordedDay, stop_early: bool
+    services: AppServices,
+    clock: ManualClock,
+    visit: Visit,
+    day: RecordedDay,
+    stop_early: bool,
+    clinic: Answerer,
 ) -> None:
-    """One visit from check-in to check-out, through the services."""
+    """One visit from check-in to check-out, through the services; `clinic` answers the
+    prescriber's requests."""
     clock.set(max(clock.now(), (visit.eta or visit.window_start).astimezone(SEATTLE)))
     session = VisitSession.load(services, visit.id)
     session.en_route()
     _walk(services, clock, 10)
     session.arrive(visit.address.lat, visit.address.lon, attested=False)
-    if not _ready(session, clock.now()):
+    if not _ready(session, clock.now(), clinic):
         session.decline("Readiness checklist did not clear; prescriber informed.")
         day.declined.append(str(visit.id))
         _walk(services, clock, 5)
@@ -250,13 +257,19 @@ def record_day(
     visits: list[Visit],
     short_count_ml: Decimal | None = None,
     significant_loss: bool = False,
+    clinic: Answerer | None = None,
 ) -> RecordedDay:
-    """Every visit of the day, then each vial counted, returned and the day closed."""
+    """Every visit of the day, then each vial counted, returned and the day closed.
+
+    `clinic` plays the prescriber and the supervisor: the demo server's own
+    (`fieldapp.demo.clinic.DemoClinic`) when the day is pushed there, or one made up on the
+    spot (`SimulatedClinic`) when it never leaves this store."""
+    clinic = clinic or SimulatedClinic(PRESCRIBER, SUPERVISOR)
     day = RecordedDay()
     if SECOND_CHECKER not in services.store.checkers():
         services.store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN)
     for index, visit in enumerate(visits):
-        record_visit(services, clock, visit, day, stop_early=index == 1)
+        record_visit(services, clock, visit, day, index == 1, clinic)
     _walk(services, clock, 30)
     ledger = services.ledger
     for vial in ledger.carried():
@@ -266,10 +279,10 @@ def record_day(
         ledger.count(vial.vial, measured)
     if short_count_ml is not None and day.vials:
         # The recorded day plays the supervisor too: a real signed ruling.
-        SimulatedClinic().rule(
+        clinic.rule(
             ledger,
             day.vials[0],
-            SUPERVISOR,
+            clinic.supervisor,
             "Recount confirms the short volume; spill at the base sink suspected, not theft."
             if not significant_loss
             else "Recount confirms the short volume; no explanation found: reported as a loss.",

@@ -1,7 +1,8 @@
 """The whole demo on one machine: a clinic server on SQLite, the day loaded, a laptop enrolled.
 
 `DemoStack.start()` builds it in a new folder: migrate the server database, load the
-synthetic day and the clinic's protocol documents, add the demo clinician, serve the API
+synthetic day and the clinic's protocol documents, add the demo clinicians, prescriber,
+supervisor and second checker (`load_server`), serve the API
 with uvicorn on loopback in a background thread, create the clinician's encrypted store,
 enrol it with a one-time code over real HTTP, and sync once. `DemoStack.resume()` opens
 such a folder again (its server, its store, the same day). `stop()` shuts the server.
@@ -34,6 +35,8 @@ from zoneinfo import ZoneInfo
 import uvicorn
 
 from fieldapp.config import config_dir
+from fieldapp.demo.clinic import add_answerers
+from fieldapp.demo.recorded import SECOND_CHECKER
 from fieldapp.demo.seattle import DemoDay, demo_day, stable_id
 from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings
@@ -140,6 +143,10 @@ def load_server(
             for person in day.clinicians:
                 crud.add_user(session, person.id, "clinician", now, person.name)
             crud.add_user(session, "dispatch", "dispatcher", now, "Demo Dispatcher")
+            # who answers approvals and who checks doses: their keys are filed when their
+            # consoles enrol (`fieldapp.demo.clinic`) and when a laptop enrols the checker
+            add_answerers(session, now)
+            crud.add_user(session, SECOND_CHECKER, "clinician", now, "RN Demo Checker")
             for patient in day.patients:
                 crud.put_patient_summary(session, patient, now)
             for visit in day.visits:

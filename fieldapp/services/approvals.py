@@ -114,22 +114,20 @@ def new_request(
     )
 
 
-class SimulatedClinic:
-    """A clinic and one enrolled answerer made on the spot, for case files and tests.
+class Answerer:
+    """Who plays the clinic and its answerers where no one sits at a console: case files,
+    tests and the demo's recorded day. `answer` gives the clinic's copy of a request,
+    answered and signed; `pinned_key` the clinic key that vouches for the signer. The
+    laptop checks what comes back exactly as it checks an answer from the clinic.
+    `prescriber` and `supervisor` are who answers each role's requests."""
 
-    The signature and the clinic's certificate are real Ed25519 ones and go through the
-    same checks as an answer from the clinic; only the people are made up. A case's
-    `approve = { prescriber, note }` is answered this way.
-    """
-
-    def __init__(self) -> None:
-        self._clinic = new_signing_key()
-        self._answerer = Ed25519PrivateKey.generate()
+    prescriber: str
+    supervisor: str
 
     @property
     def pinned_key(self) -> str:
         """The clinic's public key, as a laptop pins it at enrolment."""
-        return public_key(self._clinic)
+        raise NotImplementedError
 
     def answer(
         self,
@@ -139,31 +137,9 @@ class SimulatedClinic:
         by: str,
         at: datetime,
         role: str | None = None,
-        ttl: timedelta = timedelta(minutes=30),
     ) -> RequestPublic:
         """The clinic's copy of `pending`, answered and signed by `by`."""
-        req = pending.request
-        found = RequestPublic(
-            id=req.id,
-            kind=req.kind,
-            role="supervisor" if req.kind == "supervisor_decision" else "prescriber",
-            visit_id=req.visit_id,
-            facts=req.facts,
-            facts_hash=req.facts.digest(),
-            requested_by="clinician",
-            requested_at=at,
-            expires_at=at + ttl,
-            status="answered",
-        )
-        key = b64(self._answerer.public_key().public_bytes_raw())
-        draft = draft_answer(found, decision, note, by, at, key, role=role)  # type: ignore[arg-type]
-        answer = draft.model_copy(
-            update={"signature": b64(self._answerer.sign(draft.signed_content()))}
-        )
-        body = SignerCertificate.body_for(by, answer.role, key)
-        signed = sign(self._clinic, body)
-        cert = SignerCertificate(body=signed.body, signature=signed.signature)
-        return found.model_copy(update={"answer": answer, "signer": cert})
+        raise NotImplementedError
 
     def rule(
         self, book: LedgerBook, vial: str, by: str, note: str, significant: bool, at: datetime
@@ -178,6 +154,65 @@ class SimulatedClinic:
         pending = run.approval_request()
         found = self.answer(pending, "approve", note, by, run.session.services.clock.now())
         return run.apply_answer(found, self.pinned_key)
+
+
+class SimulatedClinic(Answerer):
+    """A clinic and one enrolled answerer made on the spot, for case files and tests.
+
+    The signature and the clinic's certificate are real Ed25519 ones and go through the
+    same checks as an answer from the clinic; only the people are made up, and no clinic
+    server knows them: records signed so never leave a throwaway store. (The demo's
+    recorded day, which reaches a server, answers through it: `fieldapp.demo.clinic`.)
+    A case's `approve = { prescriber, note }` is answered this way.
+    """
+
+    def __init__(
+        self,
+        prescriber: str = "Dr. Prescriber",
+        supervisor: str = "Supervisor",
+        ttl: timedelta = timedelta(minutes=30),
+    ) -> None:
+        self._clinic = new_signing_key()
+        self._answerer = Ed25519PrivateKey.generate()
+        self.prescriber, self.supervisor, self.ttl = prescriber, supervisor, ttl
+
+    @property
+    def pinned_key(self) -> str:
+        """The clinic's public key, as a laptop pins it at enrolment."""
+        return public_key(self._clinic)
+
+    def answer(
+        self,
+        pending: PendingRequest,
+        decision: str,
+        note: str,
+        by: str,
+        at: datetime,
+        role: str | None = None,
+    ) -> RequestPublic:
+        """The clinic's copy of `pending`, answered and signed by `by`."""
+        req = pending.request
+        found = RequestPublic(
+            id=req.id,
+            kind=req.kind,
+            role="supervisor" if req.kind == "supervisor_decision" else "prescriber",
+            visit_id=req.visit_id,
+            facts=req.facts,
+            facts_hash=req.facts.digest(),
+            requested_by="clinician",
+            requested_at=at,
+            expires_at=at + self.ttl,
+            status="answered",
+        )
+        key = b64(self._answerer.public_key().public_bytes_raw())
+        draft = draft_answer(found, decision, note, by, at, key, role=role)  # type: ignore[arg-type]
+        answer = draft.model_copy(
+            update={"signature": b64(self._answerer.sign(draft.signed_content()))}
+        )
+        body = SignerCertificate.body_for(by, answer.role, key)
+        signed = sign(self._clinic, body)
+        cert = SignerCertificate(body=signed.body, signature=signed.signature)
+        return found.model_copy(update={"answer": answer, "signer": cert})
 
 
 class NotConnected(FieldAppError):

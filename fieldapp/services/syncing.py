@@ -18,6 +18,9 @@ Progress = Callable[[Any], None]
 SyncFactory = Callable[[Progress], Any]
 """Builds a sync client reporting progress to the callback, or None when not enrolled."""
 
+# The fields of a record that carry a prescriber's or supervisor's signed answer (the
+# clinic names the field first when it sets such a record aside).
+ANSWER_FIELDS = ("approval.answer:", "cap_override:", "remote_check:", "ruling:")
 KIND_WORDS = {
     "status": "status event",
     "checklist": "checklist",
@@ -139,6 +142,23 @@ def explain(item: SetAsideItem) -> str:
         return (
             f"The server says this {what} concerns a visit or patient no longer assigned "
             "to you (re-planned at the office?). It is kept for the office to review."
+        )
+    if reason.startswith("checker_signature:"):
+        if "(unfiled)" in reason:
+            return (
+                f"The clinic does not hold the second checker's key this {what} was signed "
+                "with (not filed yet, or not a colleague the clinic knows). It is kept for "
+                "the office to review: call the clinic."
+            )
+        return (
+            f"The second checker's signature on this {what} does not check out at the "
+            "clinic. It is kept for the office to review: call the clinic."
+        )
+    if reason.startswith(ANSWER_FIELDS):
+        return (
+            f"The clinic does not recognise the signed answer this {what} carries as the "
+            "one the prescriber or supervisor gave for it. It is kept for the office to "
+            "review: call the clinic before relying on that approval."
         )
     if "larger than the server accepts" in reason:
         return f"This {what} is larger than the server accepts. It stays on this laptop."

@@ -6,7 +6,10 @@ keyboard): a fresh Ed25519 key is made for them and sealed under a key derived f
 own PIN (Argon2id, its own salt, the store's KDF settings), and that wrap is sealed again
 under the store's DEK with the rest of the store's secrets. The laptop's owner holds the
 DEK but not the colleague's PIN, so cannot sign as them. Their public key goes to the
-clinic with their name (README "Second checker").
+clinic with their name (README "Second checker"): at once when the laptop is online
+(`fieldapp store add-checker`), else at the next sync, before any dose they signed
+(`unfiled_checkers`, `checker_filed`); the clinic sets aside a dose whose checker's key it
+does not hold.
 
 `pin_max_tries` wrong PINs in a row (kept in the store, so a restart does not reset them)
 lock that checker's key: they must be enrolled again. A wrong PIN signs nothing.
@@ -106,9 +109,30 @@ class CheckersMixin(OutboxMixin):
             "nonce": nonce.hex(),
             "sealed": sealed.hex(),
             "tries_left": self._settings.pin_max_tries,
+            "filed": False,
         }
         self._keep_checkers(cipher, checkers)
         return public
+
+    @guarded
+    def unfiled_checkers(self) -> list[tuple[str, str]]:
+        """(name, public key) of each checker whose key the clinic has not confirmed yet."""
+        checkers = self._checkers(self._require_unlocked())
+        return [
+            (name, str(entry["public_key"]))
+            for name, entry in sorted(checkers.items())
+            if not entry.get("filed") and not entry.get("locked")
+        ]
+
+    @guarded
+    def checker_filed(self, name: str, public_key: str) -> None:
+        """The clinic holds `name`'s key `public_key` (a key enrolled since stays unfiled)."""
+        cipher = self._require_unlocked()
+        checkers = self._checkers(cipher)
+        entry = checkers.get(name)
+        if entry is not None and entry["public_key"] == public_key and not entry.get("filed"):
+            entry["filed"] = True
+            self._keep_checkers(cipher, checkers)
 
     @guarded
     def checker_public_key(self, name: str) -> str | None:

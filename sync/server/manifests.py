@@ -1,7 +1,8 @@
 """The signed manifest at the end of every pull (`sync.manifest`): what the laptop should hold.
 
 It lists the clinician's whole scope: their visits in the window, those visits' patients
-(the ones with a clinical part, as pull sends them) and every protocol document. Each row
+(the ones with a clinical part, as pull sends them), the patients of their break-glass
+grants in force with those patients' visits in the window, and every protocol document. Each row
 changed at or before the pull's high-water mark is listed at its version: the laptop has
 been sent exactly that version once it applied the page. A row changed after the mark is
 listed at version 0 ("in scope, its newer version comes with the next pull"), and so is a
@@ -13,7 +14,7 @@ the same key, and a database restored from a backup keeps it, so laptops still v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -96,15 +97,19 @@ def scope_manifest(
     high_water: int,
     key: str | None = None,
     granted: Mapping[str, int] | None = None,
+    granted_visits: Sequence[tuple[str, int, int, int]] = (),
 ) -> SignedManifest:
     """The signed manifest of one clinician's scope as of `high_water` (`key`: the signing
     key when the caller has read it already). `granted`: patients in scope through a
-    break-glass grant only, each with the grant's change number (when it reached them)."""
+    break-glass grant only, each with the grant's change number (when it reached them);
+    `granted_visits`: their visits another clinician holds, as (id, version, change
+    number, the grant's change number)."""
     scope = conn.execute(_SCOPE[conn.dialect.name], {"who": clinician, **window_days(window)})
     rows: list[tuple[str, str, int, int, int]] = [tuple(row) for row in scope]  # type: ignore[misc]
     if granted:
         for pid, version, change_seq in conn.execute(_GRANTED, {"ids": sorted(granted)}):
             rows.append(("patient", pid, version, change_seq, granted[pid]))
+    rows += [("visit", *row) for row in granted_visits]
     entries = [
         (kind, rid, version if change_seq <= high_water and reached <= high_water else 0)
         for kind, rid, version, change_seq, reached in rows

@@ -286,6 +286,21 @@ class SigningKey(SQLModel, table=True):
     created_at: float
 
 
+class CheckerKey(SQLModel, table=True):
+    """A second checker's public key, filed by the laptop they were enrolled on and bound
+    to their clinic user (`checker`); it vouches for their signature on the doses that
+    clinician (`filed_by`) pushes. A checker enrolled again (a locked key) gets a new
+    key; the old one stays filed, so the doses it signed still verify."""
+
+    __tablename__ = "checker_key"
+
+    device_id: str = Field(primary_key=True, foreign_key="device.id", max_length=36)
+    public_key: str = Field(primary_key=True, max_length=64)
+    checker: str = Field(foreign_key="app_user.name", max_length=64)
+    filed_by: str = Field(foreign_key="app_user.name", index=True, max_length=64)
+    filed_at: float
+
+
 class ApprovalRequestRow(SQLModel, table=True):
     """A laptop's request for a prescriber's or supervisor's decision, and its signed answer.
 

@@ -14,8 +14,11 @@ A cursor is `v1.<epoch>.<change number>.<day>`:
 
 A visit reassigned away, or moved out of the window, is reported as a removal, with its
 patient when no other visit in scope needs them. A patient under the clinician's break-glass
-grant is in scope while the grant holds (`break_glass.py`): the grant's change number brings
-them, and the change number of its end reports them removed (unless in scope otherwise).
+grant is in scope while the grant holds (`break_glass.py`), with their visits in the window
+(whoever they are assigned to), so what the clinician records about them lands: the grant's
+change number brings them, a change to one of those visits while it holds comes as any
+other, and the change number of its end reports them and those visits removed (unless in
+scope otherwise).
 A record purged past its retention (`purge.py`) is reported as a removal to each clinician
 it concerned. The last page of a pull carries the signed manifest of the whole scope
 (`manifests.py`), which the laptop checks its rows against.
@@ -109,6 +112,8 @@ class Page:
     manifest: SignedManifest | None = None
     granted: dict[str, str] = field(default_factory=dict)
     """Patients in scope only through a break-glass grant: patient id -> grant id."""
+    grant_patients: set[str] = field(default_factory=set)
+    """Every patient of a grant in force (their visits in the window are in scope)."""
 
     def break_glass_reads(self) -> list[tuple[str, str]]:
         """(grant id, patient id) of each patient this page hands over under a grant."""
@@ -152,7 +157,17 @@ def pull(
     scope = {row.patient_id for row in in_window}
     granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
     page.granted = {pid: grant.id for pid, grant in granted.items()}
+    page.grant_patients = set(grants.active)
     scope |= set(granted)
+    # every grant's patient's visits, also where the patient is in scope otherwise
+    granted_visits = (
+        conn.execute(
+            _GRANTED_VISITS[conn.dialect.name],
+            {"who": clinician, "ids": sorted(grants.active), **window_days(window)},
+        ).all()
+        if grants.active
+        else []
+    )
     if cursor is not None:
         if cursor.epoch != epoch or cursor.seq > hw:
             raise CursorExpired("the cursor belongs to another or an older server database")
@@ -162,20 +177,39 @@ def pull(
         elif cursor.window_from < today:
             _left_window(conn, clinician, cursor.window_from, today, scope, page)
     items = _changed(
-        conn, clinician, start, hw, limit, in_window, scope, purged_after, granted, grants.ends
+        conn,
+        clinician,
+        start,
+        hw,
+        limit,
+        in_window,
+        scope,
+        purged_after,
+        granted,
+        grants.ends,
+        granted_visits,
+        grants.active,
     )
     page.more = len(items) > limit
-    items = items[:limit]
+    items = items[: _page_cut(items, limit)]
     last = items[-1][0] if page.more else hw
     seen: set[tuple[str, str]] = set()
     patients = _visits_patients(conn, items, window)
     for _, kind, row in items:
         _emit(conn, clinician, kind, row, window, scope, page, seen, patients)
+        if kind == "grant_end" and row not in scope:  # its visits leave with the patient
+            _left_with_grant(conn, clinician, row, window, page)
     page.cursor = Cursor(epoch, last, today).encode()
     up_to_date = 0 < start == hw  # the same window, and no change since the cursor
     if device_id is not None and not page.more and (manifest or not up_to_date):
         granted_rows = {pid: grant.change_seq for pid, grant in granted.items()}
-        page.manifest = scope_manifest(conn, device_id, clinician, window, hw, key, granted_rows)
+        visit_rows = [
+            (row.id, row.version, row.change_seq, grants.active[row.patient_id].change_seq)
+            for row in granted_visits
+        ]
+        page.manifest = scope_manifest(
+            conn, device_id, clinician, window, hw, key, granted_rows, visit_rows
+        )
     return page
 
 
@@ -238,6 +272,25 @@ _VISITS_IN_WINDOW = {
         _VISIT.clinician_id == bindparam("who"), _in_window(_VISIT.scheduled_on)
     ),
 }
+# A break-glass patient's visits in the window that are another clinician's (the
+# clinician's own are in scope already), with their version for the manifest.
+_GRANTED_VISITS_BASE = select(*_VISIT_COLUMNS, _VISIT.version).where(
+    _VISIT.clinician_id != bindparam("who")
+)
+_GRANTED_VISITS = {
+    "postgresql": _GRANTED_VISITS_BASE.where(
+        _VISIT.patient_id == any_(bindparam("ids", type_=ARRAY(String))),
+        _VISIT.scheduled_on == any_(bindparam("days", type_=ARRAY(Date))),
+    ),
+    "sqlite": _GRANTED_VISITS_BASE.where(
+        _VISIT.patient_id.in_(bindparam("ids", expanding=True)), _in_window(_VISIT.scheduled_on)
+    ),
+}
+_ENDED_VISITS = select(_VISIT.id).where(
+    _VISIT.clinician_id != bindparam("who"),
+    _VISIT.patient_id == bindparam("patient"),
+    _in_window(_VISIT.scheduled_on),
+)
 _EXITS_CHANGED = _after(
     _EXIT.seq,
     select(_EXIT.seq, _EXIT.visit_id, _EXIT.patient_id).where(
@@ -286,6 +339,33 @@ def _left_window(
             page.removals.append(("patient", patient_id))
 
 
+def _page_cut(items: list[tuple[int, str, Any]], limit: int) -> int:
+    """How many items the page takes: at most `limit`, never splitting the items of one
+    change number (a grant's visits share its number) over two pages; one number's items
+    all go together even when they are more than `limit`."""
+    if len(items) <= limit:
+        return len(items)
+    cut = limit
+    while cut > 0 and items[cut][0] == items[cut - 1][0]:
+        cut -= 1
+    if cut == 0:
+        cut = 1
+        while cut < len(items) and items[cut][0] == items[0][0]:
+            cut += 1
+    return cut
+
+
+def _left_with_grant(
+    conn: Connection, clinician: str, patient_id: str, window: tuple[date, date], page: Page
+) -> None:
+    """A break-glass grant ended: the patient's visits it brought leave the laptop too."""
+    found = conn.execute(
+        _ENDED_VISITS,
+        {"who": clinician, "patient": patient_id, "first": window[0], "last": window[1]},
+    )
+    page.removals.extend(("visit", visit_id) for (visit_id,) in found)
+
+
 def _changed(
     conn: Connection,
     clinician: str,
@@ -297,17 +377,24 @@ def _changed(
     purged_after: int | None = None,
     granted: dict[str, break_glass.ActiveGrant] | None = None,
     grant_ends: list[tuple[int, str]] | None = None,
+    granted_visits: Sequence[Any] = (),
+    active: dict[str, break_glass.ActiveGrant] | None = None,
 ) -> list[tuple[int, str, Any]]:
     """Up to limit+1 changes in (start, hw] of every kind (purges in (purged_after, hw]),
     in change order. `in_window`: the clinician's visits in the window, which are all a
     fresh start (nothing to remove yet) looks at. A break-glass grant made in (start, hw]
     is a change that brings its patient (on a fresh start the patient comes as part of the
-    scope anyway)."""
+    scope anyway). `granted_visits`: the visits in the window of the patients of `active`
+    grants, each a change at its own number or at its grant's (which brings them)."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
     visits = conn.execute(_VISITS_CHANGED, {**bounds, "who": clinician}) if start else in_window
     found: list[tuple[int, str, Any]] = [
         (row.change_seq, "visit", row) for row in visits if start < row.change_seq <= hw
     ]
+    for row in granted_visits:
+        reached = max(row.change_seq, (active or {})[row.patient_id].change_seq)
+        if start < reached <= hw:
+            found.append((reached, "visit", row))
     if start > 0:
         found += [
             (row.seq, "exit", row)
@@ -343,7 +430,10 @@ def _changed(
         for row in conn.execute(_PROFILE_CHANGED, {**bounds, "who": clinician})
     ]
     found.sort(key=lambda entry: entry[0])
-    return found[: limit + 1]
+    keep = limit + 1
+    while 0 < keep < len(found) and found[keep][0] == found[keep - 1][0]:
+        keep += 1  # the rest of a grant's visits, which share its change number
+    return found[:keep]
 
 
 def _visits_patients(
@@ -397,10 +487,10 @@ def _emit(
         current = conn.execute(_VISIT_BY_ID, {"id": visit_id}).first() if kind == "exit" else row
         if (
             current is not None
-            and current.clinician_id == clinician
+            and (current.clinician_id == clinician or current.patient_id in page.grant_patients)
             and window[0] <= current.scheduled_on <= window[1]
         ):
-            return  # it came back into scope: its own change upserts it
+            return  # it came back into scope (or is a grant's): its own change upserts it
         page.removals.append(("visit", visit_id))
         if row.patient_id not in scope and ("patient", row.patient_id) not in seen:
             seen.add(("patient", row.patient_id))

@@ -2,7 +2,9 @@
 
 For each item the answer is `applied`, `duplicate` (already here, same content),
 `conflict` (same id, other content: kept for review, the stored one stays) or `rejected`
-(invalid, a server-owned kind, or outside the clinician's reach: kept for review). One bad
+(invalid, a server-owned kind, or outside the clinician's reach: kept for review). A
+record about a patient of the clinician's break-glass grant, made while it held, is within
+reach. One bad
 record never holds up the rest. Each device seq gets a receipt, so a replayed batch (a
 lost reply, a duplicated request) gets the same answers and changes nothing.
 
@@ -47,6 +49,7 @@ from sync.records import (
 )
 from sync.server import crud
 from sync.server.auth import Caller
+from sync.server.break_glass import BreakGlassGrant
 from sync.server.errors import Invalid, PushGap, ServerBehind, StoreRolledBack
 from sync.server.models import (
     DeviceRecordRow,
@@ -55,6 +58,7 @@ from sync.server.models import (
     VisitRow,
 )
 from sync.server.purge import accounted_for
+from sync.server.pushed_signatures import Refusal, check_pushed_signatures
 from sync.server.schemas import Head, PushItem, PushRequest
 from sync.server.signatures import check_signed_notes
 
@@ -86,6 +90,8 @@ class PushSummary:
     results: list[Outcome]
     applied_ids: list[str] = field(default_factory=list)
     set_aside_ids: list[str] = field(default_factory=list)
+    # records set aside for a signature they carry (an approval, a second check): audited
+    signatures_refused: list[Refusal] = field(default_factory=list)
     head: dict[str, Any] = field(default_factory=dict)  # the device's head after this push
 
     def counts(self) -> dict[str, int]:
@@ -214,8 +220,10 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
     check_signed_notes(session, device, fresh)
+    refused = check_pushed_signatures(session, device, fresh)
     _check_purged(session, device.user, fresh)
     summary = _store(session, device, fresh, results, now)
+    summary.signatures_refused = refused
     top = items[-1]
     summary.head = unchanged
     if top.seq > device.head_seq:
@@ -344,16 +352,60 @@ def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> Non
     ).all()
     patient_of_visit = {rid: patient for kind, rid, patient in reach if kind == "visit"}
     mine_patients = {rid for kind, rid, _ in reach if kind == "patient"}
+    outside = [
+        one
+        for one in valid
+        if (one.visit_id is not None and one.visit_id not in patient_of_visit)
+        or (one.patient_id is not None and one.patient_id not in mine_patients)
+    ]
+    granted = _under_grant(session, clinician, outside) if outside else set()
     for one in valid:
         assert one.record is not None
         if one.record.recorded_by != clinician:
             one.set_aside(NOT_YOUR_NAME)
+        elif one.rid in granted:
+            continue  # about a break-glass patient, recorded while the grant held
         elif one.visit_id is not None and one.visit_id not in patient_of_visit:
             one.set_aside(NOT_YOURS_VISIT)
         elif one.visit_id is not None and patient_of_visit[one.visit_id] != one.patient_id:
             one.set_aside(OTHER_PATIENTS_VISIT)
         elif one.patient_id is not None and one.patient_id not in mine_patients:
             one.set_aside(NOT_YOURS_PATIENT)
+
+
+def _under_grant(session: Session, clinician: str, outside: list[Incoming]) -> set[str]:
+    """Ids of the records outside the clinician's assignments that are about a patient of
+    one of their break-glass grants (and, with a visit, about that patient's visit),
+    recorded while the grant held. Only records that failed the assignment check get here:
+    an ordinary push never looks at grants."""
+    patients = sorted({one.patient_id for one in outside if one.patient_id is not None})
+    grants = session.execute(
+        select(
+            col(BreakGlassGrant.patient_id),
+            col(BreakGlassGrant.granted_at),
+            col(BreakGlassGrant.expires_at),
+        ).where(
+            col(BreakGlassGrant.clinician) == clinician,
+            col(BreakGlassGrant.patient_id).in_(patients),
+        )
+    ).all()
+    if not grants:
+        return set()
+    visits = sorted({one.visit_id for one in outside if one.visit_id is not None})
+    patient_of_visit = dict(
+        session.execute(
+            select(col(VisitRow.id), col(VisitRow.patient_id)).where(col(VisitRow.id).in_(visits))
+        ).all()
+    )
+    found = set()
+    for one in outside:
+        assert one.record is not None
+        at = one.record.recorded_at.timestamp()
+        held = any(pid == one.patient_id and start <= at < end for pid, start, end in grants)
+        theirs = one.visit_id is None or patient_of_visit.get(one.visit_id) == one.patient_id
+        if held and theirs:
+            found.add(one.rid)
+    return found
 
 
 def _check_purged(session: Session, clinician: str, fresh: list[Incoming]) -> None:

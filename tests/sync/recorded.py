@@ -3,8 +3,11 @@
 The server gets the synthetic Seattle day (`fieldapp.demo.stack.load_server`); each
 clinician's encrypted store is enrolled with a one-time code and pulls its visits over
 HTTP (in process, no sockets); the services then work through every visit
-(`fieldapp.demo.recorded`) and the laptop pushes what it recorded. What the server holds
-afterwards is exactly what the app sent.
+(`fieldapp.demo.recorded`) and the laptop pushes what it recorded. The demo's prescriber
+and supervisor are enrolled at the clinic and answer through it (`fieldapp.demo.clinic`),
+so the signed answers the records carry pass the clinic's checks on push, as does the
+second checker's signature (their key filed at the sync). What the server holds afterwards
+is exactly what the app sent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from fieldapp.demo.clinic import DemoClinic
 from fieldapp.demo.recorded import RecordedDay, record_day
 from fieldapp.demo.seattle import SEATTLE, demo_day
 from fieldapp.demo.stack import load_server
@@ -59,6 +63,7 @@ class Laptop:
     user: str
     store: Store
     settings: Settings
+    app: Any  # the clinic's app: the demo's prescriber and supervisor answer through it
     day: RecordedDay = field(default_factory=RecordedDay)
 
     async def sync(self, http: httpx.AsyncClient) -> Any:
@@ -77,7 +82,7 @@ async def enrolled_laptop(
     settings = laptop_settings(folder, user)
     store = Store.create(Path(settings.store.path), PASSPHRASE, settings.store)
     await enroll(URL, code, store, http=http, device_name=f"{user} laptop")
-    laptop = Laptop(user, store, settings)
+    laptop = Laptop(user, store, settings, app)
     await laptop.sync(http)
     return laptop
 
@@ -99,7 +104,11 @@ async def record_and_push(
     services = AppServices(laptop.store, laptop.settings, clock=clock)
     services.unlocked_at = clock.now()
     visits = laptop.store.visits_for_day(DAY)
-    laptop.day = record_day(services, clock, visits, short_ml, significant)
+    identity = laptop.store.device_identity()
+    assert identity is not None
+    ctx = laptop.app.state.ctx
+    clinic = DemoClinic(ctx.engine, ctx.settings, identity, ctx.now())
+    laptop.day = record_day(services, clock, visits, short_ml, significant, clinic)
     # A form that grew under the recorded day shows here, not as missing doses downstream.
     unanswered = [
         reason.message

@@ -386,13 +386,33 @@ def test_the_supervisor_reviews_from_their_own_computer_over_real_http(
         assert status == 2 and "Only a supervisor may do this." in out
 
 
+def _granted_visits(world: World, patients: set[Any], today: Any, days: int) -> set[Any]:
+    """The ids of the visits in the window of patients under a grant, whoever holds them."""
+    import uuid
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from sync.server.models import VisitRow
+
+    with transaction(world.engine) as session:
+        rows = session.exec(select(VisitRow)).all()
+        return {
+            uuid.UUID(row.id)
+            for row in rows
+            if uuid.UUID(row.patient_id) in patients
+            and today <= row.scheduled_on <= today + timedelta(days)
+        }
+
+
 @pytest.mark.parametrize("seed_value", [1, 2, 3])
 async def test_after_every_pull_the_laptop_holds_its_scope_and_its_grants_exactly(
     db_url: str, seed_value: int
 ) -> None:
     """The office changes the plan, clinicians break the glass, grants end on the clock and
     the day moves on, between pulls of small pages: after every sync each laptop holds
-    exactly its assigned patients and those of its grants in force, as the manifest lists."""
+    exactly its assigned patients and visits and those of its grants in force (the grant's
+    patient and their visits in the window, whoever holds them), as the manifest lists."""
     import random
     from datetime import timedelta
 
@@ -434,6 +454,7 @@ async def test_after_every_pull_the_laptop_holds_its_scope_and_its_grants_exactl
             assert stores[who].manifest_problems(exact=True) == []
             visits, assigned = _scope(world, who, clock().date(), days)
             granted = {pid for w, pid, ends in grants if w == who and clock.now < ends}
+            visits |= _granted_visits(world, granted, clock().date(), days)
             assert set(stores[who].of_kind("visit")) == visits, step
             assert set(stores[who].of_kind("patient")) == assigned | granted, step
     app.state.ctx.engine.dispose()
@@ -458,3 +479,50 @@ async def test_a_clinician_lists_their_own_grants_in_force_only(
     assert short.json()["id"] not in json.dumps(events(world, "break_glass_mine"))
     disp = await api.get("/break-glass/mine", headers=auth(world, "disp"))
     assert disp.status_code == 403
+
+
+def visit_ids(laptop: Store) -> set[Any]:
+    """The ids of the visits the laptop holds."""
+    return {record.id for record in laptop.records_of_kind("visit")}
+
+
+async def test_a_grant_brings_the_patients_visits_and_what_is_recorded_on_them_lands(
+    tmp_path: Path, world: World, api: httpx.AsyncClient, clock: Clock
+) -> None:
+    """b's patient's visit reaches a's laptop with the grant; a's record on it while the
+    grant holds is stored, one made after it ended is set aside as not a's, and the visit
+    leaves the laptop with the patient."""
+    from datetime import timedelta
+
+    from sync.server.models import DeviceRecordRow, ReviewItem
+    from sync.server.push import NOT_YOURS_VISIT
+    from tests.sync.factories import vitals
+
+    laptop = await laptop_of_a(tmp_path, api, world)
+    client = client_for(api, laptop)
+    theirs = world.visits["b"]
+    assert theirs.id not in visit_ids(laptop)
+    grant = await client.ask_break_glass(AccessRequest.model_validate(ask_body(world, minutes=30)))
+    await client.sync_once()
+    assert theirs.id in visit_ids(laptop) and laptop.verify().ok
+    assert world.visits["a"].id in visit_ids(laptop)
+
+    patient_id = world.patients["b"].id
+    during = vitals(patient_id, theirs.id, "a", at=clock.now + timedelta(minutes=5))
+    laptop.save(during)
+    report = await client.sync_once()
+    assert report.set_aside == 0 and report.pushed == {"applied": 1}
+
+    clock.advance(minutes=31)
+    after = vitals(patient_id, theirs.id, "a", at=grant.expires_at + timedelta(minutes=1))
+    laptop.save(after)
+    report = await client.sync_once()
+    assert report.set_aside == 1
+    assert theirs.id not in visit_ids(laptop) and laptop.patient(patient_id) is None
+    with transaction(world.engine) as session:
+        assert session.get(DeviceRecordRow, str(during.id)) is not None
+        assert session.get(DeviceRecordRow, str(after.id)) is None
+        reasons = session.exec(
+            select(ReviewItem.reason).where(col(ReviewItem.record_id) == str(after.id))
+        ).all()
+    assert reasons == [NOT_YOURS_VISIT]

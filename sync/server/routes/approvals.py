@@ -3,9 +3,11 @@
 A clinician's laptop: `POST /approvals` raises a request, `GET /approvals/{id}?wait=s`
 reads it (holding the request open up to `wait` seconds, capped by the
 `approvals.long_poll_max_s` setting, until it is answered), `POST /approvals/{id}/refused`
-reports an answer the laptop refused. A prescriber or supervisor: `GET /review/queue`
-(their queue, overdue first; filters `kind` and `status`), `GET /review/requests/{id}`,
-`POST /review/requests/{id}/answer` with the signed answer. Every refusal is audited.
+reports an answer the laptop refused, `POST /checkers` files a second checker's public
+key (a push then checks that checker's signatures under it). A prescriber or supervisor:
+`GET /review/queue` (their queue, overdue first; filters `kind` and `status`),
+`GET /review/requests/{id}`, `POST /review/requests/{id}/answer` with the signed answer.
+Every refusal is audited.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from sync.approvals import (
     Answer,
     ApprovalKind,
     ApprovalRequestIn,
+    Key,
     RefusalReason,
     RequestPublic,
     ReviewTask,
@@ -29,6 +33,8 @@ from sync.server import approvals, audit
 from sync.server.board_tasks import role_tasks
 from sync.server.db import transaction
 from sync.server.deps import Ctx, Token, caller_transaction
+from sync.server.errors import ServerError
+from sync.server.pushed_signatures import file_checker_key
 from sync.server.schemas import Body
 
 router = APIRouter(tags=["approvals"])
@@ -97,6 +103,49 @@ def report_refusal(request_id: str, body: RefusalReport, creds: Token, ctx: Ctx)
             detail={"request": row.id, "by": "laptop"},
             now=ctx.clock(),
         )
+
+
+class CheckerKeyIn(Body):
+    """A second checker enrolled on this laptop: their clinic user name and public key."""
+
+    checker: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    public_key: Key
+
+
+class CheckerKeyFiled(Body):
+    """The key as filed; `new` is false when it was filed before."""
+
+    checker: str
+    public_key: str
+    new: bool
+
+
+@router.post("/checkers", response_model=CheckerKeyFiled)
+def file_checker(body: CheckerKeyIn, creds: Token, ctx: Ctx) -> CheckerKeyFiled:
+    """File a second checker's key for this laptop, bound to their clinic user (audited,
+    refusals too: 404 no such active colleague, 422 the clinician themselves)."""
+    detail = {"checker": body.checker, "public_key": body.public_key}
+    refusal: ServerError | None = None
+    with caller_transaction(ctx, creds, roles=("clinician",)) as (session, caller):
+        try:
+            new = file_checker_key(session, caller, body.checker, body.public_key, ctx.now())
+        except ServerError as exc:  # raised before anything is written
+            refusal = exc
+            outcome = f"refused_{exc.code}"
+        else:
+            outcome = "filed" if new else "filed_before"
+        audit.append(
+            session,
+            actor=caller.user,
+            device_id=caller.device_id,
+            action="checker_key",
+            outcome=outcome,
+            detail=detail,
+            now=ctx.clock(),
+        )
+    if refusal is not None:
+        raise refusal
+    return CheckerKeyFiled(checker=body.checker, public_key=body.public_key, new=new)
 
 
 @router.get("/review/queue", response_model=list[RequestPublic])

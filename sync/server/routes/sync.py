@@ -65,6 +65,16 @@ def push(body: PushRequest, creds: Token, ctx: Ctx) -> Response:
             detail: dict[str, Any] = {"counts": summary.counts(), "applied": summary.applied_ids}
             if summary.set_aside_ids:
                 detail["set_aside"] = summary.set_aside_ids
+            for refused in summary.signatures_refused:  # why, one event each (ids only)
+                audit.append(
+                    session,
+                    actor=principal.user,
+                    device_id=principal.device_id,
+                    action="pushed_signature",
+                    outcome=f"refused_{refused.reason}",
+                    detail=refused.detail(),
+                    now=ctx.clock(),
+                )
             audit.append(
                 session,
                 actor=principal.user,
