@@ -9,17 +9,20 @@ left out.
 A checklist that holds (three of the demo day's four) is released as on the road: the
 clinician asks the prescriber from the checklist (ctrl+a), and the prescriber answers in
 their own console (`fieldapp review`, in a second tmux pane) through a real clinic server
-on loopback (`visit_clinic.py`: the day imported, both laptops enrolled with their own
-keys); the laptop checks the signed answer and the clinician goes on. The prescriber's keys
-are counted apart from the clinician's. A checkout from before remote approvals (the hold
-released by the prescriber's name and note typed on the laptop) is driven that way, with
-no clinic: those keys are the clinician's.
+on loopback (`visit_clinic.py`: the demo's server and day, both laptops enrolled with
+their own keys; the day starts once the laptop's first sync has landed). The laptop checks
+the signed answer and the clinician goes on. The prescriber's keys are counted apart from
+the clinician's. A checkout from before remote approvals (the hold released by the
+prescriber's name and note typed on the laptop) is driven that way, with no clinic: those
+keys are the clinician's.
 
 The clock: the app runs on the demo day (2026-03-10, the clinic's zone) with real seconds
 passing, and the script moves it forward (10 min between readings, the minimum observation
 in recovery) through a file the app reads; each move counts as the clinician at work (no
-idle lock), as the pilot tests' `later` does. The clinic server keeps the machine's clock,
-as the prescriber's console does: an answer is dated by it.
+idle lock), as the pilot tests' `later` does. The clinic server and the prescriber's
+console run on the demo's clock (the machine's, moved by whole days to the demo day, as
+`fieldapp demo` runs its server): the day is the clinic's today, so in the laptop's scope,
+and an answer is dated on the day its request expires.
 
 `--root DIR` runs another checkout's code (e.g. `git worktree add DIR ccb1881`, with its
 own venv, to measure before a change); this file and `visit_clinic.py` are the only things
