@@ -1,27 +1,43 @@
-"""Keystrokes for a whole visit: the real app in tmux through four visits of a demo day.
+"""Keystrokes for a whole visit: the real app in tmux through four visits of the demo day.
 
 Every key is sent with tmux `send-keys` and counted: from today's list (moving to the
-visit, opening it) through check-in, the safety checklist (a prescriber's approval where
-the checklist holds), the dose, four readings 10 minutes apart, the end, recovery, the
-signed note and check-out, back on today's list. The passphrase at unlock and carrying the
-day's vials are the day's, not a visit's: they are left out.
+visit, opening it) through check-in, the safety checklist, the dose, four readings 10
+minutes apart, the end, recovery, the signed note and check-out, back on today's list. The
+passphrase at unlock and carrying the day's vials are the day's, not a visit's: they are
+left out.
+
+A checklist that holds (three of the demo day's four) is released as on the road: the
+clinician asks the prescriber from the checklist (ctrl+a), and the prescriber answers in
+their own console (`fieldapp review`, in a second tmux pane) through a real clinic server
+on loopback (`visit_clinic.py`: the demo's server and day, both laptops enrolled with
+their own keys; the day starts once the laptop's first sync has landed). The laptop checks
+the signed answer and the clinician goes on. The prescriber's keys are counted apart from
+the clinician's. A checkout from before remote approvals (the hold released by the
+prescriber's name and note typed on the laptop) is driven that way, with no clinic: those
+keys are the clinician's.
 
 The clock: the app runs on the demo day (2026-03-10, the clinic's zone) with real seconds
 passing, and the script moves it forward (10 min between readings, the minimum observation
 in recovery) through a file the app reads; each move counts as the clinician at work (no
-idle lock), as the pilot tests' `later` does.
+idle lock), as the pilot tests' `later` does. The clinic server and the prescriber's
+console run on the demo's clock (the machine's, moved by whole days to the demo day, as
+`fieldapp demo` runs its server): the day is the clinic's today, so in the laptop's scope,
+and an answer is dated on the day its request expires.
 
-`--root DIR` runs another checkout's code (e.g. `git archive main | tar -x -C DIR`, to
-measure before a change); this file itself is the only thing taken from here. Needs tmux.
+`--root DIR` runs another checkout's code (e.g. `git worktree add DIR ccb1881`, with its
+own venv, to measure before a change); this file and `visit_clinic.py` are the only things
+taken from here. Needs tmux.
 
-    .venv/bin/python benchmarks/visit_keys.py [--root DIR]
+    .venv/bin/python benchmarks/visit_keys.py [--root DIR] [--visits N]
 
-The last line is one JSON object: keys per visit, their mean, and the root measured.
+It prints each visit's keys (and the prescriber's), their mean, and last one JSON object
+with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import json
 import os
@@ -37,6 +53,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from visit_clinic import PRESCRIBER_USER, Clinic
+
 HERE = Path(__file__).resolve().parents[1]
 DAY = date(2026, 3, 10)
 PASSPHRASE = "visit keys passphrase"
@@ -45,6 +63,8 @@ PRESCRIBER = "Dr Demo Prescriber"
 CHECKER = "rn-keys-checker"
 CHECKER_PIN = "864209"
 """A synthetic colleague, enrolled on the laptop as the dose's second checker."""
+APPROVAL_NOTE = "Reviewed the history; proceed as planned."
+"""The prescriber's note on each hold released (the words the typed approval used)."""
 READINGS = 4
 READING_EVERY_MIN = 10
 SEXES = ("female", "male")
@@ -119,7 +139,13 @@ def launch(clock_file: Path) -> None:
 
     settings = load_settings()
     store = Store.open(settings.store.resolved_path(), settings.store)
-    DayApp(store, settings, clock=clock).run()
+    try:  # as `fieldapp` builds it: a sync client once unlocked, when the store is enrolled
+        from fieldapp.commands.app import sync_factory
+
+        sync = sync_factory(store, settings)
+    except ImportError:
+        sync = None
+    DayApp(store, settings, sync=sync, clock=clock).run()
 
 
 class Terminal:
@@ -339,6 +365,42 @@ def start_of_shift(t: Terminal, answers: list[str]) -> int:
     return t.keys - start
 
 
+def remote_approvals() -> bool:
+    """Whether this version asks the prescriber through the clinic (the signed remote
+    approvals); else the laptop takes the prescriber's name and note typed."""
+    return importlib.util.find_spec("fieldapp.tui.review") is not None
+
+
+def answer_hold(p: Terminal) -> None:
+    """The prescriber, told a request waits, reloads the queue and approves it with a note."""
+    p.press("r")
+    p.wait_for("1 pending")
+    p.press("a")
+    p.wait_for("Note (required)")
+    p.type(APPROVAL_NOTE)
+    p.press("Enter")
+    p.wait_for("signed and sent")
+    p.wait_for("0 pending")
+
+
+def release_hold(t: Terminal, prescriber: Terminal | None) -> None:
+    """The checklist holds: ask the prescriber (ctrl+a) and wait for the signed answer, or,
+    before remote approvals, type the prescriber's name and note on the laptop."""
+    t.wait_for("HOLD")
+    t.press("C-a")
+    if prescriber is None:
+        t.wait_for("Prescriber's approval")
+        t.type(PRESCRIBER)
+        t.press("Tab")
+        t.type(APPROVAL_NOTE)
+        t.press("Tab", "Enter")
+    else:
+        t.wait_for("waiting for the answer")  # in the clinic's queue
+        answer_hold(prescriber)
+        t.wait_for(f"Approved by {PRESCRIBER_USER}")  # the laptop checked the signed answer
+    t.wait_for("PROCEED")
+
+
 def focus_returns_to_systolic() -> bool:
     """Whether this version's monitor puts the cursor back in Systolic after a reading."""
     from fieldapp.tui.screens.monitor import MonitorScreen
@@ -357,14 +419,16 @@ PHASES: list[dict[str, int]] = []
 """Keys per step of each visit, for the JSON line (where a count moved, and why)."""
 
 
-def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
-    """One whole visit from today's list back to it; returns the keys it took."""
+def visit(
+    t: Terminal, index: int, plan: dict[str, Any], pain: bool, prescriber: Terminal | None
+) -> int:
+    """One whole visit from today's list back to it; returns the clinician's keys."""
     start = t.keys
     phases: dict[str, int] = {}
     PHASES.append(phases)
 
     def mark(step: str) -> None:
-        phases[step] = t.keys - start - sum(phases.values())
+        phases[step] = phases.get(step, 0) + t.keys - start - sum(phases.values())
 
     # Today's list: down to the visit (the line under the table names the highlighted one).
     for _ in range(8):
@@ -384,6 +448,10 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
         if position < len(answers) - 1:
             t.press("Tab")
     time.sleep(1.0)
+    if plan["hold"]:
+        mark("checklist")
+        release_hold(t, prescriber)
+        mark("hold released")
     t.press("C-s")
     t.reach("· Dose")
     mark("checklist")
@@ -447,11 +515,31 @@ def visit(t: Terminal, index: int, plan: dict[str, Any], pain: bool) -> int:
     return t.keys - start
 
 
+def console(name: str, command: str) -> Terminal:
+    """A terminal of its own, in a detached tmux session running `command`."""
+    terminal = Terminal(name, Path(os.devnull))
+    terminal.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "32", command)
+    return terminal
+
+
+def report(
+    counts: list[int], prescribed: list[int], plans: list[dict[str, Any]], shift_keys: int
+) -> None:
+    """Each visit's keys, their mean, and the keys once a shift."""
+    for n, (keys, plan, by_prescriber) in enumerate(zip(counts, plans, prescribed, strict=True)):
+        held = f", held: the prescriber's {by_prescriber} apart" if plan["hold"] else ""
+        print(f"visit {n + 1}: {keys} keys{held}")
+    mean = sum(counts) / len(counts)
+    print(f"mean: {mean:.1f} keys a visit (the clinician's), {shift_keys} once a shift")
+    if any(prescribed):
+        print(f"the prescriber: {sum(prescribed)} keys, in their own console")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, default=HERE, help="the checkout to measure")
     parser.add_argument("--launch", type=Path, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--visits", type=int, default=4)
+    parser.add_argument("--visits", type=int, default=4, help="the day's first N visits")
     args = parser.parse_args()
     if args.launch is not None:
         launch(args.launch)
@@ -459,15 +547,15 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print("tmux is not installed", file=sys.stderr)
         return 2
+
     folder = Path(tempfile.mkdtemp(prefix="visit-keys-"))
     store, clock_file = folder / "c01.store", folder / "clock"
     clock_file.write_text("0")
-    # A visit that holds needs the prescriber's signed answer from a live clinic (or, for a
-    # rule that allows one, a telephone order): this benchmark has no clinic, so it counts
-    # the day's visits that proceed on their own.
-    plans = [plan for plan in prepare(store) if not plan["hold"]][: args.visits]
+    plans = prepare(store)[: args.visits]
     name = f"visit-keys-{uuid.uuid4().hex[:8]}"
     env = env_for(store)
+    remote = remote_approvals() and any(plan["hold"] for plan in plans)
+    clinic = Clinic(folder, ROOT, env)
     command = " ".join(
         [
             "env",
@@ -481,18 +569,35 @@ def main() -> int:
         ]
     )
     terminal = Terminal(name, clock_file)
-    terminal.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "32", command)
+    prescriber: Terminal | None = None
     try:
+        if remote:
+            clinic.start(DAY, "c01", CHECKER, store, PASSPHRASE)
+            prescriber = console(f"{name}-review", clinic.review_command(env))
+            prescriber.wait_for("0 pending")
+        terminal.tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "32", command)
         terminal.wait_for("Enter the passphrase")
         terminal.type(PASSPHRASE)
         terminal.press("Enter")
         terminal.wait_for("visits · 0 done")
+        if remote:  # the day starts once the unlock's sync has brought the clinic's records
+            terminal.wait_for("· last sync")
         pain, refocus = asks_pain_after(), focus_returns_to_systolic()
         shift_keys = start_of_shift(terminal, plans[0]["shift"]) if plans[0]["shift"] else 0
-        counts = [visit(terminal, index, plan, pain) for index, plan in enumerate(plans)]
+        counts, prescribed = [], []
+        for index, plan in enumerate(plans):
+            before = prescriber.keys if prescriber is not None else 0
+            counts.append(visit(terminal, index, plan, pain, prescriber))
+            prescribed.append((prescriber.keys if prescriber is not None else 0) - before)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
+        for session in (name, f"{name}-review"):
+            subprocess.run(
+                ["tmux", "kill-session", "-t", session], capture_output=True, check=False
+            )
+        clinic.stop()
         shutil.rmtree(folder, ignore_errors=True)
+    report(counts, prescribed, plans, shift_keys)
+    held = [plan["hold"] for plan in plans]
     print(
         json.dumps(
             {
@@ -502,6 +607,9 @@ def main() -> int:
                 "mean_keys_per_visit": round(sum(counts) / len(counts), 1),
                 "start_of_shift_keys": shift_keys,
                 "day_keys": shift_keys + sum(counts),
+                "held_per_visit": held,
+                "approval": "remote" if remote else "typed" if any(held) else "none",
+                "prescriber_keys_per_visit": prescribed,
                 "pain_nrs_after_asked": pain,
                 "focus_back_to_systolic": refocus,
                 "keys_by_step": PHASES,
