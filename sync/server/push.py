@@ -147,6 +147,53 @@ def _pg_insert_ignore(conn: Connection, table: type, rows: list[dict], returning
     return [row[0] for row in cursor.fetchall()] if returning is not None else []
 
 
+_RECORD_COLUMNS = (
+    "id, kind, device_id, user_name, patient_id, visit_id, seq, content_hash, payload, "
+    "received_at, after_revocation"
+)
+_RECEIPT_COLUMNS = "device_id, seq, record_id, chain_hash, status, reason"
+# A push's writes in one statement, prepared once: the records (those already stored are
+# left as they are), the receipts whose answer is known before the insert (a candidate's,
+# `applied`, only if its row went in) and the device's head. Every push runs this same
+# text, so concurrent pushes of one device take their locks in the same order.
+_PG_STORE = f"""
+WITH stored AS (
+    INSERT INTO device_record ({_RECORD_COLUMNS})
+    SELECT {_RECORD_COLUMNS} FROM json_populate_recordset(NULL::device_record, %(records)s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), receipts AS (
+    INSERT INTO device_receipt ({_RECEIPT_COLUMNS})
+    SELECT {_RECEIPT_COLUMNS} FROM json_populate_recordset(NULL::device_receipt, %(receipts)s)
+    WHERE status <> 'applied' OR record_id IN (SELECT id FROM stored)
+    ON CONFLICT DO NOTHING
+), head AS (
+    UPDATE device SET head_seq = %(seq)s, head_hash = %(hash)s
+    WHERE id = %(device)s AND head_seq < %(seq)s
+)
+SELECT id FROM stored
+"""
+
+
+def _pg_store(
+    conn: Connection,
+    records: list[dict[str, Any]],
+    receipts: list[dict[str, Any]],
+    device_id: str,
+    advance: dict[str, Any] | None,
+) -> set[str]:
+    """`_PG_STORE` on the driver's cursor: the ids of the records it inserted."""
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    params = {
+        "records": Json(records, dumps=orjson.dumps),
+        "receipts": Json(receipts, dumps=orjson.dumps),
+        "device": device_id,
+        "seq": advance["seq"] if advance else None,
+        "hash": advance["chain_hash"] if advance else None,
+    }
+    return {row[0] for row in raw.execute(_PG_STORE, params).fetchall()}  # type: ignore[arg-type]
+
+
 def _among(column, values: list, conn: Connection):  # type: ignore[no-untyped-def,type-arg]
     """`column IN values`; one array parameter on PostgreSQL (a statement prepared once)."""
     if conn.dialect.name == "postgresql":
@@ -215,14 +262,10 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
     _check_reach(session, device.user, fresh)
     check_signed_notes(session, device, fresh)
     _check_purged(session, device.user, fresh)
-    summary = _store(session, device, fresh, results, now)
     top = items[-1]
-    summary.head = unchanged
-    if top.seq > device.head_seq:
-        session.execute(
-            _ADVANCE_HEAD, {"device": device.device_id, "seq": top.seq, "hash": top.chain_hash}
-        )
-        summary.head = {"seq": top.seq, "chain_hash": top.chain_hash}
+    advance = {"seq": top.seq, "chain_hash": top.chain_hash} if top.seq > device.head_seq else None
+    summary = _store(session, device, fresh, results, now, advance)
+    summary.head = advance or unchanged
     _flag_conflicts(session, fresh, summary, now)
     return summary
 
@@ -375,35 +418,47 @@ def _store(
     fresh: list[Incoming],
     results: dict[int, Outcome],
     now: float,
+    advance: dict[str, Any] | None,
 ) -> PushSummary:
+    """Store the new records, answer every fresh item with a receipt, and move the device's
+    head on to `advance` (None: it stays)."""
     conn = session.connection()
     candidates: dict[str, Incoming] = {}
     for one in fresh:
         if one.record is not None:
             candidates.setdefault(one.rid, one)
+    # What each item's answer will be when it does not hang on what is already stored: a
+    # rejected item's, a purge marker's, and a candidate's if its row goes in (applied).
+    known = {
+        one.item.seq: _known_outcome(one)
+        for one in fresh
+        if one.record is None or candidates.get(one.rid) is one
+    }
+    rows = [_record_row(device, one, now) for one in candidates.values()]
     # Insert first and look up only what was already there (rare: a replay that lost its
     # receipts, a same-id conflict, or another worker storing the same id just now).
-    to_insert = [
-        {
-            "id": rid,
-            "kind": one.item.kind,
-            "device_id": device.device_id,
-            "user_name": device.user,
-            "patient_id": one.patient_id,
-            "visit_id": one.visit_id,
-            "seq": one.item.seq,
-            "content_hash": one.item.content_hash,
-            "payload": one.canonical,
-            "received_at": now,
-            "after_revocation": device.revoked,
+    if conn.dialect.name == "postgresql":
+        # One statement: the records, the receipts known now and the head (see _PG_STORE).
+        early = [
+            _receipt_row(device, one, known[one.item.seq]) for one in fresh if one.item.seq in known
+        ]
+        inserted = _pg_store(conn, rows, early, device.device_id, advance)
+        written = {
+            one.item.seq
+            for one in fresh
+            if one.item.seq in known
+            and (known[one.item.seq].status != "applied" or one.rid in inserted)
         }
-        for rid, one in candidates.items()
-    ]
-    inserted = (
-        set(_insert_ignore(conn, DeviceRecordRow, to_insert, DeviceRecordRow.id))
-        if to_insert
-        else set()
-    )
+    else:
+        inserted = (
+            set(_insert_ignore(conn, DeviceRecordRow, rows, DeviceRecordRow.id)) if rows else set()
+        )
+        if advance is not None:
+            conn.execute(
+                _ADVANCE_HEAD,
+                {"device": device.device_id, "seq": advance["seq"], "hash": advance["chain_hash"]},
+            )
+        written = set()
     already = [rid for rid in candidates if rid not in inserted]
     existing: dict[str, str] = (
         dict(
@@ -443,20 +498,50 @@ def _store(
     if reviews:
         _insert_ignore(conn, ReviewItem, reviews)
     receipts = [
-        {
-            "device_id": device.device_id,
-            "seq": one.item.seq,
-            "record_id": one.rid,
-            "chain_hash": one.item.chain_hash,
-            "status": results[one.item.seq].status,
-            "reason": results[one.item.seq].reason,
-        }
+        _receipt_row(device, one, results[one.item.seq])
         for one in fresh
+        if one.item.seq not in written
     ]
     if receipts:
         _insert_ignore(conn, Receipt, receipts)
     summary.results = [results[seq] for seq in sorted(results)]
     return summary
+
+
+def _known_outcome(one: Incoming) -> Outcome:
+    seq = one.item.seq
+    if one.purged:
+        return Outcome(seq, "duplicate", PURGED_HERE)
+    if one.record is None:
+        return Outcome(seq, "rejected", one.reason)
+    return Outcome(seq, "applied", None)
+
+
+def _record_row(device: Caller, one: Incoming, now: float) -> dict[str, Any]:
+    return {
+        "id": one.rid,
+        "kind": one.item.kind,
+        "device_id": device.device_id,
+        "user_name": device.user,
+        "patient_id": one.patient_id,
+        "visit_id": one.visit_id,
+        "seq": one.item.seq,
+        "content_hash": one.item.content_hash,
+        "payload": one.canonical,
+        "received_at": now,
+        "after_revocation": device.revoked,
+    }
+
+
+def _receipt_row(device: Caller, one: Incoming, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "device_id": device.device_id,
+        "seq": one.item.seq,
+        "record_id": one.rid,
+        "chain_hash": one.item.chain_hash,
+        "status": outcome.status,
+        "reason": outcome.reason,
+    }
 
 
 def plain_text(text: str, limit: int) -> str:
