@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
 from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -47,6 +48,7 @@ from sync.records import (
 )
 from sync.server import crud
 from sync.server.auth import Caller
+from sync.server.db import is_postgres
 from sync.server.errors import Invalid, PushGap, ServerBehind, StoreRolledBack
 from sync.server.models import (
     DeviceRecordRow,
@@ -293,9 +295,32 @@ _RECEIPTS_LISTED = text(
 ).bindparams(bindparam("seqs", expanding=True))
 
 
+_PG_RECEIPTS_IN_RANGE = (
+    "SELECT seq, chain_hash, status, reason FROM device_receipt"
+    " WHERE device_id = %(device)s AND seq BETWEEN %(low)s AND %(high)s"
+)
+_PG_RECEIPTS_LISTED = (
+    "SELECT seq, chain_hash, status, reason FROM device_receipt"
+    " WHERE device_id = %(device)s AND seq = ANY(%(seqs)s::integer[])"
+)
+
+
+def _pg_rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Rows (named tuples) of a statement run on the driver's cursor, in the session's
+    transaction: a push's busiest reads skip SQLAlchemy's result machinery, as its writes do
+    (a fifth of a millisecond a push)."""
+    raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    return raw.cursor(row_factory=namedtuple_row).execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
 def _known_chain(session: Session, device: Caller, seqs: list[int]) -> _Known:
     low, high = seqs[0] - 1, seqs[-1]  # and the receipt just before the batch
-    if high - low <= 2 * len(seqs):
+    ranged = high - low <= 2 * len(seqs)
+    rows: Iterable[Any]
+    if is_postgres(session):
+        params = {"device": device.device_id, "low": low, "high": high, "seqs": [low, *seqs]}
+        rows = _pg_rows(session, _PG_RECEIPTS_IN_RANGE if ranged else _PG_RECEIPTS_LISTED, params)
+    elif ranged:
         rows = session.execute(
             _RECEIPTS_IN_RANGE, {"device": device.device_id, "low": low, "high": high}
         )
@@ -354,19 +379,15 @@ _REACH_SQL = """
     UNION SELECT 'patient', patient_id, patient_id FROM visit_exit
         WHERE clinician_id = :who AND patient_id IN :patients
     """
-_REACH = {
-    "sqlite": text(_REACH_SQL).bindparams(  # typed, so that an empty list still compares as text
-        bindparam("visits", expanding=True, type_=String),
-        bindparam("patients", expanding=True, type_=String),
-    ),
-    "postgresql": text(
-        _REACH_SQL.replace("IN :visits", "= ANY(:visits)").replace(
-            "IN :patients", "= ANY(:patients)"
-        )
-    ).bindparams(
-        bindparam("visits", type_=ARRAY(String)), bindparam("patients", type_=ARRAY(String))
-    ),
-}
+_REACH = text(_REACH_SQL).bindparams(  # typed, so that an empty list still compares as text
+    bindparam("visits", expanding=True, type_=String),
+    bindparam("patients", expanding=True, type_=String),
+)
+_PG_REACH = (
+    _REACH_SQL.replace(":who", "%(who)s")
+    .replace("IN :visits", "= ANY(%(visits)s::text[])")
+    .replace("IN :patients", "= ANY(%(patients)s::text[])")
+)
 
 
 def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> None:
@@ -381,10 +402,11 @@ def _check_reach(session: Session, clinician: str, fresh: list[Incoming]) -> Non
         return
     visit_ids = {one.visit_id for one in valid if one.visit_id is not None}
     patient_ids = {one.patient_id for one in valid if one.patient_id is not None}
-    reach = session.execute(
-        _REACH[session.connection().dialect.name],
-        {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)},
-    ).all()
+    params = {"who": clinician, "visits": sorted(visit_ids), "patients": sorted(patient_ids)}
+    if is_postgres(session):
+        reach = _pg_rows(session, _PG_REACH, params)
+    else:
+        reach = list(session.execute(_REACH, params).all())
     patient_of_visit = {rid: patient for kind, rid, patient in reach if kind == "visit"}
     mine_patients = {rid for kind, rid, _ in reach if kind == "patient"}
     for one in valid:
