@@ -99,6 +99,12 @@ async def test_audit_rows_cannot_be_changed_by_the_app(
             conn.execute(
                 text("INSERT INTO rate_bucket (key, tokens, updated) VALUES ('probe', 1, 0)")
             )
+            # it appends through audit_append (migration 0014), with its own rights
+            newest = conn.execute(text("SELECT max(seq) FROM audit_event")).scalar_one()
+            appended = conn.execute(
+                text("SELECT new_seq FROM audit_append('t', 'a', NULL, 'probe', 'ok', '{}', '{')")
+            ).scalar_one()
+            assert appended == newest + 1
         for statement in (
             "UPDATE audit_event SET outcome = 'x' WHERE seq = 1",
             "DELETE FROM audit_event WHERE seq = 1",
