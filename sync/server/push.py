@@ -307,8 +307,8 @@ _PG_RECEIPTS_LISTED = (
 
 def _pg_rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """Rows (named tuples) of a statement run on the driver's cursor, in the session's
-    transaction: a push's busiest reads skip SQLAlchemy's result machinery, as its writes do
-    (a fifth of a millisecond a push)."""
+    transaction: a push's busiest reads skip SQLAlchemy's statement and result machinery,
+    as its writes do (about 80 microseconds a statement)."""
     raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
     return raw.cursor(row_factory=namedtuple_row).execute(sql, params).fetchall()  # type: ignore[arg-type]
 
