@@ -27,8 +27,14 @@
    by COPY, see `clinic_history.py`), two servers, pulled alternately; its day from
    scratch and a routine pull with its cursor, the larger ratio reported.
 
+5. "statements_per_push" and "statements_per_pull": what one device's push of --each records
+   and its pull send PostgreSQL (BEGIN, COMMIT and the pool's ping included), counted on
+   the driver's cursor in this process: the server's code and the database's work both
+   grow with them.
+
 Run: .venv/bin/python benchmarks/sync_bench.py [--records 20000] [--devices 200]
-(about 4 minutes). The last line is JSON with the figures the issue names.
+(about 4 minutes). The last line is JSON with the figures the issue names. `--quick` runs
+only the statement count and the burst (the CPU figures; --bursts 1 takes about 40 s).
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ from sync.server import audit
 from sync.server.auth import authenticate
 from sync.server.config import ServerSettings
 from sync.server.db import make_engine, transaction
+from sync.server.main import create_app
 from sync.server.migrate import migrate
 from sync.server.models import DeviceRecordRow
 from sync.server.push import push as push_batch
@@ -262,6 +269,81 @@ def backends_cpu_s(application_name: str) -> dict[int, float]:
 def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds the backends used between two readings (new ones: all of theirs)."""
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+class StatementCount:
+    """Counts what this process sends PostgreSQL while in its block: each statement the
+    driver's cursors execute, and the BEGIN and COMMIT around them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> StatementCount:
+        cursor, connection = psycopg.Cursor, psycopg.Connection
+        self._saved = (cursor.execute, cursor.executemany, connection.commit)
+        execute, executemany, commit = self._saved
+        idle = psycopg.pq.TransactionStatus.IDLE
+
+        def begins(conn: psycopg.Connection[Any]) -> int:  # psycopg sends BEGIN first
+            return int(not conn.autocommit and conn.info.transaction_status == idle)
+
+        def counted_execute(cur: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1 + begins(cur.connection)
+            return execute(cur, *args, **kwargs)
+
+        def counted_executemany(cur: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1 + begins(cur.connection)
+            return executemany(cur, *args, **kwargs)
+
+        def counted_commit(conn: Any) -> None:
+            self.count += int(conn.info.transaction_status != idle)
+            commit(conn)
+
+        cursor.execute, cursor.executemany = counted_execute, counted_executemany  # type: ignore[method-assign]
+        connection.commit = counted_commit  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        psycopg.Cursor.execute, psycopg.Cursor.executemany, psycopg.Connection.commit = (  # type: ignore[method-assign]
+            self._saved
+        )
+
+
+def statements_per_sync(folder: Path, each: int) -> tuple[int, int]:
+    """(statements, statements) one device's push of `each` records and its pull send
+    PostgreSQL, counted in this process (the app on the ASGI transport); the median of
+    a few devices, after a first one has warmed the pool."""
+    url, schema = fresh_db("postgres", folder, "count")
+    try:
+        settings = ServerSettings(database_url=url, clinic_timezone="UTC")
+        world = seed(make_engine(settings), settings, datetime.now(UTC).date(), clinicians=4)
+        app = create_app(settings)
+        stores = [filled_store(world, who, each, "http://127.0.0.1") for who in world.patients]
+
+        async def go() -> list[tuple[int, int]]:
+            counts = []
+            transport = httpx.ASGITransport(app=app)
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport) as http,
+            ):
+                for store in stores:
+                    client = SyncClient(http, store, Quick())
+                    with StatementCount() as pushed:
+                        await client.push()
+                    with StatementCount() as pulled:
+                        await client.pull()
+                    counts.append((pushed.count, pulled.count))
+            return counts
+
+        counts = asyncio.run(go())[1:]
+        return (
+            int(statistics.median(c[0] for c in counts)),
+            int(statistics.median(c[1] for c in counts)),
+        )
+    finally:
+        assert schema is not None
+        drop_pg_schema(schema)
 
 
 SOLO_DEVICES = 15  # synced one at a time before the load: the same-run baseline
@@ -464,6 +546,41 @@ def per_device_ms(runs: list[dict[str, Any]], key: str, devices: int) -> float:
     return round(statistics.median(run[key] for run in runs) / devices * 1000, 1)
 
 
+def run_bursts(args: argparse.Namespace, folder: Path) -> list[dict[str, Any]]:
+    """The burst (all devices in the same instant), `--bursts` times."""
+    bursts = []
+    for _ in range(args.bursts):
+        one = many_devices("postgres", folder, args.devices, args.each, spread_over(0.0))
+        print(_burst_line(args, one, "all in the same instant"), flush=True)
+        bursts.append(one)
+    return bursts
+
+
+def cpu_figures(args: argparse.Namespace, bursts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bursts' CPU a device: the medians, and each burst's."""
+    return {
+        "server_cpu_ms_per_device": per_device_ms(bursts, "server_cpu_s", args.devices),
+        "database_cpu_ms_per_device": per_device_ms(bursts, "database_cpu_s", args.devices),
+        "cpu_ms_per_device_bursts": [
+            [
+                round(run["server_cpu_s"] / args.devices * 1000, 1),
+                round(run["database_cpu_s"] / args.devices * 1000, 1),
+            ]
+            for run in bursts
+        ],
+        "cluster_cpu_ms_per_device": per_device_ms(bursts, "cluster_cpu_s", args.devices),
+    }
+
+
+def quick(args: argparse.Namespace, folder: Path, counts: dict[str, int]) -> None:
+    """`--quick`: the bursts' CPU and the statement counts, JSON last."""
+    bursts = run_bursts(args, folder)
+    figures = cpu_figures(args, bursts)
+    total = figures["server_cpu_ms_per_device"] + figures["database_cpu_ms_per_device"]
+    faults = {key: sum(run[key] for run in bursts) for key in ("errors", "lost", "duplicated")}
+    print(json.dumps({**faults, **figures, "cpu_ms_per_device": round(total, 1), **counts}))
+
+
 def main() -> None:
     """Run every part and print the figures, JSON last."""
     parser = argparse.ArgumentParser()
@@ -474,6 +591,9 @@ def main() -> None:
         "--spread", type=float, default=20.0, help="devices start within this many seconds"
     )
     parser.add_argument("--bursts", type=int, default=3, help="runs of the burst (median)")
+    parser.add_argument(
+        "--quick", action="store_true", help="only the statement count and the burst's CPU"
+    )
     parser.add_argument(
         "--history", type=int, default=1_000_000, help="rows of history for pull_ratio_1m"
     )
@@ -486,6 +606,11 @@ def main() -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        per_push, per_pull = statements_per_sync(folder, args.each)
+        print(f"statements sent to PostgreSQL: {per_push} a push of {args.each}, {per_pull} a pull")
+        if args.quick:
+            quick(args, folder, {"statements_per_push": per_push, "statements_per_pull": per_pull})
+            return
         sqlite_http, sqlite_direct = throughput("sqlite", folder, args.records)
         print(
             f"sqlite: {sqlite_http:8.0f} rec/s over HTTP, {sqlite_direct:8.0f} rec/s direct, "
@@ -496,11 +621,7 @@ def main() -> None:
             f"postgres: {pg_http:6.0f} rec/s over HTTP, {pg_direct:8.0f} rec/s direct, "
             f"ratio {pg_http / pg_direct:.2f}"
         )
-        bursts = []
-        for _ in range(args.bursts):
-            one = many_devices("postgres", folder, args.devices, args.each, spread_over(0.0))
-            print(_burst_line(args, one, "all in the same instant"), flush=True)
-            bursts.append(one)
+        bursts = run_bursts(args, folder)
         # The burst's p95 swings by a quarter from run to run (which requests happen to
         # share the cores): the median run is reported, and every run's faults count.
         burst = sorted(bursts, key=lambda run: run["p95_ms"])[len(bursts) // 2]
@@ -553,16 +674,9 @@ def main() -> None:
                 "solo_device_ms": round(burst["solo_device_ms"], 1),
                 "p95_over_solo": round(burst["p95_ms"] / burst["solo_device_ms"], 1),
                 "p95_ms_bursts": [round(run["p95_ms"], 1) for run in bursts],
-                "server_cpu_ms_per_device": per_device_ms(bursts, "server_cpu_s", args.devices),
-                "database_cpu_ms_per_device": per_device_ms(bursts, "database_cpu_s", args.devices),
-                "cpu_ms_per_device_bursts": [
-                    [
-                        round(run["server_cpu_s"] / args.devices * 1000, 1),
-                        round(run["database_cpu_s"] / args.devices * 1000, 1),
-                    ]
-                    for run in bursts
-                ],
-                "cluster_cpu_ms_per_device": per_device_ms(bursts, "cluster_cpu_s", args.devices),
+                **cpu_figures(args, bursts),
+                "statements_per_push": per_push,
+                "statements_per_pull": per_pull,
                 "pull_ratio_1m": round(max(day, routine), 3),
                 "pull_ratio_1m_day": round(day, 3),
                 "pull_ratio_1m_routine": round(routine, 3),

@@ -7,10 +7,11 @@ transaction-scoped advisory lock on PostgreSQL, the single writer on SQLite) and
 last statement of a transaction, so the lock is held only for the commit.
 
 Every writer of the clinic queues on that lock, so on PostgreSQL the locked part is one
-network round trip plus the commit: the lock and an `INSERT ... SELECT` that reads the
-chain's head and hashes the new row in SQL are sent together in a pipeline. They remain
-two statements, so the insert's snapshot is taken after the lock is granted and always
-sees the previous writer's committed event.
+network round trip plus the commit: one statement, the function `audit_append` (migration
+0014), takes the lock, reads the chain's head and inserts the new row hashed in SQL, and
+the commit is sent with it in a pipeline. A PL/pgSQL function takes a fresh snapshot for
+each statement it runs, so the head is read after the lock is granted and always sees the
+previous writer's committed event.
 
 Deleting the newest rows leaves a shorter chain that is still valid, so the chain alone
 cannot show it. An anchor closes that gap: a line `audit-anchor v1 <seq> <hash> <at>`
@@ -38,7 +39,7 @@ from sync.server.db import is_postgres
 from sync.server.models import AuditEvent
 
 GENESIS = "0" * 64
-AUDIT_LOCK_KEY = 0x6661_7564  # "faud": one advisory lock for the audit chain
+AUDIT_LOCK_KEY = 0x6661_7564  # "faud": the audit chain's advisory lock (taken by audit_append)
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -103,21 +104,12 @@ def append(
     return event
 
 
-# The chain head is read after the lock is granted (a statement of its own); the hash is
-# `event_hash` computed in SQL: "seq" sorts last among the fields, so the canonical JSON
-# is a prefix, the number and "}" (ASCII only: json.dumps escapes the rest).
-_PG_LOCK = "SELECT pg_advisory_xact_lock(%(key)s)"
-_PG_INSERT = """
-INSERT INTO audit_event (seq, at, actor, device_id, action, outcome, detail, prev_hash, hash)
-SELECT head.seq, %(at)s, %(actor)s, %(device_id)s, %(action)s, %(outcome)s, %(detail)s,
-       head.prev, encode(sha256(convert_to(
-           head.prev || %(prefix)s || head.seq::text || '}', 'UTF8')), 'hex')
-FROM (
-    SELECT COALESCE(last.seq, 0) + 1 AS seq, COALESCE(last.hash, %(genesis)s) AS prev
-    FROM (SELECT 1) AS one
-    LEFT JOIN (SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1) AS last ON true
-) AS head
-RETURNING seq, prev_hash, hash
+# The lock, the chain's head and the insert (`event_hash` computed in SQL): "seq" sorts
+# last among the fields, so the canonical JSON is a prefix, the number and "}" (ASCII
+# only: json.dumps escapes the rest). The function takes AUDIT_LOCK_KEY itself.
+_PG_APPEND = """
+SELECT new_seq, new_prev, new_hash FROM audit_append(
+    %(at)s, %(actor)s, %(device_id)s, %(action)s, %(outcome)s, %(detail)s, %(prefix)s)
 """
 
 
@@ -125,20 +117,16 @@ def _append_pg(session: Session, event: AuditEvent, commit: bool) -> AuditEvent:
     session.flush()  # the transaction's own writes go first, outside the locked part
     body = canonical_text({**_fields(event), "seq": 0})
     assert body.endswith(',"seq":0}'), body  # "seq" must sort last for the SQL hash
-    # the event's own fields (its seq is the database's to give), the lock and the hash input
-    params = {
-        **_fields(event),
-        "key": AUDIT_LOCK_KEY,
-        "prefix": body[: -len("0}")],
-        "genesis": GENESIS,
-    }
+    # the event's own fields (its seq is the database's to give) and the hash input
+    params = {**_fields(event), "prefix": body[: -len("0}")]}
     raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
-    with raw.pipeline():
-        raw.execute(_PG_LOCK, params)
-        inserted = raw.execute(_PG_INSERT, params)
-        if commit:  # queued behind the insert: lock, insert and commit in one round trip
+    if commit:  # the commit queued behind the append: one round trip
+        with raw.pipeline():
+            appended = raw.execute(_PG_APPEND, params)
             raw.commit()
-    row = inserted.fetchone()
+    else:
+        appended = raw.execute(_PG_APPEND, params)
+    row = appended.fetchone()
     assert row is not None
     if commit:
         session.commit()  # the session's own bookkeeping; the database has committed

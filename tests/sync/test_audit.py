@@ -6,6 +6,7 @@ database catch it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,12 @@ async def test_audit_rows_cannot_be_changed_by_the_app(
             conn.execute(
                 text("INSERT INTO rate_bucket (key, tokens, updated) VALUES ('probe', 1, 0)")
             )
+            # it appends through audit_append (migration 0014), with its own rights
+            newest = conn.execute(text("SELECT max(seq) FROM audit_event")).scalar_one()
+            appended = conn.execute(
+                text("SELECT new_seq FROM audit_append('t', 'a', NULL, 'probe', 'ok', '{}', '{')")
+            ).scalar_one()
+            assert appended == newest + 1
         for statement in (
             "UPDATE audit_event SET outcome = 'x' WHERE seq = 1",
             "DELETE FROM audit_event WHERE seq = 1",
@@ -199,6 +206,35 @@ def test_head_appends_one_parseable_line_per_call(db_url: str, tmp_path: Path, c
         assert event is not None and (event.actor, event.action) == ("cli", "audit_head")
         assert audit.AuditAnchor.of(event) == second
         assert audit.verify(session, [first, second]) == (2, None)
+    engine.dispose()
+
+
+def test_writers_appending_at_once_leave_one_unbroken_chain(db_url: str) -> None:
+    # Each append reads the chain's head only once the lock is its own: with a stale head
+    # two events would share a seq (refused) or fork the chain (reported by verify).
+    engine = make_engine(test_settings(db_url))
+    writers, each = 6, 10
+
+    def write(writer: int) -> list[int]:
+        seqs = []
+        for i in range(each):
+            with transaction(engine) as session:
+                event = audit.append(
+                    session,
+                    actor=f"writer{writer}",
+                    action="push",
+                    outcome="ok",
+                    detail={"n": i},
+                    commit=i % 2 == 0,  # both ways: committing inside the append and after
+                )
+                seqs.append(event.seq)
+        return seqs
+
+    with ThreadPoolExecutor(writers) as pool:
+        given = [seq for seqs in pool.map(write, range(writers)) for seq in seqs]
+    assert sorted(given) == list(range(1, writers * each + 1))
+    with transaction(engine) as session:
+        assert audit.verify(session) == (writers * each, None)
     engine.dispose()
 
 

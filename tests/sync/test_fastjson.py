@@ -6,11 +6,14 @@ import json
 import math
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, Field
 
-from sync.server.fastjson import loads
+from sync.server.fastjson import FastJsonRoute, loads
 
 scalars = (
     st.none()
@@ -65,3 +68,52 @@ def test_invalid_json_fails_as_the_standard_library_does(body: bytes) -> None:
         json.loads(body)
     assert type(ours.value) is type(theirs.value)
     assert str(ours.value) == str(theirs.value)
+
+
+class _Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(ge=0)
+    tags: dict[str, Any] = Field(default_factory=dict)
+
+
+def _sample_app(seen: list[Any]) -> FastAPI:
+    router = APIRouter(route_class=FastJsonRoute)
+
+    @router.post("/sample")
+    def sample(body: _Sample) -> None:
+        seen.append(body)
+
+    app = FastAPI()
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "answer"),
+    [
+        (b'{"n": 3, "tags": {"a": [1, 2.5, null]}}', 200, {"n": 3, "tags": {"a": [1, 2.5, None]}}),
+        (b'{"n": 3, "n": 4}', 200, {"n": 4, "tags": {}}),  # the last of a repeated key
+        (b'{"n": -1}', 422, [["body", "n"]]),
+        (b'{"n": 1, "extra": 0}', 422, [["body", "extra"]]),
+        (b'{"n": 1, "tags": {"a": "\\ud800"}}', 200, {"n": 1, "tags": {"a": "\ud800"}}),
+        (b'{"n": ', 422, [["body", 6]]),
+    ],
+)
+async def test_a_body_model_is_read_in_one_pass_with_the_same_answers(
+    body: bytes, status: int, answer: Any
+) -> None:
+    # What fails the one-pass validation (a lone surrogate, any invalid body) is read and
+    # validated again the usual way: FastAPI's own errors, the standard library's values.
+    seen: list[Any] = []
+    transport = httpx.ASGITransport(app=_sample_app(seen))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/sample", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == status, response.text
+    if status == 200:
+        [got] = seen
+        assert isinstance(got, _Sample) and got.model_dump() == answer
+    else:
+        assert [error["loc"] for error in response.json()["detail"]] == answer

@@ -16,7 +16,7 @@ from sync.outbox import push_body
 from sync.records import ClosedVial, DayClosure
 from sync.server.db import transaction
 from sync.server.main import create_app
-from sync.server.models import DeviceRecordRow, ReviewItem
+from sync.server.models import DeviceRecordRow, Receipt, ReviewItem
 from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, test_settings
 from tests.sync.factories import World, seed, vitals
@@ -232,3 +232,41 @@ async def test_clocks_a_day_apart(db_url: str) -> None:
         await client_for(http, store).sync_once()
         assert store.of_kind("visit") == {}
     app.state.ctx.engine.dispose()
+
+
+async def test_every_answer_in_one_batch_is_receipted_and_replayed_alike(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    # On PostgreSQL an applied item's receipt and a rejected one's are written with the
+    # records; a duplicate's and a conflict's after the lookup. Every seq needs its own.
+    p, v = world.patients["a"], world.visits["a"]
+    store = device_store(world, "a")
+    first = vitals(p.id, v.id, "a", hr=70)
+    store.write(first)
+    store.write(first)  # the same record twice in one batch: stored once
+    store.write(first.model_copy(update={"heart_rate_bpm": 150}))  # the same id, other content
+    bad = vitals(p.id, v.id, "a").model_dump(mode="json") | {"heart_rate_bpm": 900}
+    store.write_raw("vitals", uuid.UUID(bad["id"]), bad, "ab" * 32)
+    store.write(vitals(p.id, v.id, "a", hr=80))
+    batch = [store.items[seq] for seq in sorted(store.items)]
+    headers = {"Authorization": f"Bearer {world.tokens['a']}"}
+    answers = []
+    for _ in range(2):  # the second time, a replay: the same answers, nothing stored again
+        response = await api.post("/sync/push", json=push_body(store.head, batch), headers=headers)
+        assert response.status_code == 200, response.text
+        answers.append([(r["seq"], r["status"]) for r in response.json()["results"]])
+    assert answers[0] == [
+        (1, "applied"),
+        (2, "duplicate"),
+        (3, "conflict"),
+        (4, "rejected"),
+        (5, "applied"),
+    ]
+    assert answers[1] == [
+        (seq, "duplicate" if status == "applied" else status) for seq, status in answers[0]
+    ]
+    assert len(_rows(app, DeviceRecordRow)) == 2
+    assert sorted(review.seq for review in _rows(app, ReviewItem)) == [3, 4]
+    receipts = sorted((r.seq, r.status) for r in _rows(app, Receipt))
+    assert receipts == answers[0]
+    assert response.json()["head"]["seq"] == 5
