@@ -89,6 +89,16 @@ def _problem(error: Any) -> str:
 def parse_csv(text: str) -> dict[str, ClinicalRecord]:
     """Whole records by patient id from the clinic's CSV, or `Invalid` naming line and column."""
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_rows(reader)
+    except csv.Error:  # e.g. a bare carriage return inside an unquoted cell
+        raise Invalid(
+            f"line {reader.line_num + 1}: not readable as CSV (a line break inside an unquoted "
+            "cell? quote cells that hold one)"
+        ) from None
+
+
+def _parse_rows(reader: csv.DictReader[str]) -> dict[str, ClinicalRecord]:
     header = reader.fieldnames or []
     missing = [c for c in ("patient_id", "kind", "text") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
