@@ -12,7 +12,6 @@ a mg (`quantity.py`); a clinician's `stock_mg` must be given (`0`, a number, or 
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from fieldapp.errors import PlanInputError
+from fieldapp.routing.csvfile import csv_rows
 from fieldapp.routing.model import Break, Clinician, InputProblem, Place, Visit
 from fieldapp.routing.quantity import UNLIMITED_WORDS, QuantityError, parse_cmg
 from fieldapp.routing.settings import LEVELS
@@ -160,35 +160,30 @@ def _rows(
     path: Path, required: tuple[str, ...], label: str
 ) -> Iterator[tuple[int, dict[str, str] | InputProblem]]:
     """Each non-empty row as cells by column, or the problem of a row whose cell count is off."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise PlanInputError(f"{label}: cannot be read ({exc.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
-        first = next(reader, [])
-        header = [name.strip() for name in first]
-        missing = [name for name in required if name not in header]
-        if missing:
-            raise PlanInputError(
-                f"{label} row 1: missing column(s) {', '.join(missing)}{_separator_hint(first)}"
-            )
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                yield (
+    reader = csv_rows(path, label)
+    first = next(reader, [])
+    header = [name.strip() for name in first]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise PlanInputError(
+            f"{label} row 1: missing column(s) {', '.join(missing)}{_separator_hint(first)}"
+        )
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield (
+                number,
+                InputProblem(
+                    label,
                     number,
-                    InputProblem(
-                        label,
-                        number,
-                        "(row)",
-                        f"has {len(cells)} cells but the header has {len(header)} columns"
-                        " (a value holding a comma must be in double quotes)",
-                    ),
-                )
-                continue
-            yield number, dict(zip(header, cells, strict=True))
+                    "(row)",
+                    f"has {len(cells)} cells but the header has {len(header)} columns"
+                    " (a value holding a comma must be in double quotes)",
+                ),
+            )
+            continue
+        yield number, dict(zip(header, cells, strict=True))
 
 
 def _separator_hint(header: list[str]) -> str:

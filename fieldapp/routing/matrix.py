@@ -7,7 +7,6 @@ name of a clinician's start or end place).
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fieldapp.errors import PlanInputError
+from fieldapp.routing.csvfile import csv_rows
 from fieldapp.routing.model import Place
 from fieldapp.routing.settings import TravelSettings
 
@@ -80,23 +80,18 @@ def read_matrix_csv(path: Path, place_ids: Sequence[str]) -> TravelMatrix:
     np.fill_diagonal(minutes, 0.0)
     np.fill_diagonal(km, 0.0)
     label = path.name
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise PlanInputError(f"{label}: cannot be read ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        missing = [name for name in ("from", "to", "minutes", "km") if name not in header]
-        if missing:
-            raise PlanInputError(f"{label} row 1: missing column(s) {', '.join(missing)}")
-        reader.fieldnames = header
-        for number, row in enumerate(reader, start=2):
-            a, b = (row.get("from") or "").strip(), (row.get("to") or "").strip()
-            if a not in where or b not in where:
-                continue  # pairs between places not planned today are allowed and ignored
-            minutes[where[a], where[b]] = _cell(row, "minutes", label, number)
-            km[where[a], where[b]] = _cell(row, "km", label, number)
+    reader = csv_rows(path, label)
+    header = [name.strip() for name in next(reader, [])]
+    missing = [name for name in ("from", "to", "minutes", "km") if name not in header]
+    if missing:
+        raise PlanInputError(f"{label} row 1: missing column(s) {', '.join(missing)}")
+    for number, cells in enumerate(reader, start=2):
+        row = dict(zip(header, cells, strict=False))
+        a, b = (row.get("from") or "").strip(), (row.get("to") or "").strip()
+        if a not in where or b not in where:
+            continue  # pairs between places not planned today are allowed and ignored
+        minutes[where[a], where[b]] = _cell(row, "minutes", label, number)
+        km[where[a], where[b]] = _cell(row, "km", label, number)
     gaps = np.argwhere(np.isnan(minutes))
     if len(gaps):
         shown = ", ".join(f"{ids[i]}→{ids[j]}" for i, j in gaps[:5])

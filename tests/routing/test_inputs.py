@@ -9,6 +9,7 @@ import pytest
 
 from fieldapp.errors import PlanInputError
 from fieldapp.routing.inputs import read_clinicians, read_visits
+from fieldapp.routing.matrix import read_matrix_csv
 
 from .days import DAY, at
 
@@ -213,3 +214,31 @@ def test_safety_notes_are_category_and_level(tmp_path: Path) -> None:
     assert visits[0].safety == {("weapons", "high"), ("aggressive_animals", "low")}
     assert [(p.row, p.column) for p in problems] == [(3, "safety"), (4, "safety")]
     assert problems[0].problem == "each note is category:level, the level one of low, medium, high"
+
+
+@pytest.mark.parametrize("kind", ["visits", "matrix"])
+def test_a_file_in_another_encoding_is_a_sentence_not_a_traceback(
+    tmp_path: Path, kind: str
+) -> None:
+    """A spreadsheet's plain "CSV" in Latin-1: decoding failed mid-read, a traceback."""
+    path = tmp_path / f"{kind}.csv"
+    if kind == "visits":
+        path.write_bytes(
+            (VISIT_HEADER + "V1,Zo\xeb Demo,,47.6,-122.3,09:00,11:00,120,,,\n").encode("latin-1")
+        )
+        call = lambda: read_visits(path, DAY)  # noqa: E731
+    else:
+        path.write_bytes("from,to,minutes,km\nd\xe9p\xf4t,V1,10,5\n".encode("latin-1"))
+        call = lambda: read_matrix_csv(path, ["V1"])  # noqa: E731
+    with pytest.raises(PlanInputError, match="not UTF-8 text") as refused:
+        call()
+    assert "Zo" not in str(refused.value) and "p\xf4t" not in str(refused.value)
+
+
+def test_a_cell_past_the_csv_limit_names_its_row(tmp_path: Path) -> None:
+    huge = "x" * 200_000  # past the csv module's field limit: csv.Error escaped
+    path = write(
+        tmp_path, "visits.csv", VISIT_HEADER + f"V1,{huge},,47.6,-122.3,09:00,11:00,120,,,\n"
+    )
+    with pytest.raises(PlanInputError, match=r"visits\.csv row 2: not readable as CSV"):
+        read_visits(path, DAY)
