@@ -15,7 +15,9 @@ note): about 40,000 records. It is built once into a temp folder and reused.
   checklist (each digit, until the form has judged it); and Enter opening a visit (until
   its check-in screen is up) then Escape back. p95 over all presses. Same-run baselines:
   a bare Textual screen push, and typing into a bare Textual form as long as the
-  checklist (label and input per row).
+  checklist (label and input per row). For each kind of press, the layouts (Textual's
+  reflows of a screen, whole or part: counted by wrapping its private
+  `Screen._refresh_layout`) and the full garbage collections (a `gc` callback) per press.
 
     .venv/bin/python benchmarks/tui_bench.py [--rounds 5] [--presses 60]
 """
@@ -300,15 +302,62 @@ def launch_once(kind: str, store_path: Path, script: Path) -> tuple[float, float
 # -- key latency (in process) ----------------------------------------------------------------
 
 
-async def press(app: Any, key: str, done: Any, character: str | None = None) -> float:
+class PressCounts:
+    """What the presses cost the screen and the interpreter, by kind of press: layouts
+    (Textual's reflows of a screen, whole or part) and full garbage collections."""
+
+    def __init__(self) -> None:
+        self.kind: str | None = None
+        self.presses: dict[str, int] = {}
+        self.layouts: dict[str, int] = {}
+        self.full_gcs: dict[str, int] = {}
+
+    def install(self) -> None:
+        """Count from now on (a wrapper on the screens' reflow and a `gc` callback)."""
+        import gc
+
+        from textual.screen import Screen
+
+        reflow = Screen._refresh_layout
+
+        def counted(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
+            if self.kind is not None:
+                self.layouts[self.kind] = self.layouts.get(self.kind, 0) + 1
+            reflow(screen, *args, **kwargs)
+
+        Screen._refresh_layout = counted  # type: ignore[method-assign]
+        gc.callbacks.append(self._collected)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2 and self.kind is not None:
+            self.full_gcs[self.kind] = self.full_gcs.get(self.kind, 0) + 1
+
+    def per_press(self, kind: str) -> str:
+        """Layouts and full collections per press of `kind`."""
+        n = max(1, self.presses.get(kind, 0))
+        return (
+            f"layouts/key {self.layouts.get(kind, 0) / n:.2f}, "
+            f"full gc/key {self.full_gcs.get(kind, 0) / n:.2f}"
+        )
+
+
+COUNTS = PressCounts()
+
+
+async def press(
+    app: Any, key: str, done: Any, character: str | None = None, kind: str = ""
+) -> float:
     """Milliseconds from posting `key` until `done()` holds and the screen has refreshed."""
     from textual import events
 
+    COUNTS.kind = kind or None
+    COUNTS.presses[kind] = COUNTS.presses.get(kind, 0) + 1
     started = time.perf_counter()
     app.post_message(events.Key(key, character))
     while not done():
         await asyncio.sleep(0.0005)
     await app.screen.wait_for_refresh()
+    COUNTS.kind = None
     return (time.perf_counter() - started) * 1000
 
 
@@ -353,7 +402,7 @@ async def key_latencies(store_path: Path, presses: int) -> KeyTimes:
             before = table.cursor_row
             key = "down" if (i // (TODAY_VISITS - 1)) % 2 == 0 else "up"
             times.moves.append(
-                await press(app, key, lambda t=table, b=before: t.cursor_row != b)  # type: ignore[misc]
+                await press(app, key, lambda t=table, b=before: t.cursor_row != b, kind="moves")  # type: ignore[misc]
             )
         for _ in range(max(5, presses // 3)):
             times.opens.append(
@@ -361,6 +410,7 @@ async def key_latencies(store_path: Path, presses: int) -> KeyTimes:
                     app,
                     "enter",
                     lambda: isinstance(app.screen, EvvScreen) and app.screen.is_mounted,
+                    kind="opens",
                 )
             )
             await pilot.press("escape")
@@ -395,7 +445,7 @@ async def type_into_checklist(app: Any, pilot: Any, presses: int) -> list[float]
                 def judged(f: str = field_id, t: str = typed) -> bool:
                     return bool(screen.run.texts.get(f) == t)
 
-                found.append(await press(app, digit, judged, digit))
+                found.append(await press(app, digit, judged, digit, kind="typing"))
     return found[:presses]
 
 
@@ -431,7 +481,7 @@ async def bare_typing_latencies(times: int, rows: int) -> list[float]:
             for digit in "7698":
                 expected = box.value + digit
                 found.append(
-                    await press(app, digit, lambda e=expected: box.value == e, digit)  # type: ignore[misc]
+                    await press(app, digit, lambda e=expected: box.value == e, digit, "bare typing")  # type: ignore[misc]
                 )
     return found[:times]
 
@@ -484,7 +534,10 @@ async def bare_push_latencies(times: int) -> list[float]:
         for _ in range(times):
             found.append(
                 await press(
-                    app, "enter", lambda: isinstance(app.screen, Step) and app.screen.is_mounted
+                    app,
+                    "enter",
+                    lambda: isinstance(app.screen, Step) and app.screen.is_mounted,
+                    kind="bare push",
                 )
             )
             await pilot.press("escape")
@@ -529,6 +582,7 @@ def main() -> None:
     launch_s, bare_s = statistics.median(app), statistics.median(bare)
     # The keys phase writes (a check-in, drafts): on a copy, so every run starts the same.
     scratch = args.dir / "keys-run.store"
+    COUNTS.install()
     shutil.copyfile(store_path, scratch)
     try:
         keys = asyncio.run(key_latencies(scratch, args.presses))
@@ -544,10 +598,10 @@ def main() -> None:
         f"                 (the store's key derivation, left out: {statistics.median(kdf):.3f} s)"
     )
     print(f"launch ratio     {launch_s / bare_s:.2f} (goal <= {GOALS['launch_ratio']})")
-    for name, found, floor in (
-        ("down/up", keys.moves, None),
-        ("typing", keys.typing, typing_floor),
-        ("open visit", keys.opens, push_floor),
+    for name, found, floor, kind, floor_kind in (
+        ("down/up", keys.moves, None, "moves", ""),
+        ("typing", keys.typing, typing_floor, "typing", "bare typing"),
+        ("open visit", keys.opens, push_floor, "opens", "bare push"),
     ):
         line = f"keys: {name:10} p50 {statistics.median(found):.1f} ms  p95 {p95(found):.1f} ms"
         if floor is not None:
@@ -556,6 +610,10 @@ def main() -> None:
                 f" (ratio {p95(found) / p95(floor):.2f})"
             )
         print(line)
+        counts = COUNTS.per_press(kind)
+        if floor_kind:
+            counts += f"   bare Textual {COUNTS.per_press(floor_kind)}"
+        print(f"                 {counts}")
     counts = f"{len(keys.moves)} moves, {len(keys.typing)} digits, {len(keys.opens)} opens"
     print(f"keys: all presses p95 {key_p95:.1f} ms ({counts})")
     figures = {

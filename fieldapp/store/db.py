@@ -249,6 +249,15 @@ class Database:
             with suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
 
+    def version(self) -> tuple[int, int]:
+        """Changes to the file so far: rows this connection changed, and SQLite's count of
+        commits by other connections (`PRAGMA data_version`). Equal twice: nothing changed."""
+        try:
+            (others,) = self.conn.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error as exc:
+            raise translate(exc) from None
+        return self.conn.total_changes, int(others)
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """All rows of a read."""
         try:

@@ -27,6 +27,7 @@ from fieldapp.errors import StoreTampered
 from fieldapp.store import codec
 from fieldapp.store.core import guarded
 from fieldapp.store.crypto import CryptoFailure, RecordCipher
+from fieldapp.store.db import Database
 from fieldapp.store.drafts import DraftsMixin
 from fieldapp.store.purged import TOMBSTONE_VERSION, tombstone_hash
 from sync.outbox import (
@@ -58,6 +59,8 @@ class SyncStatus:
 
 class OutboxMixin(DraftsMixin):
     """Outbox, pull cursor, device identity and sync status."""
+
+    _sync_status_kept: tuple[Database, tuple[int, int], SyncStatus] | None = None
 
     # -- secrets -----------------------------------------------------------------------
 
@@ -341,10 +344,20 @@ class OutboxMixin(DraftsMixin):
 
     @guarded
     def sync_status(self) -> SyncStatus:
-        """Pending, set aside, synced, and the last sync (readable: no key needed)."""
-        states = dict(self._open_db().query("SELECT state, count(*) FROM outbox GROUP BY state"))
+        """Pending, set aside, synced, and the last sync (readable: no key needed).
+
+        The status line asks every second and on every screen shown; counting the outbox
+        reads each of its rows (3 ms on five years of records), so the answer is kept
+        until the file changes (a write here or by another connection).
+        """
+        db = self._open_db()
+        version = db.version()
+        kept = self._sync_status_kept
+        if kept is not None and kept[0] is db and kept[1] == version:
+            return kept[2]
+        states = dict(db.query("SELECT state, count(*) FROM outbox GROUP BY state"))
         last_ok = self._sync_value("last_ok")
-        return SyncStatus(
+        status = SyncStatus(
             pending=states.get("pending", 0),
             set_aside=states.get("conflict", 0) + states.get("rejected", 0),
             synced=states.get("synced", 0),
@@ -352,3 +365,5 @@ class OutboxMixin(DraftsMixin):
             last_success_at=self._sync_value("last_success_at"),
             last_ok=None if last_ok is None else last_ok == "1",
         )
+        self._sync_status_kept = (db, version, status)
+        return status

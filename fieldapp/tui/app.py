@@ -27,6 +27,7 @@ from fieldapp.services.status import status_info
 from fieldapp.services.syncing import SyncFactory
 from fieldapp.settings import Settings
 from fieldapp.tui.boundary import ErrorBoundary
+from fieldapp.tui.collector import PAUSE_S, IdleCollector
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.deferred import deferred
 from fieldapp.tui.duress_key import DuressKey
@@ -104,6 +105,7 @@ class FieldApp(DuressKey):
         self._sync_again = False
         self._prompting = False
         self.boundary = ErrorBoundary(self)
+        self.collector = IdleCollector()
 
     # -- start, lock and unlock ----------------------------------------------------------
 
@@ -115,6 +117,8 @@ class FieldApp(DuressKey):
             self.set_keymap(self.settings.ui.keys)
         self.services.store.on_before_lock.append(self.services.drafts.flush)
         self.set_interval(1.0, self.tick)
+        self.collector.start()
+        self.set_interval(PAUSE_S / 2, self.collector.collect_if_paused)
         self.send_duress()  # a signal left from before a crash or a restart goes now
         if self.services.store.is_locked:
             self.push_screen(UnlockScreen(self.services, START.message))
@@ -159,6 +163,7 @@ class FieldApp(DuressKey):
         """Every key and click counts as activity for the idle lock."""
         if isinstance(event, events.Key | events.MouseDown):
             self.services.note_activity()
+            self.collector.activity()
         try:
             await super().on_event(event)
         except Exception as error:  # a binding's action: the app's own loop must go on
@@ -534,7 +539,9 @@ class FieldApp(DuressKey):
         return rows
 
     async def on_unmount(self) -> None:
-        """Close the sync client's connections when the app built the client."""
+        """Close the sync client's connections when the app built the client; put the
+        garbage collector back."""
+        self.collector.stop()
         client = self.services.sync
         if self._sync_factory is not None and client is not None:
             with contextlib.suppress(Exception):  # closing is best effort at exit

@@ -36,6 +36,24 @@ def test_saving_an_existing_device_record_is_refused(store: Store) -> None:
     assert store.pending_count() == 1
 
 
+def test_the_sync_status_follows_every_change_to_the_file(store: Store) -> None:
+    # Kept between changes (the status line asks every second); any write counts, ours
+    # or another connection's (another fieldapp command on the same file).
+    import sqlite3
+
+    pid = uuid.uuid4()
+    assert store.sync_status().pending == 0
+    store.save_many([device_record("status", pid)])
+    assert store.sync_status().pending == 1
+    assert store.sync_status() is store.sync_status()  # nothing changed: not counted again
+    other = sqlite3.connect(store.path)
+    with other:
+        other.execute("UPDATE outbox SET state = 'synced'")
+    other.close()
+    status = store.sync_status()
+    assert (status.pending, status.synced) == (0, 1)
+
+
 def test_a_batch_with_one_duplicate_is_refused_whole(store: Store) -> None:
     pid = patient().id
     first = device_record("status", pid)

@@ -170,6 +170,35 @@ async def test_a_second_check_in_asks_why_and_records_it(app: FieldApp) -> None:
         assert "Reason: first check-out missed" in arrived[0].note
 
 
+async def test_a_reason_typed_for_a_second_check_in_comes_back_shown(app: FieldApp) -> None:
+    # The field is mounted only when asked for: a draft holding its text brings it back.
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        first, second = today.visit_ids()[:2]
+        app.open_visit(first)
+        await settle(pilot)
+        await pilot.press("ctrl+r", "space", "ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_visit(second)
+        await settle(pilot)
+        await pilot.press("ctrl+r", "space", "ctrl+s")
+        await settle(pilot)
+        await pilot.press(*"missed")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_visit(second)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EvvScreen)
+        reason = screen.fields()["second_reason"]
+        assert reason.display and reason.is_mounted and reason.value == "missed"
+
+
 async def test_todays_list_shows_how_a_visit_ended(app: FieldApp, clock) -> None:  # type: ignore[no-untyped-def]
     async with app.run_test(size=SIZE) as pilot:
         await to_monitor(pilot)

@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.widget import AwaitMount
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.errors import FieldAppError
@@ -35,6 +36,16 @@ class EvvScreen(StepScreen):
         super().__init__(session)
         self.checkout = checkout
         self.STEP = "checkout" if checkout else "checkin"  # type: ignore[misc]
+        # Asked for only when another visit is still checked in (see `action_confirm`):
+        # built here, mounted then, so opening a visit does not style and mount a hidden
+        # field (a fifth of the time Textual took to open this screen).
+        self.reason = Field(
+            "second_reason",
+            "Why a second open visit",
+            _reason,
+            placeholder="e.g. the first patient's check-out was missed",
+        )
+        self.reason.display = False
 
     def compose(self) -> ComposeResult:
         """The visit, its EVV elements, the attestation and the buttons."""
@@ -69,14 +80,6 @@ class EvvScreen(StepScreen):
             why = Static("", id="evv-second", markup=False)
             why.display = False
             yield why
-            reason = Field(
-                "second_reason",
-                "Why a second open visit",
-                _reason,
-                placeholder="e.g. the first patient's check-out was missed",
-            )
-            reason.display = False
-            yield reason
             buttons = []
             if not self.checkout and not s.has_status("en_route"):
                 buttons.append(Button("En route", id="en-route"))
@@ -88,15 +91,30 @@ class EvvScreen(StepScreen):
     def on_mount(self) -> None:
         """Bring back the attestation (and a reason) typed before a lock or a crash."""
         self.restore_draft()
-        reason = self.fields()["second_reason"]
-        reason.display = bool(reason.value.strip())
+        if self.reason.value.strip():
+            self.ask_reason()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def fields(self) -> dict[str, Field]:
+        """The form's fields, the reason for a second open visit among them (shown or not:
+        its text is part of the draft either way)."""
+        return {**super().fields(), "second_reason": self.reason}
+
+    def ask_reason(self) -> AwaitMount | None:
+        """Show the reason field above the buttons; the first time it is mounted (await
+        that before giving it the focus)."""
+        reason = self.reason
+        reason.display = True
+        if reason.parent is not None:
+            return None
+        form = self.query_one("#evv-form", VerticalScroll)
+        return form.mount(reason, before=form.query_one(".step-buttons"))
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         """En route or confirm."""
         if event.button.id == "en-route":
             self.action_en_route()
         elif event.button.id == "confirm":
-            self.action_confirm()
+            await self.action_confirm()
 
     def action_en_route(self) -> None:
         """Leaving for this visit."""
@@ -105,7 +123,7 @@ class EvvScreen(StepScreen):
             for button in self.query("#en-route"):
                 button.remove()
 
-    def action_confirm(self) -> None:
+    async def action_confirm(self) -> None:
         """Check in or out, with the attestation standing in for a location fix."""
         attested = self.query_one("#evv-attest", Checkbox).value
         if self.checkout:
@@ -113,14 +131,18 @@ class EvvScreen(StepScreen):
                 self.notify("Checked out.")
                 self.done()
             return
-        field = self.fields()["second_reason"]
+        field = self.reason
         try:
             self.session.arrive(None, None, attested, second_reason=field.value)
         except AnotherVisitOpen as exc:
             # Ask for the reason right here, keeping what was ticked and typed.
             why = self.query_one("#evv-second", Static)
             why.update(str(exc))
-            why.display = field.display = True
+            why.display = True
+            mounted = self.ask_reason()
+            if mounted is not None:
+                # Keys typed meanwhile wait, then go to the field, not to the tick box.
+                await mounted
             field.focus_input()
             self.notify(str(exc), severity="error", markup=False, timeout=12)
             return

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, TypeVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Checkbox, Static
 
@@ -15,6 +16,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services.visit import VisitSession
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.field import SHOW_AFTER_S, Field
+from fieldapp.tui.widgets.paragraphs import Kept, Paragraphs
 
 T = TypeVar("T")
 TICK = "tick:"
@@ -68,6 +70,7 @@ class StepScreen(FieldScreen):
         self._fields: dict[str, Field] | None = None
         self._boxes: list[Checkbox] | None = None
         self._shown: dict[str, tuple[Text, str | None]] = {}
+        self._kept: dict[str, Kept] = {}
         self._relayout: Timer | None = None
 
     def on_mount(self) -> None:
@@ -166,14 +169,17 @@ class StepScreen(FieldScreen):
 
         A panel whose text changes height needs a layout, and a layout of a long form costs
         more than the keystroke itself: after the first time, the text shows at once in the
-        panel's present box and the layout follows once typing pauses.
+        panel's present box and the layout follows once typing pauses. The lines the last
+        text had are not wrapped and styled again (`Paragraphs`).
         """
         first = selector not in self._shown
         if self._shown.get(selector) == (content, classes):
             return
         self._shown[selector] = (content, classes)
         widget = self.query_one(selector, Static)
-        widget.update(content, layout=first)
+        kept = self._kept.setdefault(selector, Kept())
+        lines = Paragraphs(Content.from_rich_text(content, console=self.app.console), kept)
+        widget.update(lines, layout=first)
         if classes is not None:
             widget.set_classes(classes)
         if not first and not _fits(widget):

@@ -67,7 +67,7 @@ class Field(Vertical):
         self.password = password
         self.problem: str | None = None
         self._note: tuple[str, str] | None = None  # (message, the text it is about)
-        self._marked = False
+        # What the message line shows now: nothing, as built (the stylesheet hides it).
         self._shown: str | None = None
         self._timer: Timer | None = None
         # Kept, not queried: a form reads every field's text on each keystroke.
@@ -131,9 +131,11 @@ class Field(Vertical):
 
     def _show(self) -> None:
         self._timer = None
-        if self.problem == self._shown and self._marked:
-            return  # unchanged: no repaint, no layout of the whole form
-        self._shown, self._marked = self.problem, True
+        if self.problem == self._shown:
+            # Unchanged: no repaint, no layout of the form. The first valid text typed into
+            # a field, too: hiding the hidden line again laid the form out once per field.
+            return
+        self._shown = self.problem
         self._message.update(self.problem or "")
         self._message.display = self.problem is not None
         self.set_class(self.problem is not None, "-invalid")
