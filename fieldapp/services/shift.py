@@ -20,6 +20,7 @@ from fieldapp.clinical.checklists import PROFILE_ANSWERS
 from fieldapp.services import engine
 from fieldapp.services.answers import Item, parse_answer
 from fieldapp.services.clock import today
+from fieldapp.services.today import todays_check
 from fieldapp.services.visit import StepRefused
 from sync.records import ClinicianProfile, ShiftCheck
 
@@ -144,17 +145,6 @@ def _expiry(label: str, expires: date | None, on: date, warn_days: int, rule: st
 def shift_items(every: tuple[Item, ...]) -> list[Item]:
     """The checklist items answered once a shift."""
     return [item for item in every if item.scope == "shift"]
-
-
-def todays_check(services: AppServices) -> ShiftCheck | None:
-    """This clinician's start-of-shift check of today, the newest (None: not done)."""
-    day = today(services.clock)
-    found = [
-        r
-        for r in services.store.records_of_kind(ShiftCheck.KIND)
-        if isinstance(r, ShiftCheck) and r.day == day and r.recorded_by == services.user
-    ]
-    return max(found, key=lambda r: r.recorded_at) if found else None
 
 
 def record_check(services: AppServices, items: list[Item], texts: dict[str, str]) -> ShiftCheck:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from fieldapp.services.clock import today
 from fieldapp.services.ports import StorePort
-from sync.records import DoseAdministration, Record, StatusEvent, Visit
+
+if TYPE_CHECKING:
+    from fieldapp.services.context import AppServices
+from sync.records import DoseAdministration, Record, ShiftCheck, StatusEvent, Visit
 
 STATUS_WORDS = {
     None: "scheduled",
@@ -129,3 +134,15 @@ def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
             names[visit.patient_id] = patient.display_name if patient else "(unknown patient)"
         records.setdefault(visit.patient_id, []).extend(store.visit_records(visit.id))
     return build_rows(visits, names, records)
+
+
+def todays_check(services: AppServices) -> ShiftCheck | None:
+    """This clinician's start-of-shift check of today, the newest (None: not done). Here,
+    not in `shift`, so today's list opens without loading the checklist templates."""
+    day = today(services.clock)
+    found = [
+        r
+        for r in services.store.records_of_kind(ShiftCheck.KIND)
+        if isinstance(r, ShiftCheck) and r.day == day and r.recorded_by == services.user
+    ]
+    return max(found, key=lambda r: r.recorded_at) if found else None

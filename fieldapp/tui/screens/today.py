@@ -12,8 +12,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from fieldapp.services.clock import today
-from fieldapp.services.shift import todays_check
-from fieldapp.services.today import FINISHED, NOT_GIVEN, STOPPED_EARLY, VisitRow, rows_for_day
+from fieldapp.services.today import (
+    FINISHED,
+    NOT_GIVEN,
+    STOPPED_EARLY,
+    VisitRow,
+    rows_for_day,
+    todays_check,
+)
 from fieldapp.tui.screens.base import FieldScreen
 from fieldapp.tui.widgets.fit_table import Col, FitTable
 
