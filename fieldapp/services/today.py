@@ -50,6 +50,9 @@ class VisitRow:
     status: str
     flags: tuple[str, ...]
     review: bool
+    colleague: str | None = None
+    """The clinician the visit is assigned to when it is not this laptop's: a visit a
+    break-glass grant brought, which must never read as one of today's own."""
 
 
 def derive_status(visit: Visit, events: Iterable[StatusEvent]) -> tuple[str, bool]:
@@ -92,8 +95,10 @@ def build_rows(
     visits: Iterable[Visit],
     names: dict[UUID, str],
     records_by_patient: dict[UUID, list[Record]],
+    user: str | None = None,
 ) -> list[VisitRow]:
-    """Rows in route order (then window start) for the given visits."""
+    """Rows in route order (then window start) for the given visits (a visit assigned to
+    someone other than `user` names them)."""
     rows = []
     ordered = sorted(visits, key=lambda v: (v.route_order or 999, v.window_start))
     for index, visit in enumerate(ordered, start=1):
@@ -114,12 +119,13 @@ def build_rows(
                 status=status,
                 flags=tuple(visit.safety_flags),
                 review=review,
+                colleague=(visit.clinician_id if user and visit.clinician_id != user else None),
             )
         )
     return rows
 
 
-def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
+def rows_for_day(store: StorePort, day: date, user: str | None = None) -> list[VisitRow]:
     """Load the day from the store and build its rows (run it in a worker thread).
 
     Only each visit's own records are read (a blind index on the visit), never a
@@ -133,7 +139,7 @@ def rows_for_day(store: StorePort, day: date) -> list[VisitRow]:
             patient = store.patient(visit.patient_id)
             names[visit.patient_id] = patient.display_name if patient else "(unknown patient)"
         records.setdefault(visit.patient_id, []).extend(store.visit_records(visit.id))
-    return build_rows(visits, names, records)
+    return build_rows(visits, names, records, user)
 
 
 def todays_check(services: AppServices) -> ShiftCheck | None:

@@ -23,10 +23,11 @@ from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens.break_glass import BreakGlassPatientScreen, BreakGlassScreen
+from fieldapp.tui.screens.today import TodayScreen
 from sync.client import SyncClient
 from sync.server.models import AuditEvent
 from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
-from tests.tui.helpers import later, screen_text, settle, unlock
+from tests.tui.helpers import later, screen_text, settle, unlock, until
 from tests.tui.test_sync import enrolled_app, server  # noqa: F401  (the server fixture)
 
 SIZE = (100, 32)
@@ -104,6 +105,13 @@ async def test_a_clinician_breaks_the_glass_sees_the_banner_and_loses_the_patien
         assert "Read from the clinic" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
+        # The grant brought the colleague's visit: on today's list, never as one of c01's own.
+        assert isinstance(app.screen, TodayScreen)
+        await until(pilot, lambda: any(r.patient_id == patient.id for r in app.screen.rows))
+        theirs = [r for r in app.screen.rows if r.patient_id == patient.id]
+        assert theirs and all(r.colleague not in (None, CLINICIAN) for r in theirs)
+        assert all(r.colleague is None for r in app.screen.rows if r not in theirs)
+        assert "⚠break-glass" in screen_text(app)
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"Break-glass: open")

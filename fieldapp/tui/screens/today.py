@@ -91,7 +91,7 @@ class TodayScreen(FieldScreen):
     def load_visits(self) -> None:
         """Read the day's visits and their events off the UI thread."""
         day = today(self.services.clock)
-        rows = rows_for_day(self.services.store, day)
+        rows = rows_for_day(self.services.store, day, self.services.user)
         shift_done = todays_check(self.services) is not None
         self.app.call_from_thread(self.show_rows, rows, f"{day:%A %d %B %Y}", shift_done)
 
@@ -110,7 +110,9 @@ class TodayScreen(FieldScreen):
                         row.patient,
                         row.course,
                         Text(
-                            row.status + (" ⚑review" if row.review else ""),
+                            row.status
+                            + (" ⚑review" if row.review else "")
+                            + (" ⚠break-glass" if row.colleague else ""),
                             STATUS_STYLE[row.status],
                         ),
                         Text(f"⚑{len(row.flags)}", "bold") if row.flags else "",
@@ -136,7 +138,10 @@ class TodayScreen(FieldScreen):
             detail.update("")
             return
         flags = "; ".join(row.flags) if row.flags else "none"
-        detail.update(f"{row.patient} · {row.address}\nSafety flags: {flags}")
+        text = f"{row.patient} · {row.address}\nSafety flags: {flags}"
+        if row.colleague:
+            text += f"\nBreak-glass access: {row.colleague}'s visit, not on your route."
+        detail.update(text)
 
     def selected(self) -> VisitRow | None:
         """The row under the cursor."""
