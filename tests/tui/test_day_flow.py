@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 from textual.widgets import Static
 
@@ -133,19 +135,27 @@ async def test_the_pain_after_is_asked_and_recorded(app: FieldApp, clock) -> Non
         assert stored is not None and stored.pain_nrs_after == 3
 
 
+async def checked_in_to_the_first(pilot: Any) -> UUID:
+    """Unlocked, checked in to the day's first visit and back on today's list; the second
+    visit's id."""
+    app = pilot.app
+    await unlock(pilot)
+    today = app.screen
+    assert isinstance(today, TodayScreen)
+    first, second = today.visit_ids()[:2]
+    app.open_visit(first)
+    await settle(pilot)
+    await pilot.press("ctrl+r", "space", "ctrl+s")
+    await settle(pilot)
+    assert isinstance(app.screen, ChecklistScreen)
+    await pilot.press("escape")
+    await settle(pilot)
+    return second
+
+
 async def test_a_second_check_in_asks_why_and_records_it(app: FieldApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        await unlock(pilot)
-        today = app.screen
-        assert isinstance(today, TodayScreen)
-        first, second = today.visit_ids()[:2]
-        app.open_visit(first)
-        await settle(pilot)
-        await pilot.press("ctrl+r", "space", "ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ChecklistScreen)
-        await pilot.press("escape")
-        await settle(pilot)
+        second = await checked_in_to_the_first(pilot)
         app.open_visit(second)
         await settle(pilot)
         screen = app.screen
@@ -173,16 +183,7 @@ async def test_a_second_check_in_asks_why_and_records_it(app: FieldApp) -> None:
 async def test_a_reason_typed_for_a_second_check_in_comes_back_shown(app: FieldApp) -> None:
     # The field is mounted only when asked for: a draft holding its text brings it back.
     async with app.run_test(size=SIZE) as pilot:
-        await unlock(pilot)
-        today = app.screen
-        assert isinstance(today, TodayScreen)
-        first, second = today.visit_ids()[:2]
-        app.open_visit(first)
-        await settle(pilot)
-        await pilot.press("ctrl+r", "space", "ctrl+s")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        second = await checked_in_to_the_first(pilot)
         app.open_visit(second)
         await settle(pilot)
         await pilot.press("ctrl+r", "space", "ctrl+s")
