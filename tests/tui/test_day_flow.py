@@ -21,7 +21,7 @@ from fieldapp.tui.screens.recovery import RecoveryScreen
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.widgets.vitals_chart import VitalsChart, clock_ticks
 from sync.records import RecoveryRecord, StatusEvent
-from tests.tui.helpers import fill, later, settle, unlock
+from tests.tui.helpers import fill, later, screen_text, settle, unlock
 from tests.tui.test_visit import GOOD_RECOVERY, GOOD_VITALS, session, to_monitor
 
 SIZE = (100, 32)
@@ -226,3 +226,27 @@ async def test_todays_list_shows_how_a_visit_ended(app: FieldApp, clock) -> None
         row = next(r for r in today.rows if r.visit_id == s.visit.id)
         assert row.status == "stopped early"
         assert "1 done" in text_of(app, "#today-title")
+
+
+async def test_a_colleagues_visit_reads_as_break_glass_at_80_columns(app: FieldApp) -> None:
+    """A visit assigned to someone else (what a break-glass grant brings) says so in its
+    status, whole at the narrowest size, and under the table says whose it is."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        store = app.services.store
+        theirs = store.visits_for_day(app.services.clock.now().date())[1]
+        store.put_server_records(
+            [theirs.model_copy(update={"clinician_id": "c02", "version": theirs.version + 1})]
+        )
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        today.load_visits()
+        await settle(pilot)
+        marked = [row for row in today.rows if row.colleague]
+        assert [row.visit_id for row in marked] == [theirs.id]
+        assert marked[0].colleague == "c02"
+        assert "⚠break-glass" in screen_text(app)
+        table = today.query_one("#visits")
+        table.move_cursor(row=today.rows.index(marked[0]))  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert "Break-glass access: c02's visit, not on your route." in screen_text(app)
