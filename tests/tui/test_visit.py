@@ -137,7 +137,8 @@ async def test_hard_stop_blocks_the_infusion(app: FieldApp) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ChecklistScreen)  # blocked: no dose step
-        await pilot.click("#decline")
+        assert "^d Decline visit" in rendered_text(app)  # the key line offers ctrl+d
+        await pilot.press("ctrl+d")
         await settle(pilot)
         # No infusion, but the clinician is still there: check-out next, the timer running.
         assert isinstance(app.screen, EvvScreen) and app.screen.checkout
@@ -148,6 +149,17 @@ async def test_hard_stop_blocks_the_infusion(app: FieldApp) -> None:
         assert isinstance(app.screen, TodayScreen)
         assert app.screen.rows[0].status == "not given"
         assert app.services.lone_worker.visit_id is None
+
+
+async def test_ctrl_d_declines_nothing_the_answers_do_not_stop(app: FieldApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await to_checklist(pilot)
+        await fill(pilot, GOOD_CHECKLIST)
+        assert "^d Decline visit" not in rendered_text(app)
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        assert isinstance(app.screen, ChecklistScreen)
+        assert not session(app).has_status("declined")
 
 
 async def test_a_hold_is_never_released_by_a_typed_name(app: FieldApp) -> None:

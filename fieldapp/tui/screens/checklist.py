@@ -62,6 +62,8 @@ class ChecklistScreen(StepScreen):
         # Priority: the focused field's Input would take ctrl+a as "cursor home".
         Binding("ctrl+a", "approve", "Ask prescriber", id="checklist-approve", priority=True),
         Binding("ctrl+t", "phone_order", "Phone order", id="checklist-phone-order", show=False),
+        # Offered only at a hard stop or an emergency; priority over the field's ctrl+d.
+        Binding("ctrl+d", "decline", "Decline visit", id="checklist-decline", priority=True),
     ]
 
     def __init__(self, session: VisitSession) -> None:
@@ -171,7 +173,11 @@ class ChecklistScreen(StepScreen):
         self.show("#rules", lines)
         approvable = any(r.outcome == "hold" and r.approvable for r in decision.reasons)
         self.query_one("#approve", Button).disabled = not approvable
-        self.query_one("#decline", Button).display = decision.outcome in ("hard_stop", "emergency")
+        declinable = decision.outcome in ("hard_stop", "emergency")
+        decline = self.query_one("#decline", Button)
+        if decline.display != declinable:
+            decline.display = declinable
+            self.refresh_bindings()  # the key line offers ctrl+d exactly when the button shows
 
     def show_refusal(self, refused: AnswersRefused) -> None:
         """The engine cannot judge the answers: say which, mark them, allow no step on."""
@@ -184,7 +190,23 @@ class ChecklistScreen(StepScreen):
             if item_id in fields:
                 fields[item_id].mark("The protocol engine cannot take this answer: check it")
         self.query_one("#approve", Button).disabled = True
-        self.query_one("#decline", Button).display = False
+        if self.query_one("#decline", Button).display:
+            self.query_one("#decline", Button).display = False
+            self.refresh_bindings()
+
+    def declinable(self) -> bool:
+        """Whether the answers stop the visit (a hard stop or an emergency)."""
+        return self.decision is not None and self.decision.outcome in ("hard_stop", "emergency")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Decline only when the answers stop the visit."""
+        if action == "decline":
+            return self.declinable()
+        return super().check_action(action, parameters)
+
+    def action_decline(self) -> None:
+        """ctrl+d: the Decline visit button, from the keyboard."""
+        self.decline()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Submit, approve or decline."""
