@@ -180,3 +180,25 @@ async def test_an_emergency_at_the_checklist_leads_to_check_out_after_its_orders
         await acknowledge_all(pilot, app.screen)
         assert isinstance(app.screen, EvvScreen) and app.screen.checkout
         assert app.services.lone_worker.visit_id == session(app).visit.id
+
+
+async def test_the_orders_are_acknowledged_with_enter_alone(app: FieldApp) -> None:
+    """Mid-emergency, keys only: the focus starts on the first order, moves to the next
+    after each Enter, then to Continue (it sat on the list, and was lost after a press)."""
+    from fieldapp.tui.screens.evv import EvvScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await to_checklist(pilot)
+        await fill(pilot, {**GOOD_CHECKLIST, "chest_pain": "y"})
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        orders = app.screen
+        assert isinstance(orders, OrdersScreen) and len(orders.tasks) >= 2
+        for n in range(len(orders.tasks)):
+            assert app.focused is orders.query_one(f"#order-button-{n}")
+            await pilot.press("enter")
+            await settle(pilot)
+        assert app.focused is orders.query_one("#orders-continue")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, EvvScreen) and app.screen.checkout

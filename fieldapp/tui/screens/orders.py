@@ -79,6 +79,14 @@ class OrdersScreen(ModalScreen[None]):
             if self._handled(task):
                 self._mark(n, task)
         self._refresh_continue()
+        self._focus_next()
+
+    def _focus_next(self) -> None:
+        """Enter works from the first key: the focus sits on the first order not yet
+        handled, then on Continue (a marked button is disabled and loses the focus)."""
+        waiting = [b for b in self.query(".order-row Button").results(Button) if not b.disabled]
+        target = waiting[0] if waiting else self.query_one("#orders-continue", Button)
+        target.focus()
 
     def _describe(self, task: Task) -> str:
         due = f" (due {task.due_at.astimezone(self._tz()):%H:%M})" if task.due_at else ""
@@ -118,6 +126,7 @@ class OrdersScreen(ModalScreen[None]):
             return
         self._mark(n, task)
         self._refresh_continue()
+        self._focus_next()
 
     def action_close(self) -> None:
         """Close once every task is acknowledged (or at once when only listing them)."""
