@@ -192,14 +192,12 @@ class Terminal:
         raise AssertionError(f"{texts!r} never appeared; the pane shows:\n{pane}")
 
     def acknowledge(self) -> None:
-        """An orders screen: Enter on each Done (the first has the focus), Tab to the
-        next, and Enter on Continue once all are done."""
+        """An orders screen: Enter on each Done, then on Continue (the focus moves on by
+        itself after each press)."""
         for _ in range(12):
             self.press("Enter")
             if ORDERS not in self.settle():
                 return
-            self.press("Tab")
-            self.settle()
         raise AssertionError(f"the orders screen stayed:\n{self.pane()}")
 
     def settle(self) -> str:
