@@ -13,7 +13,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services import safety
 from fieldapp.services.clock import today
 from fieldapp.services.context import AppServices
-from fieldapp.services.today import is_open, visit_events
+from fieldapp.services.today import open_visits
 from fieldapp.services.visit import VisitSession
 
 AT_THE_BEDSIDE = ("monitor", "recovery")
@@ -22,12 +22,8 @@ AT_THE_BEDSIDE = ("monitor", "recovery")
 
 def in_progress(services: AppServices) -> VisitSession | None:
     """Today's visit checked in to and not checked out, if any."""
-    store = services.store
-    for visit in store.visits_for_day(today(services.clock)):
-        statuses = {e.status for e in visit_events(store.visit_records(visit.id), visit.id)}
-        if is_open(statuses):
-            return VisitSession.load(services, visit.id)
-    return None
+    found = open_visits(services.store, [today(services.clock)])
+    return VisitSession.load(services, found[0].id) if found else None
 
 
 def resume_visit(services: AppServices) -> VisitSession | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -80,10 +80,16 @@ def outcome(status: str, records: Iterable[Record], visit_id: UUID) -> str:
     return STOPPED_EARLY if any(r.stopped_early for r in given) else status
 
 
-def is_open(statuses: Collection[str]) -> bool:
-    """Whether a visit with these statuses is under way: checked in and not checked out.
+def open_visits(store: StorePort, days: Iterable[date]) -> list[Visit]:
+    """The visits of these days under way: checked in and not checked out, in day order.
     A declined visit is still open: the clinician is in the home until check-out."""
-    return "arrived" in statuses and "checked_out" not in statuses
+    found: list[Visit] = []
+    for day in sorted(set(days)):
+        for visit in store.visits_for_day(day):
+            statuses = {e.status for e in visit_events(store.visit_records(visit.id), visit.id)}
+            if "arrived" in statuses and "checked_out" not in statuses:
+                found.append(visit)
+    return found
 
 
 def visit_events(records: Iterable[Record], visit_id: UUID) -> list[StatusEvent]:

@@ -16,7 +16,7 @@ from uuid import UUID
 from fieldapp.errors import FieldAppError
 from fieldapp.services.context import AppServices
 from fieldapp.services.safety import restore_timer
-from fieldapp.services.today import derive_status, is_open, visit_events
+from fieldapp.services.today import derive_status, open_visits, visit_events
 from sync.records import (
     Addendum,
     ChecklistSubmission,
@@ -210,17 +210,8 @@ class VisitSession:
     def open_elsewhere(self) -> list[Visit]:
         """Other visits of the day checked in and not checked out (a declined visit is
         open until its check-out: the clinician is still there)."""
-        store = self.services.store
-        days = {self.visit.scheduled_on, self.services.clock.now().date()}
-        found: list[Visit] = []
-        for day in sorted(days):
-            for visit in store.visits_for_day(day):
-                if visit.id == self.visit.id or any(v.id == visit.id for v in found):
-                    continue
-                events = visit_events(store.visit_records(visit.id), visit.id)
-                if is_open({e.status for e in events}):
-                    found.append(visit)
-        return found
+        days = [self.visit.scheduled_on, self.services.clock.now().date()]
+        return [v for v in open_visits(self.services.store, days) if v.id != self.visit.id]
 
     def arrive(
         self,
