@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -34,6 +35,7 @@ from sync.server.config import ServerSettings
 from sync.server.errors import Invalid, NotFound, ServerError
 from sync.server.manifests import signing_key
 from sync.server.models import ApprovalRequestRow, SigningKey
+from sync.server.pushed_signatures import RAISED_FROM_RECORD, TelephoneOrder
 
 STATUS_FOR: dict[RefusalReason, int] = {
     "forged": 403,
@@ -69,12 +71,21 @@ def raise_request(
     now: float,
     given_at: float | None = None,
 ) -> ApprovalRequestRow:
-    """Queue a request (the same one sent again is the same request)."""
+    """Queue a request (the same one sent again is the same request; a telephone order's
+    own request takes the place of the one the clinic raised from its record)."""
     facts_hash = body.facts.digest()
     row = session.get(ApprovalRequestRow, str(body.id))
     if row is not None:
-        if row.device_id != caller.device_id or row.facts_hash != facts_hash:
+        if row.device_id != caller.device_id:
             raise Invalid("id: a different request already has this id")
+        if row.facts_hash == facts_hash:
+            return row
+        if not _stands_in_for(row, body):
+            raise Invalid("id: a different request already has this id")
+        if row.answer is None:  # answered already: the co-signature stands as given
+            row.facts, row.facts_hash = body.facts.model_dump_json(), facts_hash
+            session.add(row)
+            session.flush()
         return row
     ttl = settings.approvals
     if body.kind == "verbal_order":
@@ -97,6 +108,38 @@ def raise_request(
     session.add(row)
     session.flush()
     return row
+
+
+def raise_from_record(
+    session: Session,
+    caller: Caller,
+    order: TelephoneOrder,
+    settings: ServerSettings,
+    now: float,
+) -> ApprovalRequestRow:
+    """The co-sign request of a pushed telephone order whose laptop had not sent it yet:
+    raised from the record, so the order is co-signed (or escalated) whatever the laptop
+    does next."""
+    body = ApprovalRequestIn(
+        id=UUID(order.request_id),
+        kind="verbal_order",
+        visit_id=UUID(order.visit_id) if order.visit_id else None,
+        facts=order.facts,
+    )
+    return raise_request(session, caller, body, settings, now, given_at=order.given_at)
+
+
+def _stands_in_for(row: ApprovalRequestRow, body: ApprovalRequestIn) -> bool:
+    """Whether `row` was raised from a record and `body` is the laptop's own request for
+    the same telephone order (same prescriber, same words)."""
+    if row.kind != "verbal_order" or body.kind != "verbal_order":
+        return False
+    held = Facts.model_validate_json(row.facts)
+    return (
+        held.values.get(RAISED_FROM_RECORD) is True
+        and held.question == body.facts.question
+        and held.values.get("given_by") == body.facts.values.get("given_by")
+    )
 
 
 def own_request(session: Session, caller: Caller, request_id: str) -> ApprovalRequestRow:

@@ -60,7 +60,7 @@ from sync.server.models import (
     VisitRow,
 )
 from sync.server.purge import accounted_for
-from sync.server.pushed_signatures import Refusal, check_pushed_signatures
+from sync.server.pushed_signatures import Refusal, TelephoneOrder, check_pushed_signatures
 from sync.server.schemas import Head, PushItem, PushRequest
 from sync.server.signatures import check_signed_notes
 
@@ -94,6 +94,8 @@ class PushSummary:
     set_aside_ids: list[str] = field(default_factory=list)
     # records set aside for a signature they carry (an approval, a second check): audited
     signatures_refused: list[Refusal] = field(default_factory=list)
+    # telephone orders stored whose co-sign requests the clinic must raise itself
+    telephone_orders: list[TelephoneOrder] = field(default_factory=list)
     head: dict[str, Any] = field(default_factory=dict)  # the device's head after this push
 
     def counts(self) -> dict[str, int]:
@@ -269,12 +271,15 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
         fresh.append(_validate(item))
     _check_reach(session, device.user, fresh)
     check_signed_notes(session, device, fresh)
-    refused = check_pushed_signatures(session, device, fresh)
+    refused, telephone = check_pushed_signatures(session, device, fresh)
     _check_purged(session, device.user, fresh)
     top = items[-1]
     advance = {"seq": top.seq, "chain_hash": top.chain_hash} if top.seq > device.head_seq else None
     summary = _store(session, device, fresh, results, now, advance)
     summary.signatures_refused = refused
+    stored = [order for order in telephone if order.record.record is not None]
+    # one request per order, though each of the checklist's templates carries it
+    summary.telephone_orders = list({order.request_id: order for order in stored}.values())
     summary.head = advance or unchanged
     _flag_conflicts(session, fresh, summary, now)
     return summary

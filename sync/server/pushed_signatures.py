@@ -16,7 +16,13 @@ or keep one that was declined:
   release (not decline);
 - a checker's signature must verify over the order under a key this clinician's laptop
   filed for that checker (`file_checker_key`, at `fieldapp store add-checker` or the next
-  sync).
+  sync);
+- a telephone order (a hold released by a prescriber's voice, read back) must name the
+  co-sign request it was queued under: if the clinic holds that request, it must be this
+  clinician's telephone order for this visit, from the prescriber the record names, for
+  the very order the record holds; if the clinic does not hold it yet (the laptop sends
+  its requests before each push, so rarely), the clinic raises it from the record
+  (`TelephoneOrder`), so no telephone order escapes its co-signature.
 
 A record that fails is set aside for review (`Incoming.set_aside`: a `review_item` row,
 the receipt's reason, the laptop's set-aside list) and never stored as a valid record;
@@ -33,10 +39,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from sync.approvals import ROLE_FOR, Answer, signature_verifies, unb64
+from sync.approvals import ROLE_FOR, Answer, Facts, signature_verifies, unb64
+from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseOrder, SubstanceEvent
 from sync.server.auth import Caller
 from sync.server.errors import Invalid, NotFound
@@ -104,6 +112,29 @@ _SAYS = {
     "forged": "it is not the signed answer the clinic kept, or does not verify",
     "declined": "the answer declined",
 }
+
+# A telephone order's faults: the same names, its own sentences.
+_TELEPHONE_SAYS = {
+    "unknown": "it names no co-sign request",
+    "replayed": "its co-sign request is another clinician's, visit's or kind's",
+    "forged": "its co-sign request holds another order or prescriber",
+}
+
+
+# Marks the facts of a co-sign request the clinic raised from a pushed record.
+RAISED_FROM_RECORD = "raised_from_record"
+
+
+@dataclass(frozen=True)
+class TelephoneOrder:
+    """A pushed telephone order whose co-sign request the clinic does not hold yet: the
+    clinic raises it from the record (`approvals.raise_from_record`)."""
+
+    request_id: str
+    visit_id: str | None
+    facts: Facts  # who gave it and the order, as the record holds them
+    given_at: float
+    record: Any  # push's item: raised only if it is still stored (`.record` not None)
 
 
 def _fault(
@@ -223,14 +254,85 @@ def _check_checkers(session: Session, device: Caller, fresh: list[Any]) -> list[
     return refusals
 
 
+def _telephone(record: Any) -> RecordApproval | None:
+    """The record's telephone order, if it holds one."""
+    if not isinstance(record, ChecklistSubmission) or record.approval is None:
+        return None
+    approval = record.approval
+    is_telephone = approval.read_back or approval.cosign_request_id is not None
+    return approval if is_telephone and approval.answer is None else None
+
+
+def _telephone_fault(
+    one: Any, device: Caller, approval: RecordApproval, row: ApprovalRequestRow
+) -> str | None:
+    """Why this telephone order must not stand against the request the clinic holds."""
+    if row.requested_by != device.user or row.kind != "verbal_order":
+        return "replayed"
+    if row.visit_id is not None and row.visit_id != one.visit_id:
+        return "replayed"
+    facts = Facts.model_validate_json(row.facts)
+    if facts.values.get("given_by") != approval.prescriber or facts.question != approval.note:
+        return "forged"
+    return None
+
+
+def _facts_of(approval: RecordApproval) -> Facts | None:
+    """The co-sign request's facts as the record gives them (None: no telephone order
+    could hold these, an order longer than a request's question, say)."""
+    values = {"given_by": approval.prescriber, "read_back": True, RAISED_FROM_RECORD: True}
+    try:
+        return Facts(values=values, question=approval.note)
+    except ValidationError:
+        return None
+
+
+def _check_telephone_orders(
+    session: Session, device: Caller, fresh: list[Any]
+) -> tuple[list[Refusal], list[TelephoneOrder]]:
+    orders = [(one, approval) for one in fresh if (approval := _telephone(one.record))]
+    if not orders:
+        return [], []
+    ids = sorted({str(a.cosign_request_id) for _, a in orders if a.cosign_request_id})
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(ApprovalRequestRow).where(col(ApprovalRequestRow.id).in_(ids))
+        ).scalars()
+    }
+    refusals, to_raise = [], []
+    for one, approval in orders:
+        request_id = str(approval.cosign_request_id) if approval.cosign_request_id else None
+        row = rows.get(request_id or "")
+        if request_id is None:
+            reason: str | None = "unknown"
+        elif row is None:
+            facts = _facts_of(approval)
+            reason = None if facts is not None else "forged"
+            if facts is not None:
+                at = approval.approved_at.timestamp()
+                to_raise.append(TelephoneOrder(request_id, one.visit_id, facts, at, one))
+        else:
+            reason = _telephone_fault(one, device, approval, row)
+        if reason is not None:
+            says = _TELEPHONE_SAYS[reason]
+            one.set_aside(f"approval: {says} ({reason}); kept for review")
+            refusals.append(Refusal(one.rid, one.item.kind, "approval", reason, request_id))
+    return refusals, to_raise
+
+
 def check_pushed_signatures(
     session: Session, device: Caller, fresh: Iterable[Any]
-) -> list[Refusal]:
-    """Set aside each pushed record whose carried answer or checker signature fails
-    (`fresh`: push's validated items, with `.record`, `.rid`, `.visit_id`, `.set_aside`);
-    what was set aside, for the audit."""
+) -> tuple[list[Refusal], list[TelephoneOrder]]:
+    """Set aside each pushed record whose carried answer, checker signature or telephone
+    order fails (`fresh`: push's validated items, with `.record`, `.rid`, `.visit_id`,
+    `.set_aside`): what was set aside, for the audit, and the telephone orders whose
+    co-sign requests the clinic must raise."""
     valid = [one for one in fresh if one.record is not None]
-    return _check_answers(session, device, valid) + _check_checkers(session, device, valid)
+    refused = _check_answers(session, device, valid) + _check_checkers(session, device, valid)
+    still = [one for one in valid if one.record is not None]
+    telephone_refused, to_raise = _check_telephone_orders(session, device, still)
+    return refused + telephone_refused, to_raise
 
 
 def file_checker_key(

@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy import text
 
-from sync.server import audit
+from sync.server import approvals, audit
 from sync.server.db import transaction
 from sync.server.deps import AnyPrincipal, AppContext, Ctx, Principal, Token, caller_transaction
 from sync.server.errors import AuthError, HeadMismatch, ServerError, StoreRolledBack
@@ -65,6 +65,19 @@ def push(body: PushRequest, creds: Token, ctx: Ctx) -> Response:
             detail: dict[str, Any] = {"counts": summary.counts(), "applied": summary.applied_ids}
             if summary.set_aside_ids:
                 detail["set_aside"] = summary.set_aside_ids
+            for order in summary.telephone_orders:  # its laptop's request had not come
+                row = approvals.raise_from_record(
+                    session, principal, order, ctx.settings, ctx.now()
+                )
+                audit.append(
+                    session,
+                    actor=principal.user,
+                    device_id=principal.device_id,
+                    action="approval_request",
+                    outcome="raised_from_record",
+                    detail={"request": row.id, "kind": row.kind, "record_id": order.record.rid},
+                    now=ctx.clock(),
+                )
             for refused in summary.signatures_refused:  # why, one event each (ids only)
                 audit.append(
                     session,
