@@ -79,7 +79,11 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    """One sync round, with a summary line."""
+    """One sync round, with a summary line (telephone orders' co-sign requests first)."""
+    from fieldapp.services.approvals import ApprovalLink
+    from fieldapp.services.drafts import DraftBook
+    from fieldapp.services.verbal import REFUSED_NOTE, CosignQueue
+
     settings = load_settings()
     store = _open(args, settings)
 
@@ -92,6 +96,10 @@ def run_sync(args: argparse.Namespace) -> int:
         async def go() -> str:
             async with make_http_client(settings.sync) as http:
                 client = SyncClient(http, store, settings.sync, progress=progress)
+                link = ApprovalLink(client, store, settings.sync.timeout_s)
+                flushed = await CosignQueue(DraftBook(store)).flush(link)  # before the records
+                if flushed.refused:
+                    print(REFUSED_NOTE, file=sys.stderr)
                 return (await client.sync_once()).summary()
 
         summary = asyncio.run(go())

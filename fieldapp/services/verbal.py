@@ -24,7 +24,7 @@ from fieldapp.errors import FieldAppError
 from fieldapp.services.approvals import ApprovalLink, PendingRequest, hold_facts, new_request
 from fieldapp.services.visit import StepRefused
 from sync.approvals import ApprovalRequestIn, Facts
-from sync.errors import SyncError
+from sync.errors import ServerRejected, SyncError
 
 QUEUE_KEY = "cosign-queue"
 _USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -83,6 +83,18 @@ def _allows(protocol: Protocol, rule_id: str) -> bool:
     return rule is not None and rule.verbal_order
 
 
+# What the clinician is told when the clinic refuses a co-sign request for good.
+REFUSED_NOTE = "The clinic refused a telephone order's co-sign request: call the prescriber."
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What one flush of the co-sign queue did."""
+
+    sent: int
+    refused: int  # set aside this time: the clinician is told
+
+
 class CosignQueue:
     """Telephone orders waiting for a sync to reach the prescriber's co-sign queue."""
 
@@ -98,19 +110,34 @@ class CosignQueue:
         """Queue one (kept encrypted with the drafts until sent)."""
         found = [r.model_dump(mode="json") for r in self.pending()]
         found.append(request.request.model_dump(mode="json"))
-        self.drafts.put(QUEUE_KEY, {"requests": found})
+        self.drafts.put(QUEUE_KEY, {"requests": found, "refused": self.refused()})
 
-    async def flush(self, link: ApprovalLink) -> int:
-        """Send every queued request (at each sync); the ones sent leave the queue. A
-        failure leaves the rest for the next sync."""
+    def refused(self) -> list[dict[str, Any]]:
+        """The requests the clinic refused for good (request and its reason), set aside so
+        they do not hold back the ones queued behind them."""
+        held = self.drafts.get(QUEUE_KEY) or {}
+        return list(held.get("refused", []))
+
+    async def flush(self, link: ApprovalLink) -> Flushed:
+        """Send every queued request (at each sync); the ones sent leave the queue. One the
+        clinic refuses for good is set aside (`refused`), since retrying will not change its
+        answer and the clinic raises the request again from the order's record when that is
+        pushed; a failure that may pass (no connection, the server busy) leaves the rest for
+        the next sync."""
         sent = 0
-        remaining = self.pending()
+        remaining, refused = self.pending(), self.refused()
+        refused_before = len(refused)
         while remaining:
             try:
                 await link.send(PendingRequest(remaining[0]))
+            except ServerRejected as exc:
+                request = remaining[0].model_dump(mode="json")
+                refused.append({"request": request, "reason": str(exc)})
             except (SyncError, FieldAppError):
                 break
+            else:
+                sent += 1
             remaining.pop(0)
-            sent += 1
-            self.drafts.put(QUEUE_KEY, {"requests": [r.model_dump(mode="json") for r in remaining]})
-        return sent
+            left = [r.model_dump(mode="json") for r in remaining]
+            self.drafts.put(QUEUE_KEY, {"requests": left, "refused": refused})
+        return Flushed(sent, len(refused) - refused_before)

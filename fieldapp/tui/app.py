@@ -412,6 +412,7 @@ class FieldApp(DuressKey):
 
         services, state = self.services, self.services.sync_state
         try:
+            await self._send_cosign_requests()  # before the telephone orders they co-sign
             report = await services.sync.sync_once()
         except DeviceRevoked as exc:
             state.fail(exc, services.clock.now())
@@ -424,7 +425,7 @@ class FieldApp(DuressKey):
             state.finish(report, services.clock.now())
             await self._after_sync()
             self._break_glass_after_sync()
-            await self._send_cosign_requests()
+            await self._send_cosign_requests()  # orders taken while this round ran
         self._show_sync()
         self.refresh_status()
         if self._sync_again:
@@ -444,17 +445,21 @@ class FieldApp(DuressKey):
                 screen.show_access()
 
     async def _send_cosign_requests(self) -> None:
-        """Telephone orders taken offline go to the prescriber's co-sign queue now."""
+        """Telephone orders taken offline go to the prescriber's co-sign queue now (the
+        clinic raises any it has not had from the order's record, so none escapes)."""
         from fieldapp.services.approvals import ApprovalLink
-        from fieldapp.services.verbal import CosignQueue
+        from fieldapp.services.verbal import REFUSED_NOTE, CosignQueue
 
         s = self.services
         queue = CosignQueue(s.drafts)
         try:  # a store locked meanwhile: they go at the next sync
-            if queue.pending():
-                await queue.flush(ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s))
+            if not queue.pending():
+                return
+            flushed = await queue.flush(ApprovalLink(s.sync, s.store, s.settings.sync.timeout_s))
         except FieldAppError:
             return
+        if flushed.refused:
+            self.notify(REFUSED_NOTE, severity="warning")
 
     def _sync_progress(self, event: Any) -> None:
         self.services.sync_state.progress(event)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 
-from fieldapp.services.approvals import ApprovalLink
+from fieldapp.services.approvals import ApprovalLink, PendingRequest
 from fieldapp.services.context import AppServices
-from fieldapp.services.verbal import CosignQueue
+from fieldapp.services.verbal import CosignQueue, Flushed
 from fieldapp.services.visit import StepRefused
 from fieldapp.store.store import Store
 from sync.approval_client import ApprovalClient
@@ -117,7 +118,7 @@ async def test_a_telephone_order_proceeds_offline_reaches_the_queue_and_escalate
 
     # The next sync: the order reaches the prescriber's co-sign queue.
     link = ApprovalLink(SyncClient(office.http, services.store, settings.sync), services.store, 10)
-    assert await queue.flush(link) == 1
+    assert await queue.flush(link) == Flushed(sent=1, refused=0)
     assert queue.pending() == []
     (item,) = await office.clients[PRESCRIBER].queue(kind="verbal_order")
     assert item.facts.question == ORDER and item.facts.values["given_by"] == PRESCRIBER
@@ -154,3 +155,26 @@ async def test_a_telephone_order_proceeds_offline_reaches_the_queue_and_escalate
     (task,) = tasks()
     assert task.state == "done"
     assert HELD["bp_second"] == "150/92"
+
+
+async def test_a_request_the_clinic_refuses_for_good_does_not_hold_back_the_next(
+    office: Office, services: AppServices, settings: Any
+) -> None:
+    run = held_run(services)
+    run.take_verbal_order(PRESCRIBER, ORDER, read_back=True)
+    run.submit()
+    queue = CosignQueue(services.drafts)
+    (first,) = queue.pending()
+    # The clinic already holds another request under the first one's id: refused for good.
+    other = first.model_copy(update={"facts": first.facts.model_copy(update={"question": "x"})})
+    await office.clients[CLINICIAN].raise_request(other)
+    second = first.model_copy(update={"id": uuid4()})
+    queue.add(PendingRequest(second))
+
+    link = ApprovalLink(SyncClient(office.http, services.store, settings.sync), services.store, 10)
+    assert await queue.flush(link) == Flushed(sent=1, refused=1)
+    assert queue.pending() == []
+    (refused,) = queue.refused()
+    assert refused["request"]["id"] == str(first.id) and "422" in refused["reason"]
+    queued = await office.clients[PRESCRIBER].queue(kind="verbal_order")
+    assert {item.id for item in queued} == {first.id, second.id}  # the clinic's copy and the next
