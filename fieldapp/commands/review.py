@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 from fieldapp.commands.passphrase import read_passphrase
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run_review(args: argparse.Namespace) -> int:
     """Unlock the reviewer's store, find who they are, run the console."""
-    from fieldapp.services.review import ReviewDesk
+    from fieldapp.services.review import ReviewDesk, clinic_clock
     from fieldapp.store import Store
     from fieldapp.tui.review.app import ReviewApp
     from sync.approval_client import ApprovalClient
@@ -61,7 +62,8 @@ def run_review(args: argparse.Namespace) -> int:
         client = ApprovalClient(make_http_client(settings.sync), identity, settings.sync.timeout_s)
         if me.get("role") not in ("prescriber", "supervisor"):
             raise FieldAppError("The review console is for prescribers and supervisors.")
-        desk = ReviewDesk(client, store, str(me["user"]), str(me["role"]))
+        clock = clinic_clock(datetime.fromisoformat(str(me["server_time"])))
+        desk = ReviewDesk(client, store, str(me["user"]), str(me["role"]), clock)
         ReviewApp(desk).run()
     finally:
         store.close()

@@ -24,6 +24,17 @@ KINDS: tuple[str | None, ...] = (
 STATUSES: tuple[Literal["pending", "answered", "all"], ...] = ("pending", "answered", "all")
 
 
+def clinic_clock(
+    server_time: datetime, machine: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Callable[[], datetime]:
+    """The clinic's clock, read on this machine (`server_time`: the clinic's, just now).
+    The clinic keeps each request's deadline by its own clock, so an answer is dated by
+    it: a reviewer's machine set a day off (or a demo server on another day) would
+    otherwise have every answer refused as late."""
+    skew = server_time - machine()
+    return lambda: machine() + skew
+
+
 class ReviewDesk:
     """Queue, tasks and answers of one enrolled reviewer."""
 
