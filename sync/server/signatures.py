@@ -3,8 +3,8 @@
 A laptop sends its clinician's public signing key at enrolment. A signed note pushed by
 that laptop must name that clinician as its signer and carry a signature that verifies
 under that key, or it is set aside for review (never stored as a signed note). A laptop
-enrolled before signing keys existed has none on file: its notes are checked for the
-signer's name only.
+with no key on file (enrolled without one) has every signed note set aside: a name alone
+proves nothing, and the token proves only which laptop sent it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sync.signatures import verifies
 
 NOT_THE_SIGNER = "signed_by: the note names a signer other than this laptop's clinician"
 BAD_SIGNATURE = "signature: missing, or does not verify under this clinician's key"
+NO_KEY = "signature: this laptop filed no signing key at enrolment: enrol it again"
 
 
 def keep_signing_key(
@@ -47,5 +48,7 @@ def check_signed_notes(session: Session, device: Caller, fresh: Iterable[Any]) -
         note: SessionNote = one.record
         if note.signed_by != device.user:
             one.set_aside(NOT_THE_SIGNER)
-        elif filed is not None and not verifies(note, filed.public_key):
+        elif filed is None:
+            one.set_aside(NO_KEY)
+        elif not verifies(note, filed.public_key):
             one.set_aside(BAD_SIGNATURE)
