@@ -238,7 +238,7 @@ def _checker_refusal(response: httpx.Response) -> tuple[str, bool] | None:
     if response.status_code == 403 and error.startswith("checker_code_"):
         return str(body.get("detail") or "the clinic refused the checker code"), True
     if response.status_code == 403:
-        return None  # not a clinician's laptop: _raise_for says so
+        return None  # not a clinician's laptop: `_raise_for` says so
     if response.status_code == 404:
         return "Not an active clinician or prescriber at the clinic.", False
     try:
@@ -348,7 +348,11 @@ class SyncClient(ChainKeeping):
             response = await _send(self.http, base + CHECKERS, body, token, self.settings.timeout_s)
             refusal = _checker_refusal(response)
             if refusal is None:
-                _raise_for(response, CHECKERS)
+                try:
+                    _raise_for(response, CHECKERS)
+                except ServerRejected as exc:  # refused otherwise: the round goes on
+                    refused[name] = str(exc)
+                    continue
                 self.store.checker_filed(name, key)  # type: ignore[attr-defined]
                 continue
             sentence, code_spent = refusal

@@ -21,7 +21,7 @@ from sqlmodel import select
 from fieldapp.cli import main
 from fieldapp.services.context import AppServices
 from fieldapp.settings import Settings
-from sync.client import enroll
+from sync.client import SyncClient, enroll
 from sync.server.checker_codes import issue_checker_code
 from sync.server.db import make_engine, transaction
 from sync.server.models import AuditEvent, CheckerCode
@@ -158,6 +158,19 @@ async def test_guessing_a_code_kills_it_after_its_tries(clinic: Clinic, settings
     assert refused(await post_checker(clinic, CHECKER, key, "NOSUCH-CODE-0000"), "wrong")
     assert filed(clinic) == []
     assert code_state(clinic, CHECKER) == [(tries, False)]
+
+
+async def test_a_name_the_clinic_does_not_know_keeps_its_code_for_the_next_round(
+    clinic: Clinic, settings: Settings
+) -> None:
+    store = clinic.stores[CLINICIAN]
+    code = await code_from_own_laptop(clinic, settings, CHECKER)
+    store.enrol_checker("nobody", "135790", code)  # a typo in the name, say
+    refused = await SyncClient(clinic.http, store, settings.sync).file_checkers()
+    assert refused == {"nobody": "Not an active clinician or prescriber at the clinic."}
+    assert [name for name, _, _ in store.unfiled_checkers()] == ["nobody"]
+    assert code_state(clinic, CHECKER) == [(0, False)]  # the code is untouched
+    assert outcomes(clinic) == ["refused_not_found"]
 
 
 async def test_the_happy_path_files_the_key_and_keeps_no_code_anywhere(
