@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("fieldapp.commands.server", "run and administer the clinic server"),
     "enroll": ("fieldapp.commands.device", "enrol this laptop with the clinic server"),
     "sync": ("fieldapp.commands.device", "hand in the outbox and download the day, once"),
+    "checker-code": (
+        "fieldapp.commands.device",
+        "a one-time code, as yourself, to type when enrolled as a colleague's second checker",
+    ),
     "demo": (
         "fieldapp.commands.demo",
         "run the whole demo: server on SQLite, synthetic Seattle day, enrolled laptop, app",

@@ -69,10 +69,15 @@ def _enroll(answer: dict[str, Any]) -> bool:
     )
 
 
+def _checker_code(answer: dict[str, Any]) -> bool:
+    return all(isinstance(answer.get(key), str) for key in ("code", "expires_at"))
+
+
 _SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "/sync/push": _push,
     "/sync/pull": _pull,
     "/enroll": _enroll,
+    "/checkers/code": _checker_code,
 }
 
 

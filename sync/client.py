@@ -220,6 +220,34 @@ def _raise_for(response: httpx.Response, path: str = "") -> dict[str, Any]:
 
 BREAK_GLASS = "/break-glass"
 CHECKERS = "/checkers"
+CHECKER_CODE = "/checkers/code"
+CHECKER_REFUSED = frozenset({403, 404, 422})
+
+
+def _checker_refusal(response: httpx.Response) -> tuple[str, bool] | None:
+    """Why the clinic refused a checker's key, as a sentence (no code in it), and whether
+    the code is spent (it can never vouch again); None when it did not refuse it."""
+    if response.status_code not in CHECKER_REFUSED or _is_web_page(response):
+        return None
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    error = str(body.get("error") or "")
+    if response.status_code == 403 and error.startswith("checker_code_"):
+        return str(body.get("detail") or "the clinic refused the checker code"), True
+    if response.status_code == 403:
+        return None  # not a clinician's laptop: `_raise_for` says so
+    if response.status_code == 404:
+        return "Not an active clinician or prescriber at the clinic.", False
+    try:
+        message = str(body["detail"][0]["msg"])
+    except (LookupError, TypeError):
+        message = "the clinic did not accept the key"
+    return f"The clinic did not accept it: {message}.", False
+
+
 BREAK_GLASS_REFUSED = frozenset({403, 404, 422})
 _REFUSAL_WORDS = {
     403: "Only a clinician's laptop may ask for break-glass access.",
@@ -306,20 +334,38 @@ class SyncClient(ChainKeeping):
         self._progress(SyncProgress("done", message=report.summary()))
         return report
 
-    async def file_checkers(self) -> list[str]:
-        """File each second checker's key the clinic does not hold yet (before the doses
-        they signed are pushed); the names the clinic refused (not a colleague of its
-        own): their doses will be set aside, and filing is tried again next round."""
+    async def file_checkers(self) -> dict[str, str]:
+        """File each second checker's key the clinic does not hold yet, with the one-time
+        code they typed (before the doses they signed are pushed). The checkers the clinic
+        refused, each with its sentence: their doses will be set aside. A refused code is
+        dropped from the store (it can never vouch again: the colleague gets a new one and
+        is enrolled again); a name the clinic does not know is tried again next round."""
         unfiled = getattr(self.store, "unfiled_checkers", None)
-        refused: list[str] = []
-        for name, key in unfiled() if unfiled is not None else []:
-            try:
-                await self._post(CHECKERS, {"checker": name, "public_key": key})
-            except ServerRejected:
-                refused.append(name)
+        refused: dict[str, str] = {}
+        for name, key, code in unfiled() if unfiled is not None else []:
+            base, token = self._identity()
+            body = {"checker": name, "public_key": key, "code": code}
+            response = await _send(self.http, base + CHECKERS, body, token, self.settings.timeout_s)
+            refusal = _checker_refusal(response)
+            if refusal is None:
+                try:
+                    _raise_for(response, CHECKERS)
+                except ServerRejected as exc:  # refused otherwise: the round goes on
+                    refused[name] = str(exc)
+                    continue
+                self.store.checker_filed(name, key)  # type: ignore[attr-defined]
                 continue
-            self.store.checker_filed(name, key)  # type: ignore[attr-defined]
+            sentence, code_spent = refusal
+            if code_spent:
+                self.store.checker_code_refused(name, key)  # type: ignore[attr-defined]
+            refused[name] = sentence
         return refused
+
+    async def checker_code(self) -> tuple[str, datetime]:
+        """A one-time code for this laptop's user, to type when a colleague enrols them as
+        the second checker on their laptop: (code, when it expires)."""
+        answer = await self._post(CHECKER_CODE, {})
+        return str(answer["code"]), datetime.fromisoformat(str(answer["expires_at"]))
 
     async def push(self, report: SyncReport | None = None) -> bool:
         """Send the whole outbox in batches; True if the server says this device is revoked.

@@ -1,4 +1,6 @@
-"""`fieldapp enroll` and `fieldapp sync`: this laptop's side of the clinic server.
+"""`fieldapp enroll`, `fieldapp sync` and `fieldapp checker-code`: this laptop's side of
+the clinic server. `checker-code` asks the clinic, as this laptop's user, for a one-time
+code to type when a colleague enrols them as the second checker on their laptop.
 
 The passphrase comes from `FIELDAPP_PASSPHRASE` or a prompt; the device token is kept
 only inside the encrypted store, the duress credential in the duress box beside it. Sync
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fieldapp.commands.passphrase import read_passphrase
@@ -21,7 +24,7 @@ from sync.client import SyncClient, SyncError, SyncProgress, enroll, make_http_c
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the `enroll` and `sync` commands."""
+    """Add the `enroll`, `sync` and `checker-code` commands."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--store", type=Path, default=None, help="store file (default from settings)"
@@ -37,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "sync", parents=[common], help="hand in the outbox and download the day, once"
     )
     sync.set_defaults(handler=run_sync)
+    code = subparsers.add_parser(
+        "checker-code",
+        parents=[common],
+        help="a one-time code, as yourself, to type when enrolled as a colleague's second checker",
+    )
+    code.set_defaults(handler=run_checker_code)
 
 
 def _open(args: argparse.Namespace, settings: Settings) -> Store:
@@ -108,4 +117,28 @@ def run_sync(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"sync done: {summary}")
+    return 0
+
+
+def run_checker_code(args: argparse.Namespace) -> int:
+    """Ask the clinic for a one-time checker code for this laptop's user; print it."""
+    settings = load_settings()
+    store = _open(args, settings)
+    try:
+
+        async def go() -> tuple[str, datetime]:
+            async with make_http_client(settings.sync) as http:
+                return await SyncClient(http, store, settings.sync).checker_code()
+
+        code, expires = asyncio.run(go())
+    except SyncError as exc:
+        raise FieldAppError(str(exc)) from None
+    finally:
+        store.close()
+    minutes = max(0, round((expires - datetime.now(UTC)).total_seconds() / 60))
+    print(f"your checker code: {code}")
+    print(
+        f"single use, valid for {minutes} minutes: type it on the colleague's laptop when "
+        "they enrol you as their second checker (`fieldapp store add-checker`)"
+    )
     return 0

@@ -1,8 +1,8 @@
 """`fieldapp server ...`: run, migrate, and administer the clinic server from its host.
 
-run | migrate | user add | enroll-code | device list | device revoke | audit verify |
-audit head | import-day; report, export, hold and purge (`server_records.py`); clinician
-profile (`server_profiles.py`).
+run | migrate | user add | enroll-code | checker-code | device list | device revoke |
+audit verify | audit head | import-day; report, export, hold and purge (`server_records.py`);
+clinician profile (`server_profiles.py`).
 Administrative changes made here are audited with the actor `cli`.
 """
 
@@ -22,6 +22,7 @@ from fieldapp.errors import ConfigError, FieldAppError
 from sync.records import PatientSummary, ProtocolDocument, RecordInvalid, Visit, parse_record
 from sync.server import audit, crud
 from sync.server.auth import create_enroll_code
+from sync.server.checker_codes import issue_checker_code
 from sync.server.config import ServerConfigError, ServerSettings, load_server_settings
 from sync.server.db import folder_open_to_others, make_engine, transaction
 from sync.server.errors import ServerError
@@ -79,6 +80,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     code = sub.add_parser("enroll-code", help="print a one-time enrollment code for a user")
     code.add_argument("user")
     code.set_defaults(handler=cmd_enroll_code)
+
+    checker = sub.add_parser(
+        "checker-code",
+        help="print a one-time checker code for a clinician or prescriber (they type it when "
+        "enrolled as a colleague's second checker)",
+    )
+    checker.add_argument("user")
+    checker.set_defaults(handler=cmd_checker_code)
 
     device = sub.add_parser("device", help="list or revoke devices").add_subparsers(
         dest="device_command", required=True
@@ -261,6 +270,23 @@ def cmd_enroll_code(args: argparse.Namespace) -> int:
     minutes = round((expires - time.time()) / 60)
     print(f"enrollment code for {args.user}: {code}")
     print(f"single use, valid for {minutes} minutes")
+    return 0
+
+
+def cmd_checker_code(args: argparse.Namespace) -> int:
+    """Print a one-time checker code, to hand to the colleague it is for."""
+
+    def work(session: Any, settings: ServerSettings, now: float) -> Any:
+        issued = issue_checker_code(session, args.user, "cli", settings, now)
+        return issued, {"user": args.user}
+
+    code, expires = _admin(args, "checker_code", work)
+    minutes = round((expires - time.time()) / 60)
+    print(f"checker code for {args.user}: {code}")
+    print(
+        f"single use, valid for {minutes} minutes: hand it to {args.user} alone; they type it "
+        "when enrolled as a colleague's second checker"
+    )
     return 0
 
 

@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         (
             "add-checker",
             run_add_checker,
-            "enrol a colleague as a second checker on this laptop, with their own PIN "
-            "(they type it)",
+            "enrol a colleague as a second checker on this laptop, with their own PIN and "
+            "the one-time code the clinic issued to them (they type both)",
         ),
     ):
         sub = actions.add_parser(name, parents=[common], help=text, description=text)
@@ -126,24 +126,35 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_add_checker(args: argparse.Namespace) -> int:
-    """Enrol a second checker: the colleague types their own PIN (twice); their public key
-    goes to the clinic now if the laptop is enrolled and online, else at the next sync."""
+    """Enrol a second checker: the colleague types their own PIN (twice) and the one-time
+    code the clinic issued to them (`fieldapp checker-code` on their own laptop); their
+    public key goes to the clinic with it now if the laptop is enrolled and online, else
+    at the next sync."""
     settings, path = _settings_and_path(args)
     with Store.open(path, settings) as store:
         store.unlock(read_passphrase("FIELDAPP_PASSPHRASE", "Passphrase: "))
         pin = read_passphrase("FIELDAPP_CHECKER_PIN", f"{args.user}'s own PIN: ", confirm=True)
-        public = store.enrol_checker(args.user, pin)
+        code = read_passphrase(
+            "FIELDAPP_CHECKER_CODE", f"{args.user}'s checker code from the clinic: "
+        )
+        if not code.strip():
+            raise StoreError(
+                f"{args.user} types the checker code the clinic issued to them "
+                "(`fieldapp checker-code` on their own laptop, or from an admin): "
+                "nothing was enrolled."
+            )
+        public = store.enrol_checker(args.user, pin, code)
         print(f"enrolled {args.user} as a second checker on this laptop; their key: {public}")
-        print(_file_checkers(store))
+        print(_file_checkers(store, args.user))
     return 0
 
 
-def _file_checkers(store: Store) -> str:
-    """File the checkers' keys with the clinic now; a sentence on how it went."""
+def _file_checkers(store: Store, user: str) -> str:
+    """File the checkers' keys with the clinic now; a sentence on how `user`'s went."""
     if store.device_identity() is None:
         return "this laptop is not enrolled with a clinic: the key is filed once it is"
 
-    async def go() -> list[str]:
+    async def go() -> dict[str, str]:
         sync = load_settings().sync
         async with make_http_client(sync) as http:
             return await SyncClient(http, store, sync).file_checkers()
@@ -152,10 +163,10 @@ def _file_checkers(store: Store) -> str:
         refused = asyncio.run(go())
     except SyncError as exc:
         return f"the key was not filed with the clinic yet ({exc}); the next sync files it"
-    if refused:
+    if user in refused:
         return (
-            f"the clinic refused the key of {', '.join(refused)}: not an active colleague "
-            "there; doses they check are set aside until the clinic knows them"
+            f"the clinic refused the key of {user}; doses they check are set aside until it "
+            f"files one:\n  {refused[user]}"
         )
     return "the key is filed with the clinic"
 

@@ -9,6 +9,8 @@ one-time code redeemed, the public key filed), then answers each request through
 server's own code: the request is raised as the laptop's, the answer signed with the
 answerer's key and kept only if the clinic's checks pass, and the clinic's copy comes back
 with its certificate of the signer, which the laptop checks against the key it pinned.
+The day's second checker is enrolled on the laptop with a one-time code the server
+issues to them (`checker_code`), as their own laptop would ask for it.
 Synthetic people only; their private keys live in memory for the run and nowhere else.
 """
 
@@ -25,6 +27,7 @@ from sync.approvals import ROLE_FOR, RequestPublic, draft_answer
 from sync.outbox import DeviceIdentity
 from sync.server import approvals, audit, crud
 from sync.server.auth import Caller, create_enroll_code, redeem_code
+from sync.server.checker_codes import issue_checker_code
 from sync.server.config import ServerSettings
 from sync.server.db import transaction
 from sync.server.models import AppUser
@@ -53,6 +56,7 @@ class DemoClinic(Answerer):
         if identity.manifest_key is None:
             raise ValueError("the laptop must be enrolled with the demo server first")
         self._engine, self._settings, self._identity = engine, settings, identity
+        self._now = now
         self.prescriber, self.supervisor = DEMO_PRESCRIBER[0], DEMO_SUPERVISOR[0]
         self._keys: dict[str, Ed25519PrivateKey] = {}
         self._callers: dict[str, Caller] = {}
@@ -127,3 +131,17 @@ class DemoClinic(Answerer):
                 detail={"request": row.id, "kind": row.kind, "by": "demo"},
             )
             return approvals.public(session, row, now)
+
+    def checker_code(self, checker: str) -> str:
+        """A one-time code the demo server issues to `checker` (at the server's time this
+        clinic was opened), as `fieldapp checker-code` on their own laptop would get it."""
+        with transaction(self._engine) as session:
+            code, _ = issue_checker_code(session, checker, checker, self._settings, self._now)
+            audit.append(
+                session,
+                actor=checker,
+                action="checker_code",
+                outcome="issued",
+                detail={"user": checker, "by": "demo"},
+            )
+        return code

@@ -10,9 +10,10 @@ ledger opens a discrepancy incident, a supervisor records a decision, then the d
 The answers are synthetic: a well patient, measured today, answering the checklist as a
 clinician would. A patient the engine holds gets a named prescriber's approval when the
 hold is approvable, and is declined otherwise, as on the road. The second checker is a
-colleague enrolled on this laptop (`SECOND_CHECKER`): a clinic the day is pushed to must
-know them as a clinician (`fieldapp.demo.stack.load_server` adds them), and it files
-their key at the laptop's next sync.
+colleague enrolled on this laptop (`SECOND_CHECKER`) with the one-time code the clinic
+issued to them: a clinic the day is pushed to must know them as a clinician
+(`fieldapp.demo.stack.load_server` adds them), and it files their key at the laptop's
+next sync.
 """
 
 from __future__ import annotations
@@ -267,7 +268,8 @@ def record_day(
     clinic = clinic or SimulatedClinic(PRESCRIBER, SUPERVISOR)
     day = RecordedDay()
     if SECOND_CHECKER not in services.store.checkers():
-        services.store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN)
+        code = clinic.checker_code(SECOND_CHECKER)  # they type the code issued to them
+        services.store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN, code)
     for index, visit in enumerate(visits):
         record_visit(services, clock, visit, day, index == 1, clinic)
     _walk(services, clock, 30)

@@ -149,6 +149,11 @@ class Answerer:
         found = self.answer(pending, "modify" if significant else "approve", note, by, at)
         return book.resolve(vial, found, self.pinned_key)
 
+    def checker_code(self, checker: str) -> str | None:
+        """A one-time code the clinic issued to `checker`, which they type when enrolled as
+        a second checker here (None: a clinic made up on the spot, which files nothing)."""
+        return None
+
     def release(self, run: ChecklistRun, by: str, note: str) -> ReadinessDecision:
         """Ask for `run`'s holds to be released and apply `by`'s signed approval."""
         pending = run.approval_request()

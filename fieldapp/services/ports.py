@@ -137,8 +137,9 @@ class StorePort(Protocol):
         """The colleagues enrolled as second checkers on this laptop."""
         ...
 
-    def enrol_checker(self, name: str, pin: str) -> str:
-        """Enrol a second checker with their own PIN; their public key."""
+    def enrol_checker(self, name: str, pin: str, code: str | None = None) -> str:
+        """Enrol a second checker with their own PIN and the one-time code the clinic
+        issued to them (None: never filed with a clinic); their public key."""
         ...
 
     def sign_as_checker(self, name: str, pin: str, content: bytes) -> CheckerSignature:

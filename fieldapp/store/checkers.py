@@ -9,7 +9,11 @@ DEK but not the colleague's PIN, so cannot sign as them. Their public key goes t
 clinic with their name (README "Second checker"): at once when the laptop is online
 (`fieldapp store add-checker`), else at the next sync, before any dose they signed
 (`unfiled_checkers`, `checker_filed`); the clinic sets aside a dose whose checker's key it
-does not hold.
+does not hold. The clinic files the key only with the one-time code it issued to that
+colleague, which they type at their enrolment: the code waits for the filing sealed with
+the rest (an offline enrolment keeps it until the next sync) and is dropped once the
+clinic has used it, or refused it (`checker_code_refused`: they are enrolled again, with
+a new code). A checker enrolled with no code is never filed.
 
 `pin_max_tries` wrong PINs in a row (kept in the store, so a restart does not reset them)
 lock that checker's key: they must be enrolled again. A wrong PIN signs nothing.
@@ -42,6 +46,7 @@ from sync.signatures import b64
 
 _CHECKERS = "checkers"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_CODE = re.compile(r"^[A-Za-z0-9 -]{1,64}$")
 
 
 class CheckerLocked(StoreError):
@@ -83,15 +88,21 @@ class CheckersMixin(OutboxMixin):
         return sorted(self._checkers(self._require_unlocked()))
 
     @guarded
-    def enrol_checker(self, name: str, pin: str) -> str:
-        """Enrol `name` (their clinic user name) with their own PIN; their public key
-        (base64url) for the clinic. Slow: Argon2id."""
+    def enrol_checker(self, name: str, pin: str, code: str | None = None) -> str:
+        """Enrol `name` (their clinic user name) with their own PIN and the one-time `code`
+        the clinic issued to them (None: a key that stays on this laptop, never filed);
+        their public key (base64url) for the clinic. A checker whose key the clinic has not
+        filed may be enrolled again (a new key). Slow: Argon2id."""
         if not _NAME.match(name):
             raise StoreError("A checker is enrolled by their clinic user name (letters, digits).")
         check_pin(pin, self._settings)
+        code = (code or "").strip() or None
+        if code is not None and not _CODE.match(code):
+            raise StoreError("A checker code holds letters, digits and dashes only: check it.")
         cipher = self._require_unlocked()
         checkers = self._checkers(cipher)
-        if name in checkers and not checkers[name].get("locked"):
+        found = checkers.get(name)
+        if found is not None and found.get("filed") and not found.get("locked"):
             raise StoreError(f"{name} is already enrolled as a checker on this laptop.")
         params = KdfParams(
             self._settings.kdf_memory_kib, self._settings.kdf_iterations, self._settings.kdf_lanes
@@ -110,28 +121,42 @@ class CheckersMixin(OutboxMixin):
             "sealed": sealed.hex(),
             "tries_left": self._settings.pin_max_tries,
             "filed": False,
+            "code": code,
         }
         self._keep_checkers(cipher, checkers)
         return public
 
     @guarded
-    def unfiled_checkers(self) -> list[tuple[str, str]]:
-        """(name, public key) of each checker whose key the clinic has not confirmed yet."""
+    def unfiled_checkers(self) -> list[tuple[str, str, str]]:
+        """(name, public key, one-time code) of each checker whose key the clinic has not
+        filed yet and who holds a code to file it with."""
         checkers = self._checkers(self._require_unlocked())
         return [
-            (name, str(entry["public_key"]))
+            (name, str(entry["public_key"]), str(entry["code"]))
             for name, entry in sorted(checkers.items())
-            if not entry.get("filed") and not entry.get("locked")
+            if not entry.get("filed") and not entry.get("locked") and entry.get("code")
         ]
 
     @guarded
     def checker_filed(self, name: str, public_key: str) -> None:
-        """The clinic holds `name`'s key `public_key` (a key enrolled since stays unfiled)."""
+        """The clinic holds `name`'s key `public_key` (a key enrolled since stays unfiled);
+        their code is spent, so it is dropped."""
         cipher = self._require_unlocked()
         checkers = self._checkers(cipher)
         entry = checkers.get(name)
         if entry is not None and entry["public_key"] == public_key and not entry.get("filed"):
-            entry["filed"] = True
+            entry.update(filed=True, code=None)
+            self._keep_checkers(cipher, checkers)
+
+    @guarded
+    def checker_code_refused(self, name: str, public_key: str) -> None:
+        """The clinic refused `name`'s code for `public_key` (wrong, used, expired...): it
+        is dropped, and their key stays unfiled until they are enrolled again."""
+        cipher = self._require_unlocked()
+        checkers = self._checkers(cipher)
+        entry = checkers.get(name)
+        if entry is not None and entry["public_key"] == public_key and entry.get("code"):
+            entry["code"] = None
             self._keep_checkers(cipher, checkers)
 
     @guarded
@@ -166,7 +191,7 @@ class CheckersMixin(OutboxMixin):
         except CryptoFailure:
             entry["tries_left"] = int(entry["tries_left"]) - 1
             if entry["tries_left"] <= 0:
-                entry.update(locked=True, sealed="", nonce="")
+                entry.update(locked=True, sealed="", nonce="", code=None)
                 self._keep_checkers(cipher, checkers)
                 raise CheckerLocked(
                     f"Too many wrong PINs: {name}'s checker key is locked; enrol them again."

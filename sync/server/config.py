@@ -45,6 +45,10 @@ class RateLimits(_Section):
         30, gt=0, description="Duress signals refilled a minute (a laptop retries offline ones)."
     )
     duress_burst: int = Field(30, ge=1, description="Duress signals allowed at once.")
+    checker_filing_per_minute: float = Field(
+        10, gt=0, description="Second checkers' key filings (each with a code) refilled a minute."
+    )
+    checker_filing_burst: int = Field(10, ge=1, description="Key filings allowed at once.")
 
 
 class DatabaseSettings(_Section):
@@ -107,6 +111,16 @@ class ServerSettings(_Section):
     enroll_code_ttl_min: float = Field(15, gt=0, le=1440, description="Enrollment code lifetime.")
     enroll_code_max_tries: int = Field(
         5, ge=1, le=20, description="Wrong tries before a code dies."
+    )
+    checker_code_ttl_min: float = Field(
+        30,
+        gt=0,
+        le=1440,
+        description="A second checker's one-time code lives this long: the laptop they enrol "
+        "on must file their key (at once, or at its next sync) within it.",
+    )
+    checker_code_max_tries: int = Field(
+        5, ge=1, le=20, description="Wrong tries before a checker code dies."
     )
     threads_per_worker: int = Field(
         4, ge=1, le=200, description="Requests one worker serves at a time (its thread pool)."

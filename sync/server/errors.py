@@ -6,6 +6,8 @@
     ├── Invalid           a well-formed request that makes no sense here (422)
     ├── AuthError         missing, malformed, expired or revoked token (401)
     ├── EnrollFailed      a code that is unknown, used, expired or out of tries (400)
+    ├── CheckerCodeRefused  a checker code missing, wrong, used, expired, out of tries or
+    │                     issued to someone else (403, its `code` names which)
     ├── StoreRolledBack   the device's chain head is behind what it already sent (409)
     ├── HeadMismatch      the device must send again from the server's head (409, with it)
     │   ├── PushGap       a push that does not continue from the server's head
@@ -55,6 +57,16 @@ class EnrollFailed(ServerError):
     """The enrollment code cannot be used."""
 
     code = "enroll_failed"
+
+
+class CheckerCodeRefused(ServerError):
+    """A second checker's one-time code cannot vouch for this filing; `code` names why
+    (`checker_code_wrong`, `_used`, `_expired`, `_no_tries`, `_other_user`, `_missing`)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        self.code = f"checker_code_{reason}"
+        super().__init__(message)
 
 
 class StoreRolledBack(ServerError):

@@ -55,6 +55,7 @@ STATUS = {
     errors.Invalid: 422,
     errors.AuthError: 401,
     errors.EnrollFailed: 400,
+    errors.CheckerCodeRefused: 403,
     errors.StoreRolledBack: 409,
     errors.HeadMismatch: 409,
     errors.CursorExpired: 410,

@@ -301,6 +301,26 @@ class CheckerKey(SQLModel, table=True):
     filed_at: float
 
 
+class CheckerCode(SQLModel, table=True):
+    """A one-time code a colleague gets from the clinic to enrol as a second checker on
+    another clinician's laptop: proof they were there (README "Second checker"). Bound to
+    that colleague's user; both parts are kept only as hashes. Once used it names the
+    laptop and key it filed, so a retry of that same filing is answered again."""
+
+    __tablename__ = "checker_code"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_name: str = Field(foreign_key="app_user.name", index=True, max_length=64)
+    secret_hash: str = Field(max_length=64)
+    issued_by: str = Field(max_length=64)
+    created_at: float
+    expires_at: float
+    tries: int = 0
+    used_at: float | None = None
+    used_device_id: str | None = Field(default=None, max_length=36)
+    used_public_key: str | None = Field(default=None, max_length=64)
+
+
 class ApprovalRequestRow(SQLModel, table=True):
     """A laptop's request for a prescriber's or supervisor's decision, and its signed answer.
 

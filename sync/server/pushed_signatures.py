@@ -16,7 +16,8 @@ or keep one that was declined:
   release (not decline);
 - a checker's signature must verify over the order under a key this clinician's laptop
   filed for that checker (`file_checker_key`, at `fieldapp store add-checker` or the next
-  sync);
+  sync), which the clinic files only with a one-time code it issued to that checker
+  (`sync.server.checker_codes`): the laptop's owner cannot file a key "for" a colleague;
 - a telephone order (a hold released by a prescriber's voice, read back) must name the
   co-sign request it was queued under: if the clinic holds that request, it must be this
   clinician's telephone order for this visit, from the prescriber the record names, for
@@ -47,11 +48,10 @@ from sync.approvals import ROLE_FOR, Answer, Facts, signature_verifies, unb64
 from sync.records import Approval as RecordApproval
 from sync.records import ChecklistSubmission, DoseOrder, SubstanceEvent
 from sync.server.auth import Caller
+from sync.server.checker_codes import CHECKER_ROLES, Filing, redeem_checker_code
+from sync.server.config import ServerSettings
 from sync.server.errors import Invalid, NotFound
 from sync.server.models import ApprovalRequestRow, AppUser, CheckerKey, SigningKey
-
-# The roles whose people may check a colleague's dose.
-CHECKER_ROLES = ("clinician", "prescriber")
 
 
 @dataclass(frozen=True)
@@ -336,11 +336,19 @@ def check_pushed_signatures(
 
 
 def file_checker_key(
-    session: Session, device: Caller, checker: str, public_key: str, now: float
+    session: Session,
+    device: Caller,
+    filing: Filing,
+    code: str | None,
+    settings: ServerSettings,
+    now: float,
 ) -> bool:
-    """File a second checker's key for this device (True: newly filed; filing it again is
+    """File a second checker's key for this device, vouched for by the one-time `code`
+    the clinic issued to that checker (True: newly filed; the same filing again is
     harmless). `NotFound`: no such active colleague; `Invalid`: the clinician themselves,
-    or a key filed already for someone else."""
+    or a key filed already for someone else; `CheckerCodeRefused`: the code does not vouch
+    for it (checked last, so a filing refused otherwise leaves the code unused)."""
+    checker, public_key = filing.checker, filing.public_key
     user = session.get(AppUser, checker)
     if user is None or not user.active or user.role not in CHECKER_ROLES:
         raise NotFound(f"no active clinician {checker!r} at this clinic")
@@ -354,6 +362,7 @@ def file_checker_key(
         if row.checker != checker:
             raise Invalid("public_key: already filed for another checker")
         here = here or row.device_id == device.device_id
+    redeem_checker_code(session, code, filing, settings, now)
     if here:
         return False
     session.add(

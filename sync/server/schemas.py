@@ -324,6 +324,15 @@ class EnrollCodePublic(BaseModel):
     expires_at: datetime
 
 
+class CheckerCodePublic(BaseModel):
+    """A one-time checker code, shown once: its colleague types it on the laptop they are
+    enrolled on as a second checker."""
+
+    user: str
+    code: str
+    expires_at: datetime
+
+
 class DevicePublic(BaseModel):
     """An enrolled device (never its token)."""
 

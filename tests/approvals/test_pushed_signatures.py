@@ -1,8 +1,9 @@
 """The clinic checks the signed answers and checker signatures inside pushed records, over
 real HTTP with the real stores: a record carrying an answer the clinic did not keep for
 that very request, visit and role (forged, replayed, wrong role, declined, unknown), or a
-dose checked with a key the clinic has not filed for that checker, is set aside for review
-and audited, and the laptop lists it with the reason; the genuine ones are stored."""
+dose checked with a key the clinic has not filed for that checker (with the one-time code
+it issued to them, see `test_checker_codes.py`), is set aside for review and audited, and
+the laptop lists it with the reason; the genuine ones are stored."""
 
 from __future__ import annotations
 
@@ -41,7 +42,14 @@ from sync.ports import SyncReport
 from sync.records import Approval, ChecklistSubmission, DoseOrder
 from sync.server import crud
 from sync.server.db import make_engine, transaction
-from sync.server.models import CheckerKey, DeviceRecordRow, ReviewItem
+from sync.server.models import DeviceRecordRow, ReviewItem
+from tests.approvals.checkers import (
+    code_from_own_laptop,
+    code_state,
+    enrolled_with_code,
+    filed,
+    post_checker,
+)
 from tests.approvals.conftest import CLINICIAN, PRESCRIBER, SUPERVISOR, Clinic
 from tests.approvals.conftest import _code as code_for
 from tests.approvals.test_dose_cap import OVER_CAP, at_dose
@@ -254,28 +262,18 @@ def checked_dose(services: AppServices) -> DoseOrder:
     return confirm_dose(session, form, compute(form), CHECKER, "V-1", CHECKER_PIN)
 
 
-def filed(clinic: Clinic) -> list[tuple[str, str, str]]:
-    """(checker, filed by, public key) of every checker key the clinic holds."""
-    engine = make_engine(clinic.settings)
-    try:
-        with transaction(engine) as session:
-            rows = session.exec(select(CheckerKey)).all()
-            return [(r.checker, r.filed_by, r.public_key) for r in rows]
-    finally:
-        engine.dispose()
-
-
 async def test_the_checkers_key_is_filed_at_the_next_sync_and_their_dose_stored(
     clinic: Clinic, services: AppServices, settings: Settings
 ) -> None:
     store = clinic.stores[CLINICIAN]
+    code = await enrolled_with_code(clinic, settings)  # enrolled offline: key and code kept
     key = store.checker_public_key(CHECKER)
-    assert store.unfiled_checkers() == [(CHECKER, key)]  # enrolled offline
+    assert store.unfiled_checkers() == [(CHECKER, key, code)]
     order = checked_dose(services)
     report = await sync(clinic, settings)
     assert report.set_aside == 0
     assert filed(clinic) == [(CHECKER, CLINICIAN, key)]
-    assert store.unfiled_checkers() == []
+    assert store.unfiled_checkers() == []  # the spent code is dropped with it
     assert at_clinic(clinic, order.id) == (True, [])
     assert [o for _, o, _ in clinic.audit("checker_key")] == ["filed"]
     await sync(clinic, settings)  # nothing to file again
@@ -283,11 +281,15 @@ async def test_the_checkers_key_is_filed_at_the_next_sync_and_their_dose_stored(
 
 
 async def test_a_dose_checked_with_a_key_the_clinic_never_filed_is_set_aside(
-    clinic: Clinic, services: AppServices, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    clinic: Clinic,
+    services: AppServices,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def files_nothing(self: SyncClient) -> list[str]:
-        return []
+    async def files_nothing(self: SyncClient) -> dict[str, str]:
+        return {}
 
+    await enrolled_with_code(clinic, settings)
     monkeypatch.setattr(SyncClient, "file_checkers", files_nothing)
     order = checked_dose(services)
     await sync(clinic, settings)
@@ -298,6 +300,7 @@ async def test_a_dose_checked_with_a_key_the_clinic_never_filed_is_set_aside(
 async def test_a_checker_signature_that_does_not_cover_the_order_is_set_aside(
     clinic: Clinic, services: AppServices, settings: Settings
 ) -> None:
+    await enrolled_with_code(clinic, settings)
     order = checked_dose(services)
     # the checker's genuine signature, on an order whose dose was changed after it
     changed = order.model_copy(update={"id": uuid.uuid4(), "dose_mg": order.dose_mg + 10})
@@ -311,32 +314,27 @@ async def test_the_clinic_files_a_checker_only_for_a_colleague_of_its_own(
     clinic: Clinic, settings: Settings
 ) -> None:
     store = clinic.stores[CLINICIAN]
-    identity = store.device_identity()
-    assert identity is not None
     key = store.checker_public_key(CHECKER)
-    headers = {"Authorization": f"Bearer {identity.token}"}
-    url = clinic.server.url + "/checkers"
-    nobody = await clinic.http.post(
-        url, json={"checker": "nobody", "public_key": key}, headers=headers
-    )
-    themselves = await clinic.http.post(
-        url, json={"checker": CLINICIAN, "public_key": key}, headers=headers
-    )
+    code = await code_from_own_laptop(clinic, settings, CHECKER)
+    nobody = await post_checker(clinic, "nobody", key, code)
+    themselves = await post_checker(clinic, CLINICIAN, key, code)
     assert (nobody.status_code, themselves.status_code) == (404, 422)
     assert filed(clinic) == []
     assert [o for _, o, _ in clinic.audit("checker_key")] == [
         "refused_not_found",
         "refused_invalid",
     ]
-    # filed once for the colleague; again for them is harmless, for another is refused
-    first, same, other = [
-        await clinic.http.post(url, json={"checker": who, "public_key": key}, headers=headers)
-        for who in (CHECKER, CHECKER, PRESCRIBER)
-    ]
+    # filed once for the colleague; the same filing again is harmless (a reply lost on
+    # the way), the same key for another is refused and leaves their code unused
+    theirs = await code_from_own_laptop(clinic, settings, PRESCRIBER)
+    first = await post_checker(clinic, CHECKER, key, code)
+    same = await post_checker(clinic, CHECKER, key, code)
+    other = await post_checker(clinic, PRESCRIBER, key, theirs)
     assert first.status_code == 200 and first.json()["new"] is True
     assert same.status_code == 200 and same.json()["new"] is False
     assert other.status_code == 422
     assert filed(clinic) == [(CHECKER, CLINICIAN, key)]
+    assert code_state(clinic, PRESCRIBER) == [(0, False)]
 
 
 # -- answers on a dose order ---------------------------------------------------------------
@@ -373,6 +371,7 @@ async def test_a_cap_override_travels_on_its_order(
         answer = signed(clinic.stores[PRESCRIBER], item, PRESCRIBER)
         await clinic.client(PRESCRIBER).answer(answer)
         found = await clinic.client(CLINICIAN).read(pending.id)
+        await enrolled_with_code(clinic, settings)
         overridden = with_cap_override(form, pending, found, pinned(clinic))
         result = compute(prepared(overridden, session))
         order = confirm_dose(session, overridden, result, CHECKER, "V-1", CHECKER_PIN)
@@ -388,6 +387,7 @@ async def test_a_cap_override_travels_on_its_order(
 
 def test_add_checker_files_the_key_at_once_when_the_laptop_is_online(
     clinic: Clinic,
+    settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -395,18 +395,21 @@ def test_add_checker_files_the_key_at_once_when_the_laptop_is_online(
     path = tmp_path / "c02-laptop.store"
     laptop = new_store(path)
 
-    async def enrol() -> None:
+    async def enrol() -> str:
         async with httpx.AsyncClient(timeout=30) as http:
             await enroll(clinic.server.url, code_for(clinic.settings, CHECKER), laptop, http=http)
+            return await code_from_own_laptop(clinic, settings, CLINICIAN, http)
 
-    asyncio.run(enrol())
+    code = asyncio.run(enrol())
     laptop.close()
     monkeypatch.setenv("FIELDAPP_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("FIELDAPP_CHECKER_PIN", "482913")
+    monkeypatch.setenv("FIELDAPP_CHECKER_CODE", code)
     monkeypatch.setenv("FIELDAPP_USER_CONFIG", str(tmp_path / "none.toml"))
     assert main(["store", "add-checker", CLINICIAN, "--store", str(path)]) == 0
     assert "the key is filed with the clinic" in capsys.readouterr().out
     ((checker, filed_by, _),) = filed(clinic)
     assert (checker, filed_by) == (CLINICIAN, CHECKER)
     assert main(["store", "add-checker", "nobody", "--store", str(path)]) == 0
-    assert "the clinic refused the key of nobody" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "the clinic refused the key of nobody" in out and code not in out

@@ -57,6 +57,8 @@ def _all_routes(world: World) -> list[tuple[str, str, Any]]:
         ("GET", "/admin/review", None),
         ("POST", f"/admin/devices/{world.device_ids['b']}/revoke", None),
         ("POST", "/admin/users/a/enroll-code", None),
+        ("POST", "/admin/users/a/checker-code", None),
+        ("POST", "/checkers/code", None),
         ("GET", "/admin/clinicians/a/profile", None),
         ("PUT", "/admin/clinicians/a/profile", {"licence_active": True}),
     ]

@@ -23,11 +23,13 @@ from fieldapp.tui.app import FieldApp
 from fieldapp.tui.screens.sync import SyncScreen
 from sync.client import SyncClient, enroll
 from sync.records import StatusEvent
+from sync.server.checker_codes import issue_checker_code
 from sync.server.config import load_server_settings
+from sync.server.db import transaction
 from sync.server.main import create_app
 from sync.server.migrate import migrate
 from sync.server.models import DeviceRecordRow
-from tests.tui.conftest import CLINICIAN, DAY, PASSPHRASE
+from tests.tui.conftest import CHECKER, CHECKER_PIN, CLINICIAN, DAY, PASSPHRASE
 from tests.tui.helpers import check_in, open_first_visit, settle, unlock
 from tests.tui.test_visit import whole_visit
 
@@ -49,6 +51,15 @@ def server(tmp_path: Path, clock: ManualClock) -> Iterator[tuple[Any, str]]:
     application.state.ctx.engine.dispose()
 
 
+def checker_code(asgi: Any) -> str:
+    """A one-time code the clinic issues to the colleague who checks doses (an admin's
+    `fieldapp server checker-code c02`, on their behalf)."""
+    ctx = asgi.state.ctx
+    with transaction(ctx.engine) as session:
+        code, _ = issue_checker_code(session, CHECKER, "root", ctx.settings, ctx.now())
+    return code
+
+
 @asynccontextmanager
 async def enrolled_app(
     server: tuple[Any, str],
@@ -62,6 +73,10 @@ async def enrolled_app(
     store.unlock(PASSPHRASE)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi)) as http:
         await enroll(SERVER_URL, code, store, http=http, device_name="pilot laptop")
+        # The colleague who checks doses enrolled again with the code the clinic issued
+        # to them, the laptop online: their key is filed at once, as `add-checker` does.
+        store.enrol_checker(CHECKER, CHECKER_PIN, checker_code(asgi))
+        assert await SyncClient(http, store, settings.sync).file_checkers() == {}
         if locked:
             store.lock()
 

@@ -4,7 +4,9 @@ A clinician's laptop: `POST /approvals` raises a request, `GET /approvals/{id}?w
 reads it (holding the request open up to `wait` seconds, capped by the
 `approvals.long_poll_max_s` setting, until it is answered), `POST /approvals/{id}/refused`
 reports an answer the laptop refused, `POST /checkers` files a second checker's public
-key (a push then checks that checker's signatures under it). A prescriber or supervisor:
+key with the one-time code the clinic issued to that checker (a push then checks that
+checker's signatures under it). A clinician or prescriber: `POST /checkers/code` issues
+a code for themselves, to type on the laptop they enrol on. A prescriber or supervisor:
 `GET /review/queue` (their queue, overdue first; filters `kind` and `status`),
 `GET /review/requests/{id}`, `POST /review/requests/{id}/answer` with the signed answer.
 Every refusal is audited.
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -31,11 +34,13 @@ from sync.approvals import (
 )
 from sync.server import approvals, audit
 from sync.server.board_tasks import role_tasks
+from sync.server.checker_codes import CHECKER_ROLES, Filing, issue_checker_code
 from sync.server.db import transaction
-from sync.server.deps import Ctx, Token, caller_transaction
-from sync.server.errors import ServerError
+from sync.server.deps import Ctx, Token, caller_transaction, client_key
+from sync.server.errors import CheckerCodeRefused, ServerError
 from sync.server.pushed_signatures import file_checker_key
-from sync.server.schemas import Body
+from sync.server.refusals import Refusal
+from sync.server.schemas import Body, CheckerCodePublic
 
 router = APIRouter(tags=["approvals"])
 ANSWERERS = ("prescriber", "supervisor")
@@ -106,10 +111,12 @@ def report_refusal(request_id: str, body: RefusalReport, creds: Token, ctx: Ctx)
 
 
 class CheckerKeyIn(Body):
-    """A second checker enrolled on this laptop: their clinic user name and public key."""
+    """A second checker enrolled on this laptop: their clinic user name, public key and
+    the one-time code the clinic issued to them (required: refused 403 without it)."""
 
     checker: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
     public_key: Key
+    code: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class CheckerKeyFiled(Body):
@@ -121,17 +128,35 @@ class CheckerKeyFiled(Body):
 
 
 @router.post("/checkers", response_model=CheckerKeyFiled)
-def file_checker(body: CheckerKeyIn, creds: Token, ctx: Ctx) -> CheckerKeyFiled:
-    """File a second checker's key for this laptop, bound to their clinic user (audited,
-    refusals too: 404 no such active colleague, 422 the clinician themselves)."""
-    detail = {"checker": body.checker, "public_key": body.public_key}
+def file_checker(body: CheckerKeyIn, request: Request, creds: Token, ctx: Ctx) -> CheckerKeyFiled:
+    """File a second checker's key for this laptop, bound to their clinic user and vouched
+    for by the one-time code the clinic issued to them (audited, refusals too: 404 no such
+    active colleague, 422 the clinician themselves, 403 `checker_code_<reason>` a code
+    missing, wrong, used, expired, out of tries or issued to someone else; 429 too many
+    filings from one address)."""
+    limits = ctx.settings.rate_limits
+    client = client_key(request)
+    wait = ctx.wait_for_token(
+        f"checker:{client}", limits.checker_filing_per_minute, limits.checker_filing_burst
+    )
+    if wait is not None:
+        ctx.refuse(Refusal(action="checker_key", outcome="rate_limited", client=client))
+        raise HTTPException(
+            429,
+            {"error": "rate_limited", "detail": "Too many checker filings: wait and retry."},
+            headers={"Retry-After": str(int(wait))},
+        )
+    # The code itself is never audited: only whether one came.
+    detail = {"checker": body.checker, "public_key": body.public_key, "code": bool(body.code)}
     refusal: ServerError | None = None
     with caller_transaction(ctx, creds, roles=("clinician",)) as (session, caller):
+        filing = Filing(body.checker, caller.device_id, body.public_key)
         try:
-            new = file_checker_key(session, caller, body.checker, body.public_key, ctx.now())
-        except ServerError as exc:  # raised before anything is written
+            new = file_checker_key(session, caller, filing, body.code, ctx.settings, ctx.now())
+        except ServerError as exc:  # nothing filed; a wrong code's try is kept
             refusal = exc
-            outcome = f"refused_{exc.code}"
+            reason = exc.reason if isinstance(exc, CheckerCodeRefused) else exc.code
+            outcome = f"refused_{reason}"
         else:
             outcome = "filed" if new else "filed_before"
         audit.append(
@@ -146,6 +171,28 @@ def file_checker(body: CheckerKeyIn, creds: Token, ctx: Ctx) -> CheckerKeyFiled:
     if refusal is not None:
         raise refusal
     return CheckerKeyFiled(checker=body.checker, public_key=body.public_key, new=new)
+
+
+@router.post("/checkers/code", response_model=CheckerCodePublic, status_code=201)
+def checker_code(creds: Token, ctx: Ctx) -> CheckerCodePublic:
+    """A one-time code for the caller to type when they are enrolled as a second checker on
+    a colleague's laptop (single use, `checker_code_ttl_min`; shown once, kept as a hash)."""
+    with caller_transaction(ctx, creds, roles=CHECKER_ROLES) as (session, caller):
+        code, expires = issue_checker_code(
+            session, caller.user, caller.user, ctx.settings, ctx.now()
+        )
+        audit.append(
+            session,
+            actor=caller.user,
+            device_id=caller.device_id,
+            action="checker_code",
+            outcome="issued",
+            detail={"user": caller.user},
+            now=ctx.clock(),
+        )
+    return CheckerCodePublic(
+        user=caller.user, code=code, expires_at=datetime.fromtimestamp(expires, UTC)
+    )
 
 
 @router.get("/review/queue", response_model=list[RequestPublic])
