@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fieldapp.commands.demo import print_day
+from fieldapp.demo.recorded import SECOND_CHECKER
 from fieldapp.demo.stack import DemoStack
 from fieldapp.settings import Settings, StoreSettings
 from sync.client import SyncClient, make_http_client
@@ -45,6 +46,8 @@ def test_demo_laptop_receives_its_day_and_pushes_a_check_in(  # type: ignore[no-
     assert isinstance(profile, ClinicianProfile)
     assert profile.clinician_id == "c01" and profile.licence_active
     assert profile.acls_expires is not None and profile.acls_expires > day
+    # The demo's second checker is enrolled with their code, and the first sync filed the key.
+    assert stack.store.checkers() == [SECOND_CHECKER] and stack.store.unfiled_checkers() == []
 
     visit = visits[0]
     event = StatusEvent(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
+from fieldapp.demo.recorded import SECOND_CHECKER, SECOND_CHECKER_PIN
 from fieldapp.demo.stack import (
     DEMO_CLINICIAN,
     DEMO_PASSPHRASE,
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"clinic server   {stack.server_url} (SQLite, loopback)")
         print(f"laptop store    {stack.store.path}")
         print(f"passphrase      {DEMO_PASSPHRASE!r}")
+        print(f"second checker  {SECOND_CHECKER} (their PIN {SECOND_CHECKER_PIN!r}, for the dose)")
         print(f"first sync      {stack.report.summary()}")
         if args.no_app or importlib.util.find_spec("fieldapp.tui.app") is None:
             print_day(stack.store, day)

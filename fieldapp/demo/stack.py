@@ -36,7 +36,7 @@ import uvicorn
 
 from fieldapp.config import config_dir
 from fieldapp.demo.clinic import add_answerers
-from fieldapp.demo.recorded import SECOND_CHECKER
+from fieldapp.demo.recorded import SECOND_CHECKER, SECOND_CHECKER_PIN
 from fieldapp.demo.seattle import DemoDay, demo_day, stable_id
 from fieldapp.errors import FieldAppError
 from fieldapp.settings import Settings
@@ -46,6 +46,7 @@ from sync.client import SyncClient, SyncReport, enroll, make_http_client
 from sync.records import ProtocolDocument
 from sync.server import audit, crud, profiles
 from sync.server.auth import create_enroll_code
+from sync.server.checker_codes import issue_checker_code
 from sync.server.config import ServerSettings, load_server_settings
 from sync.server.db import make_engine, transaction
 from sync.server.deps import Clock
@@ -162,6 +163,26 @@ def load_server(
         engine.dispose()
 
 
+def enrol_demo_checker(settings: ServerSettings, store: Store, now: float) -> None:
+    """Enrol the demo's second checker on the laptop, with the one-time code the clinic
+    issues to them (as `fieldapp checker-code` on their own laptop would get it) and their
+    demo PIN, so the dose screen's double-check can be tried; the first sync files the key."""
+    engine = make_engine(settings)
+    try:
+        with transaction(engine) as session:
+            code, _ = issue_checker_code(session, SECOND_CHECKER, "demo", settings, now)
+            audit.append(
+                session,
+                actor="demo",
+                action="checker_code",
+                outcome="issued",
+                detail={"user": SECOND_CHECKER, "by": "demo"},
+            )
+    finally:
+        engine.dispose()
+    store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN, code)
+
+
 def clinic_zone(settings: ServerSettings) -> ZoneInfo:
     """The clinic's timezone, from the server config."""
     return ZoneInfo(settings.clinic_timezone)
@@ -271,6 +292,7 @@ class DemoStack:
             url = f"http://127.0.0.1:{server.server.config.port}"
             store = Store.create(folder / f"{clinician}.store", DEMO_PASSPHRASE, settings.store)
             try:
+                enrol_demo_checker(server_settings, store, clock.now().timestamp())
                 report = asyncio.run(_enrol_and_sync(url, code, store, settings))
             except BaseException:
                 store.close()
