@@ -27,7 +27,7 @@ from sync.approvals import ROLE_FOR, RequestPublic, draft_answer
 from sync.outbox import DeviceIdentity
 from sync.server import approvals, audit, crud
 from sync.server.auth import Caller, create_enroll_code, redeem_code
-from sync.server.checker_codes import issue_checker_code
+from sync.server.checker_codes import issue_audited
 from sync.server.config import ServerSettings
 from sync.server.db import transaction
 from sync.server.models import AppUser
@@ -136,12 +136,5 @@ class DemoClinic(Answerer):
         """A one-time code the demo server issues to `checker` (at the server's time this
         clinic was opened), as `fieldapp checker-code` on their own laptop would get it."""
         with transaction(self._engine) as session:
-            code, _ = issue_checker_code(session, checker, checker, self._settings, self._now)
-            audit.append(
-                session,
-                actor=checker,
-                action="checker_code",
-                outcome="issued",
-                detail={"user": checker, "by": "demo"},
-            )
+            code, _ = issue_audited(session, checker, checker, self._settings, self._now)
         return code

@@ -46,7 +46,7 @@ from sync.client import SyncClient, SyncReport, enroll, make_http_client
 from sync.records import ProtocolDocument
 from sync.server import audit, crud, profiles
 from sync.server.auth import create_enroll_code
-from sync.server.checker_codes import issue_checker_code
+from sync.server.checker_codes import issue_audited
 from sync.server.config import ServerSettings, load_server_settings
 from sync.server.db import make_engine, transaction
 from sync.server.deps import Clock
@@ -170,14 +170,7 @@ def enrol_demo_checker(settings: ServerSettings, store: Store, now: float) -> No
     engine = make_engine(settings)
     try:
         with transaction(engine) as session:
-            code, _ = issue_checker_code(session, SECOND_CHECKER, "demo", settings, now)
-            audit.append(
-                session,
-                actor="demo",
-                action="checker_code",
-                outcome="issued",
-                detail={"user": SECOND_CHECKER, "by": "demo"},
-            )
+            code, _ = issue_audited(session, SECOND_CHECKER, "demo", settings, now)
     finally:
         engine.dispose()
     store.enrol_checker(SECOND_CHECKER, SECOND_CHECKER_PIN, code)

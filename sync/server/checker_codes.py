@@ -20,9 +20,11 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
+from sync.server import audit
 from sync.server.auth import CODE_ALPHABET, sha256_hex
 from sync.server.config import ServerSettings
 from sync.server.errors import CheckerCodeRefused, NotFound
@@ -79,6 +81,29 @@ def issue_checker_code(
     )
     session.flush()
     return f"{code_id}-{secret[:4]}-{secret[4:]}", expires
+
+
+def issue_audited(
+    session: Session,
+    user_name: str,
+    issued_by: str,
+    settings: ServerSettings,
+    now: float,
+    device_id: str | None = None,
+    at: datetime | None = None,
+) -> tuple[str, float]:
+    """`issue_checker_code`, and its audit event: who asked, for whom (never the code)."""
+    code, expires = issue_checker_code(session, user_name, issued_by, settings, now)
+    audit.append(
+        session,
+        actor=issued_by,
+        device_id=device_id,
+        action="checker_code",
+        outcome="issued",
+        detail={"user": user_name},
+        now=at,
+    )
+    return code, expires
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sync.records import ClinicianProfile
 from sync.server import audit, crud, profiles
 from sync.server.auth import create_enroll_code
-from sync.server.checker_codes import issue_checker_code
+from sync.server.checker_codes import issue_audited
 from sync.server.db import transaction
 from sync.server.deps import Admin, Ctx
 from sync.server.models import Device
@@ -94,15 +94,8 @@ def checker_code(name: UserName, who: Admin, ctx: Ctx) -> CheckerCodePublic:
     """A one-time checker code for this clinician or prescriber, to hand to them (they type
     it when enrolled as a second checker on a colleague's laptop; single use, short-lived)."""
     with transaction(ctx.engine) as session:
-        code, expires = issue_checker_code(session, name, who.user, ctx.settings, ctx.now())
-        audit.append(
-            session,
-            actor=who.user,
-            device_id=who.device_id,
-            action="checker_code",
-            outcome="issued",
-            detail={"user": name},
-            now=ctx.clock(),
+        code, expires = issue_audited(
+            session, name, who.user, ctx.settings, ctx.now(), who.device_id, ctx.clock()
         )
     return CheckerCodePublic(user=name, code=code, expires_at=datetime.fromtimestamp(expires, UTC))
 

@@ -34,7 +34,7 @@ from sync.approvals import (
 )
 from sync.server import approvals, audit
 from sync.server.board_tasks import role_tasks
-from sync.server.checker_codes import CHECKER_ROLES, Filing, issue_checker_code
+from sync.server.checker_codes import CHECKER_ROLES, Filing, issue_audited
 from sync.server.db import transaction
 from sync.server.deps import Ctx, Token, caller_transaction, client_key
 from sync.server.errors import CheckerCodeRefused, ServerError
@@ -178,17 +178,14 @@ def checker_code(creds: Token, ctx: Ctx) -> CheckerCodePublic:
     """A one-time code for the caller to type when they are enrolled as a second checker on
     a colleague's laptop (single use, `checker_code_ttl_min`; shown once, kept as a hash)."""
     with caller_transaction(ctx, creds, roles=CHECKER_ROLES) as (session, caller):
-        code, expires = issue_checker_code(
-            session, caller.user, caller.user, ctx.settings, ctx.now()
-        )
-        audit.append(
+        code, expires = issue_audited(
             session,
-            actor=caller.user,
-            device_id=caller.device_id,
-            action="checker_code",
-            outcome="issued",
-            detail={"user": caller.user},
-            now=ctx.clock(),
+            caller.user,
+            caller.user,
+            ctx.settings,
+            ctx.now(),
+            caller.device_id,
+            ctx.clock(),
         )
     return CheckerCodePublic(
         user=caller.user, code=code, expires_at=datetime.fromtimestamp(expires, UTC)
