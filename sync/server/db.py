@@ -13,15 +13,19 @@ import select
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from sync.server.config import ServerSettings
 from sync.server.faults import strip_values
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def new_engine(url: str, **options: Any) -> Engine:
@@ -156,3 +160,29 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# Statements compiled for PostgreSQL once: id(statement) -> (statement, SQL text, the values
+# of its own literal parameters). The statement is kept so that its id stays its own.
+_COMPILED: dict[int, tuple[Executable, str, dict[str, Any]]] = {}
+
+
+def fetch_rows(conn: Connection, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    """All rows of a statement built once at import (named tuples on PostgreSQL, SQLAlchemy
+    rows elsewhere: both read by attribute and unpack alike).
+
+    On PostgreSQL the statement is compiled once and run on the driver's cursor, in the
+    connection's transaction: SQLAlchemy's statement and result machinery cost more than
+    the small reads of a pull themselves (about 80 microseconds a statement).
+    """
+    if conn.dialect.name != "postgresql":
+        return list(conn.execute(statement, params).all())
+    compiled = _COMPILED.get(id(statement))
+    if compiled is None or compiled[0] is not statement:
+        made = statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+        literals = {k: v for k, v in made.construct_params(_check=False).items() if v is not None}
+        compiled = _COMPILED[id(statement)] = (statement, made.string, literals)
+    _, sql, literals = compiled
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    cursor = raw.cursor(row_factory=namedtuple_row)
+    return cursor.execute(sql, {**literals, **params} if literals else params).fetchall()  # type: ignore[arg-type]
