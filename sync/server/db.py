@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -162,6 +163,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+_IDLE = TransactionStatus.IDLE  # no transaction begun on the connection yet
+
 # Statements compiled for PostgreSQL once: id(statement) -> (statement, SQL text, the values
 # of its own literal parameters). The statement is kept so that its id stays its own.
 _COMPILED: dict[int, tuple[Executable, str, dict[str, Any]]] = {}
@@ -175,14 +178,43 @@ def fetch_rows(conn: Connection, statement: Executable, params: dict[str, Any]) 
     connection's transaction: SQLAlchemy's statement and result machinery cost more than
     the small reads of a pull themselves (about 80 microseconds a statement).
     """
+    [rows] = fetch_all(conn, [(statement, params)])
+    return rows
+
+
+def fetch_all(
+    conn: Connection, statements: list[tuple[Executable, dict[str, Any]]]
+) -> list[list[Any]]:
+    """The rows of each of several statements that do not wait on one another's answers,
+    as `fetch_rows` reads them. On PostgreSQL they go in one round trip (the driver's
+    pipeline), with the transaction's BEGIN if it has not started yet: each round trip
+    costs this process and PostgreSQL more than a small read itself."""
     if conn.dialect.name != "postgresql":
-        return list(conn.execute(statement, params).all())
+        return [list(conn.execute(statement, params).all()) for statement, params in statements]
+    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    if len(statements) == 1 and raw.info.transaction_status != _IDLE:
+        [(statement, params)] = statements  # one round trip either way: no pipeline
+        return [
+            raw.cursor(row_factory=namedtuple_row)
+            .execute(*_compiled(conn, statement, params))
+            .fetchall()
+        ]
+    with raw.pipeline():  # sent at once; the answers read when the block ends
+        cursors = [
+            raw.cursor(row_factory=namedtuple_row).execute(*_compiled(conn, statement, params))
+            for statement, params in statements
+        ]
+    return [cursor.fetchall() for cursor in cursors]
+
+
+def _compiled(
+    conn: Connection, statement: Executable, params: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The statement's PostgreSQL text (compiled on first use) and its parameters."""
     compiled = _COMPILED.get(id(statement))
     if compiled is None or compiled[0] is not statement:
         made = statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
         literals = {k: v for k, v in made.construct_params(_check=False).items() if v is not None}
         compiled = _COMPILED[id(statement)] = (statement, made.string, literals)
     _, sql, literals = compiled
-    raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
-    cursor = raw.cursor(row_factory=namedtuple_row)
-    return cursor.execute(sql, {**literals, **params} if literals else params).fetchall()  # type: ignore[arg-type]
+    return sql, {**literals, **params} if literals else params

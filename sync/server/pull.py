@@ -50,7 +50,7 @@ from sqlmodel import Session
 from sync.manifest import SignedManifest
 from sync.server import break_glass, crud
 from sync.server.changes import high_water
-from sync.server.db import fetch_rows
+from sync.server.db import fetch_all, fetch_rows
 from sync.server.errors import CursorExpired
 from sync.server.manifests import scope_manifest, window_days
 from sync.server.models import (
@@ -81,27 +81,29 @@ _SEEN_THEN_READ = text(f"WITH seen AS ({_SEEN_SQL}) {_EPOCH_AND_HIGH_WATER_SQL}"
 
 
 def _epoch_and_high_water(
-    session: Session, seen: tuple[str, float] | None
-) -> tuple[str, int, str | None]:
-    """This database's cursor epoch (made by the first migration), `changes.high_water` and
-    the manifest signing key (None before migration 0003). `seen`: (device id, time) of the
-    device pulling, whose `last_seen_at` this sets."""
+    session: Session, seen: tuple[str, float] | None, alongside: tuple[Any, dict[str, Any]]
+) -> tuple[str, int, str | None, list[Any]]:
+    """This database's cursor epoch (made by the first migration), `changes.high_water`, the
+    manifest signing key (None before migration 0003), and the rows of `alongside`, a read
+    sent with them. `seen`: (device id, time) of the device pulling, whose `last_seen_at`
+    this sets."""
     conn = session.connection()
-    if seen is None:
-        [row] = fetch_rows(conn, _EPOCH_AND_HIGH_WATER, {})
-    else:
+    read: Any = _EPOCH_AND_HIGH_WATER
+    params: dict[str, Any] = {}
+    if seen is not None:
         params = {"device": seen[0], "now": seen[1]}
         if conn.dialect.name == "postgresql":
-            [row] = fetch_rows(conn, _SEEN_THEN_READ, params)
+            read = _SEEN_THEN_READ
         else:  # SQLite has no data-modifying WITH
             conn.execute(_SEEN, params)
-            [row] = fetch_rows(conn, _EPOCH_AND_HIGH_WATER, {})
+            params = {}
+    [row], rows = fetch_all(conn, [(read, params), alongside])
     if row.epoch is None:  # a database made without migrations (tests of crud alone)
         meta = ServerMeta(key="epoch", value=secrets.token_hex(8))
         session.add(meta)
         session.flush()
-        return meta.value, high_water(session), None
-    return str(row.epoch), int(row.high_water), row.manifest_key
+        return meta.value, high_water(session), None, rows
+    return str(row.epoch), int(row.high_water), row.manifest_key, rows
 
 
 @dataclass(frozen=True)
@@ -178,14 +180,15 @@ def pull(
             session, clinician, now, break_glass.NO_ENDS if after is None else after
         )
     pulling = (device_id, now) if mark_seen and device_id is not None and now is not None else None
-    epoch, hw, key = _epoch_and_high_water(session, pulling)
     conn = session.connection()
     window = (today, today + timedelta(days=days))
+    epoch, hw, key, in_window = _epoch_and_high_water(
+        session,
+        pulling,
+        (_VISITS_IN_WINDOW[conn.dialect.name], {"who": clinician, **window_days(window)}),
+    )
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
-    in_window = fetch_rows(
-        conn, _VISITS_IN_WINDOW[conn.dialect.name], {"who": clinician, **window_days(window)}
-    )
     scope = {row.patient_id for row in in_window}
     granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
     page.granted = {pid: grant.id for pid, grant in granted.items()}
@@ -433,36 +436,34 @@ def _changed(
     scope anyway). `granted_visits`: the visits in the window of the patients of `active`
     grants, each a change at its own number or at its grant's (which brings them)."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
-    visits = fetch_rows(conn, _VISITS_CHANGED, {**bounds, "who": clinician}) if start else in_window
+    # Every read below waits on none of the others: they go to the database together.
+    reads: dict[str, tuple[Any, dict[str, Any]]] = {}
+    if start:
+        reads["visit"] = (_VISITS_CHANGED, {**bounds, "who": clinician})
+        reads["exit"] = (_EXITS_CHANGED, {**bounds, "who": clinician})
+    if scope:
+        reads["patient"] = (_SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
+    if purged_after is not None:
+        reads["purged"] = (_PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician})
+    reads["docs"] = (_DOCS_AND_PROFILE_CHANGED, {**bounds, "who": clinician})
+    got = dict(zip(reads, fetch_all(conn, list(reads.values())), strict=True))
     found: list[tuple[int, str, Any]] = [
-        (row.change_seq, "visit", row) for row in visits if start < row.change_seq <= hw
+        (row.change_seq, "visit", row)
+        for row in got.get("visit", in_window)
+        if start < row.change_seq <= hw
     ]
     for row in granted_visits:
         reached = max(row.change_seq, (active or {})[row.patient_id].change_seq)
         if start < reached <= hw:
             found.append((reached, "visit", row))
-    if start > 0:
-        found += [
-            (row.seq, "exit", row)
-            for row in fetch_rows(conn, _EXITS_CHANGED, {**bounds, "who": clinician})
-        ]
-    if scope:
-        found += [
-            (row.change_seq, "patient", row)
-            for row in fetch_rows(conn, _SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
-            if start < row.change_seq <= hw
-        ]
-    if purged_after is not None:
-        found += [
-            (row.seq, "purged", row)
-            for row in fetch_rows(
-                conn, _PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician}
-            )
-        ]
+    found += [(row.seq, "exit", row) for row in got.get("exit", [])]
     found += [
-        (row.change_seq, row.kind, row)
-        for row in fetch_rows(conn, _DOCS_AND_PROFILE_CHANGED, {**bounds, "who": clinician})
+        (row.change_seq, "patient", row)
+        for row in got.get("patient", [])
+        if start < row.change_seq <= hw
     ]
+    found += [(row.seq, "purged", row) for row in got.get("purged", [])]
+    found += [(row.change_seq, row.kind, row) for row in got["docs"]]
     if start > 0:
         found += [
             (grant.change_seq, "grant", grant)
