@@ -28,7 +28,7 @@
    scratch and a routine pull with its cursor, the larger ratio reported.
 
 5. "statements_per_push" and "statements_per_pull": what one device's push of --each records
-   and its pull send PostgreSQL (BEGIN, COMMIT and the pool's ping included), counted on
+   and its pull send PostgreSQL (BEGIN and COMMIT included), counted on
    the driver's cursor in this process: the server's code and the database's work both
    grow with them.
 

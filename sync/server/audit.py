@@ -123,7 +123,9 @@ def _append_pg(session: Session, event: AuditEvent, commit: bool) -> AuditEvent:
     if commit:  # the commit queued behind the append: one round trip
         with raw.pipeline():
             appended = raw.execute(_PG_APPEND, params)
-            raw.commit()
+            # Sent as a statement: the driver's commit() would wait for its own answer
+            # inside the pipeline, and the pipeline's end would wait once more.
+            raw.execute("COMMIT", prepare=False)
     else:
         appended = raw.execute(_PG_APPEND, params)
     row = appended.fetchone()

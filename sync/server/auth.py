@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, select
 from sqlmodel import Session, col
@@ -165,7 +166,12 @@ def _caller_row(conn: Connection, token_hash: str) -> Any:
         return conn.execute(_CALLER, {"token_hash": token_hash}).first()
     raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     cursor = raw.cursor(row_factory=namedtuple_row)
-    return cursor.execute(_PG_CALLER, {"token_hash": token_hash}).fetchone()
+    if raw.info.transaction_status != TransactionStatus.IDLE:
+        return cursor.execute(_PG_CALLER, {"token_hash": token_hash}).fetchone()
+    # The request's first statement: the transaction's BEGIN goes in the same round trip.
+    with raw.pipeline():
+        cursor.execute(_PG_CALLER, {"token_hash": token_hash})
+    return cursor.fetchone()
 
 
 def authenticate(

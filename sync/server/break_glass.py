@@ -32,6 +32,7 @@ from sqlmodel import select as sm_select
 from sync.break_glass import AccessRequest
 from sync.server.changes import take_change_numbers
 from sync.server.config import ServerSettings
+from sync.server.db import fetch_rows
 from sync.server.errors import Forbidden, Invalid, NotFound
 from sync.server.models import Patient
 from sync.server.plan_models import BoardBreakGlass
@@ -269,7 +270,7 @@ def for_pull(session: Session, clinician: str, now: float, after: int) -> PullGr
     change, so every laptop of the clinician hears of the end after its own cursor).
     """
     conn = session.connection()
-    rows = conn.execute(_FOR_PULL, {"who": clinician, "after": after}).all()
+    rows = fetch_rows(conn, _FOR_PULL, {"who": clinician, "after": after})
     ending = sorted(r.id for r in rows if r.ended_seq is None and r.expires_at <= now)
     marked: dict[str, int] = {}
     if ending:

@@ -22,6 +22,7 @@ from sqlalchemy import ARRAY, Connection, Date, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.manifest import SignedManifest, manifest_body, new_signing_key, public_key, sign
+from sync.server.db import fetch_rows
 from sync.server.models import ServerMeta
 
 KEY_NAME = "manifest_key"
@@ -104,7 +105,7 @@ def scope_manifest(
     break-glass grant only, each with the grant's change number (when it reached them);
     `granted_visits`: their visits another clinician holds, as (id, version, change
     number, the grant's change number)."""
-    scope = conn.execute(_SCOPE[conn.dialect.name], {"who": clinician, **window_days(window)})
+    scope = fetch_rows(conn, _SCOPE[conn.dialect.name], {"who": clinician, **window_days(window)})
     rows: list[tuple[str, str, int, int, int]] = [tuple(row) for row in scope]  # type: ignore[misc]
     if granted:
         for pid, version, change_seq in conn.execute(_GRANTED, {"ids": sorted(granted)}):

@@ -33,12 +33,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Date, String, any_, bindparam, select, text
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Date,
+    String,
+    any_,
+    bindparam,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlmodel import Session
 
 from sync.manifest import SignedManifest
 from sync.server import break_glass, crud
 from sync.server.changes import high_water
+from sync.server.db import fetch_all, fetch_rows
 from sync.server.errors import CursorExpired
 from sync.server.manifests import scope_manifest, window_days
 from sync.server.models import (
@@ -56,23 +68,42 @@ _CURSOR_RE = re.compile(r"^v1\.([0-9a-f]{16})\.([0-9]{1,18})\.([0-9]{8})$")
 
 # The epoch and the high-water mark, read together (both change rarely, both every pull).
 # The manifest's signing key comes with them: a pull's last page needs it.
-_EPOCH_AND_HIGH_WATER = text(
+_EPOCH_AND_HIGH_WATER_SQL = (
     "SELECT (SELECT value FROM server_meta WHERE key = 'epoch') AS epoch,"
     " (SELECT value FROM change_counter WHERE id = 1) AS high_water,"
     " (SELECT value FROM server_meta WHERE key = 'manifest_key') AS manifest_key"
 )
+_EPOCH_AND_HIGH_WATER = text(_EPOCH_AND_HIGH_WATER_SQL)
+# Noting when the pulling device was last seen: on PostgreSQL in the same statement.
+_SEEN_SQL = "UPDATE device SET last_seen_at = :now WHERE id = :device"
+_SEEN = text(_SEEN_SQL)
+_SEEN_THEN_READ = text(f"WITH seen AS ({_SEEN_SQL}) {_EPOCH_AND_HIGH_WATER_SQL}")
 
 
-def _epoch_and_high_water(session: Session) -> tuple[str, int, str | None]:
-    """This database's cursor epoch (made by the first migration), `changes.high_water` and
-    the manifest signing key (None before migration 0003)."""
-    row = session.execute(_EPOCH_AND_HIGH_WATER).one()
+def _epoch_and_high_water(
+    session: Session, seen: tuple[str, float] | None, alongside: tuple[Any, dict[str, Any]]
+) -> tuple[str, int, str | None, list[Any]]:
+    """This database's cursor epoch (made by the first migration), `changes.high_water`, the
+    manifest signing key (None before migration 0003), and the rows of `alongside`, a read
+    sent with them. `seen`: (device id, time) of the device pulling, whose `last_seen_at`
+    this sets."""
+    conn = session.connection()
+    read: Any = _EPOCH_AND_HIGH_WATER
+    params: dict[str, Any] = {}
+    if seen is not None:
+        params = {"device": seen[0], "now": seen[1]}
+        if conn.dialect.name == "postgresql":
+            read = _SEEN_THEN_READ
+        else:  # SQLite has no data-modifying WITH
+            conn.execute(_SEEN, params)
+            params = {}
+    [row], rows = fetch_all(conn, [(read, params), alongside])
     if row.epoch is None:  # a database made without migrations (tests of crud alone)
         meta = ServerMeta(key="epoch", value=secrets.token_hex(8))
         session.add(meta)
         session.flush()
-        return meta.value, high_water(session), None
-    return str(row.epoch), int(row.high_water), row.manifest_key
+        return meta.value, high_water(session), None, rows
+    return str(row.epoch), int(row.high_water), row.manifest_key, rows
 
 
 @dataclass(frozen=True)
@@ -134,11 +165,13 @@ def pull(
     device_id: str | None = None,
     manifest: bool = False,
     now: float | None = None,
+    mark_seen: bool = False,
 ) -> Page:
     """One page of the clinician's changes after the cursor. The last page carries the
     scope's manifest signed for `device_id` (when given) if anything changed since the
     cursor, or if `manifest` asks for it: a laptop that is up to date already holds it.
-    `now` (server time) decides which break-glass grants hold; None leaves them out."""
+    `now` (server time) decides which break-glass grants hold; None leaves them out.
+    `mark_seen`: set `device_id`'s `last_seen_at` to `now` (in the pull's own statements)."""
     cursor = Cursor.decode(cursor_text) if cursor_text is not None else None
     grants = break_glass.PullGrants({}, [])
     if now is not None:  # before the high-water mark is read: it may give ends their number
@@ -146,14 +179,16 @@ def pull(
         grants = break_glass.for_pull(
             session, clinician, now, break_glass.NO_ENDS if after is None else after
         )
-    epoch, hw, key = _epoch_and_high_water(session)
+    pulling = (device_id, now) if mark_seen and device_id is not None and now is not None else None
     conn = session.connection()
     window = (today, today + timedelta(days=days))
+    epoch, hw, key, in_window = _epoch_and_high_water(
+        session,
+        pulling,
+        (_VISITS_IN_WINDOW[conn.dialect.name], {"who": clinician, **window_days(window)}),
+    )
     start, page = 0, Page()
     purged_after: int | None = None  # a new store holds nothing purged: it needs no exits
-    in_window = conn.execute(
-        _VISITS_IN_WINDOW[conn.dialect.name], {"who": clinician, **window_days(window)}
-    ).all()
     scope = {row.patient_id for row in in_window}
     granted = {pid: grant for pid, grant in grants.active.items() if pid not in scope}
     page.granted = {pid: grant.id for pid, grant in granted.items()}
@@ -161,10 +196,11 @@ def pull(
     scope |= set(granted)
     # every grant's patient's visits, also where the patient is in scope otherwise
     granted_visits = (
-        conn.execute(
+        fetch_rows(
+            conn,
             _GRANTED_VISITS[conn.dialect.name],
             {"who": clinician, "ids": sorted(grants.active), **window_days(window)},
-        ).all()
+        )
         if grants.active
         else []
     )
@@ -325,6 +361,19 @@ _PROFILE_CHANGED = _after(
         _PROFILE.user_name == bindparam("who")
     ),
 )
+
+
+# Every protocol document's changes and the clinician's profile's: one statement.
+def _kind_and(kind: str, changed: Any) -> Any:
+    rows = changed.subquery()
+    return select(
+        literal_column(f"'{kind}'").label("kind"), rows.c.id, rows.c.payload, rows.c.change_seq
+    )
+
+
+_DOCS_AND_PROFILE_CHANGED = union_all(
+    _kind_and("protocol_doc", _DOCS_CHANGED), _kind_and("clinician_profile", _PROFILE_CHANGED)
+)
 _PATIENTS_BY_ID = _by_ids(*_PATIENT_COLUMNS)
 _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
 
@@ -332,7 +381,7 @@ _VISIT_BY_ID = select(*_VISIT_COLUMNS).where(_VISIT.id == bindparam("id"))
 def _left_window(
     conn: Connection, clinician: str, old: date, today: date, scope: set[str], page: Page
 ) -> None:
-    gone = conn.execute(_LEFT_WINDOW, {"who": clinician, "old": old, "today": today}).all()
+    gone = fetch_rows(conn, _LEFT_WINDOW, {"who": clinician, "old": old, "today": today})
     for visit_id, patient_id in gone:
         page.removals.append(("visit", visit_id))
         if patient_id not in scope and ("patient", patient_id) not in page.removals:
@@ -387,33 +436,34 @@ def _changed(
     scope anyway). `granted_visits`: the visits in the window of the patients of `active`
     grants, each a change at its own number or at its grant's (which brings them)."""
     bounds = {"start": start, "hw": hw, "limit": limit + 1}
-    visits = conn.execute(_VISITS_CHANGED, {**bounds, "who": clinician}) if start else in_window
+    # Every read below waits on none of the others: they go to the database together.
+    reads: dict[str, tuple[Any, dict[str, Any]]] = {}
+    if start:
+        reads["visit"] = (_VISITS_CHANGED, {**bounds, "who": clinician})
+        reads["exit"] = (_EXITS_CHANGED, {**bounds, "who": clinician})
+    if scope:
+        reads["patient"] = (_SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
+    if purged_after is not None:
+        reads["purged"] = (_PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician})
+    reads["docs"] = (_DOCS_AND_PROFILE_CHANGED, {**bounds, "who": clinician})
+    got = dict(zip(reads, fetch_all(conn, list(reads.values())), strict=True))
     found: list[tuple[int, str, Any]] = [
-        (row.change_seq, "visit", row) for row in visits if start < row.change_seq <= hw
+        (row.change_seq, "visit", row)
+        for row in got.get("visit", in_window)
+        if start < row.change_seq <= hw
     ]
     for row in granted_visits:
         reached = max(row.change_seq, (active or {})[row.patient_id].change_seq)
         if start < reached <= hw:
             found.append((reached, "visit", row))
-    if start > 0:
-        found += [
-            (row.seq, "exit", row)
-            for row in conn.execute(_EXITS_CHANGED, {**bounds, "who": clinician})
-        ]
-    if scope:
-        found += [
-            (row.change_seq, "patient", row)
-            for row in conn.execute(_SCOPE_PATIENTS[conn.dialect.name], {"ids": sorted(scope)})
-            if start < row.change_seq <= hw
-        ]
-    if purged_after is not None:
-        found += [
-            (row.seq, "purged", row)
-            for row in conn.execute(
-                _PURGES_CHANGED, {**bounds, "start": purged_after, "who": clinician}
-            )
-        ]
-    found += [(row.change_seq, "protocol_doc", row) for row in conn.execute(_DOCS_CHANGED, bounds)]
+    found += [(row.seq, "exit", row) for row in got.get("exit", [])]
+    found += [
+        (row.change_seq, "patient", row)
+        for row in got.get("patient", [])
+        if start < row.change_seq <= hw
+    ]
+    found += [(row.seq, "purged", row) for row in got.get("purged", [])]
+    found += [(row.change_seq, row.kind, row) for row in got["docs"]]
     if start > 0:
         found += [
             (grant.change_seq, "grant", grant)
@@ -425,10 +475,6 @@ def _changed(
             for seq, patient_id in grant_ends or []
             if start < seq <= hw
         ]
-    found += [
-        (row.change_seq, "clinician_profile", row)
-        for row in conn.execute(_PROFILE_CHANGED, {**bounds, "who": clinician})
-    ]
     found.sort(key=lambda entry: entry[0])
     keep = limit + 1
     while 0 < keep < len(found) and found[keep][0] == found[keep - 1][0]:
@@ -449,7 +495,7 @@ def _visits_patients(
     if wanted:
         rows.update(
             (row.id, row)
-            for row in conn.execute(_PATIENTS_BY_ID[conn.dialect.name], {"ids": sorted(wanted)})
+            for row in fetch_rows(conn, _PATIENTS_BY_ID[conn.dialect.name], {"ids": sorted(wanted)})
         )
     return rows
 
@@ -484,7 +530,11 @@ def _emit(
             _emit_patient(patients[row.patient_id], page, seen)
     else:
         visit_id = row.id if kind == "visit" else row.visit_id
-        current = conn.execute(_VISIT_BY_ID, {"id": visit_id}).first() if kind == "exit" else row
+        current = (
+            next(iter(fetch_rows(conn, _VISIT_BY_ID, {"id": visit_id})), None)
+            if kind == "exit"
+            else row
+        )
         if (
             current is not None
             and (current.clinician_id == clinician or current.patient_id in page.grant_patients)

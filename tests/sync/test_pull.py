@@ -191,3 +191,16 @@ async def test_revoked_device_pushes_its_work_then_wipes(
         events = session.exec(select(audit.AuditEvent).order_by(col(audit.AuditEvent.seq))).all()
         actions = [e.action for e in events]
     assert "revoke_device" in actions and actions[-1] == "wipe"
+
+
+async def test_a_pull_notes_when_the_device_was_last_seen(
+    world: World, api: httpx.AsyncClient, clock: Clock
+) -> None:
+    before = (await api.get("/admin/devices", headers=auth(world, "root"))).json()
+    assert {d["id"]: d["last_seen_at"] for d in before}[world.device_ids["a"]] is None
+    clock.advance(minutes=5)
+    await client_for(api, device_store(world, "a")).sync_once()
+    after = (await api.get("/admin/devices", headers=auth(world, "root"))).json()
+    seen = {d["id"]: d["last_seen_at"] for d in after}
+    assert seen[world.device_ids["a"]] == clock.now.isoformat().replace("+00:00", "Z")
+    assert seen[world.device_ids["b"]] is None  # only the device that pulled

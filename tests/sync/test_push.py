@@ -13,19 +13,44 @@ from sqlalchemy import func, select
 
 from sync.client import StoreRolledBack
 from sync.outbox import push_body
-from sync.records import ClosedVial, DayClosure
+from sync.records import ClosedVial, DayClosure, SessionNote
 from sync.server.db import transaction
 from sync.server.main import create_app
 from sync.server.models import DeviceRecordRow, Receipt, ReviewItem
 from tests.sync.clientkit import client_for, device_store
 from tests.sync.conftest import TODAY, Clock, test_settings
-from tests.sync.factories import World, seed, vitals
+from tests.sync.factories import ON_THE_ROAD, World, seed, vitals
 from tests.sync.fakes import SimulatedCrash
 
 
 def _rows(app: Any, model: Any) -> list[Any]:
     with transaction(app.state.ctx.engine) as session:
         return list(session.execute(select(model)).scalars())
+
+
+async def test_a_record_is_stored_as_the_exact_bytes_its_hash_covers(
+    app: Any, world: World, api: httpx.AsyncClient
+) -> None:
+    p, v = world.patients["a"], world.visits["a"]
+    note = SessionNote(
+        id=uuid.uuid4(),
+        patient_id=p.id,
+        visit_id=v.id,
+        recorded_at=ON_THE_ROAD,
+        recorded_by="a",
+        status="draft",
+        # what JSON escapes: quotes, a backslash, line breaks, a tab, text beyond ASCII
+        subjective='She said "better"\\today\n\tno nausea; caf\u00e9 \u2014 \U0001f642',
+    )
+    store = device_store(world, "a")
+    store.write(note)
+    store.write(vitals(p.id, v.id, "a", hr=71))
+    report = await client_for(api, store).sync_once()
+    assert report.pushed == {"applied": 2}
+    stored = {row.id: row for row in _rows(app, DeviceRecordRow)}[str(note.id)]
+    assert stored.payload == note.canonical_json().decode()
+    assert stored.content_hash == note.content_hash()
+    assert SessionNote.model_validate_json(stored.payload) == note
 
 
 async def test_same_id_other_content_is_refused_and_kept(

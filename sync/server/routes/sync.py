@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Response
-from sqlalchemy import text
 
 from sync.server import approvals, audit
 from sync.server.db import transaction
@@ -26,7 +25,6 @@ from sync.server.schemas import PullRequest, PullResponse, PushRequest, PushResp
 
 # The busiest routes, with the largest bodies: orjson reads them (`fastjson`).
 router = APIRouter(prefix="/sync", tags=["sync"], route_class=FastJsonRoute)
-_SEEN = text("UPDATE device SET last_seen_at = :now WHERE id = :device")
 
 
 def _orjson(answer: dict[str, Any]) -> Response:
@@ -146,8 +144,8 @@ def pull(body: PullRequest, creds: Token, ctx: Ctx) -> Response:
                 device_id=principal.device_id,
                 manifest=body.manifest,
                 now=ctx.now(),
+                mark_seen=True,
             )
-            session.execute(_SEEN, {"device": principal.device_id, "now": ctx.now()})
             for grant_id, patient_id in page.break_glass_reads():  # every read, one event each
                 audit.append(
                     session,
