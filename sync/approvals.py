@@ -79,7 +79,8 @@ def unb64(text: str) -> bytes:
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: the app imports these with the records but seldom validates one.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RuleFact(_Wire):

@@ -34,7 +34,8 @@ _PARTIAL = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 class Part(BaseModel):
     """A frozen part of the record: unknown fields and NaN refused, as in every record."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Built on first use: the app imports these with the records but seldom validates one.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 def check_partial_date(value: str | None) -> str | None:
