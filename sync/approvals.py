@@ -79,8 +79,7 @@ def unb64(text: str) -> bytes:
 
 
 class _Wire(BaseModel):
-    # Built on first use: the app imports these with the records but seldom validates one.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RuleFact(_Wire):

@@ -34,8 +34,7 @@ _PARTIAL = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 class Part(BaseModel):
     """A frozen part of the record: unknown fields and NaN refused, as in every record."""
 
-    # Built on first use: the app imports these with the records but seldom validates one.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def check_partial_date(value: str | None) -> str | None:
