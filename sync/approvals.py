@@ -79,7 +79,8 @@ def unb64(text: str) -> bytes:
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused here as in every record: an answer rides in records.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RuleFact(_Wire):
