@@ -100,6 +100,22 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def limit_attempts(
+    ctx: AppContext, request: Request, action: str, per_minute: float, burst: int, says: str
+) -> None:
+    """Take one of this address's `action` attempts: over its limit, a 429 that says `says`
+    (counted, not audited one by one: the first of a window is, the rest in a summary)."""
+    client = client_key(request)
+    wait = ctx.wait_for_token(f"{action}:{client}", per_minute, burst)
+    if wait is not None:
+        ctx.refuse(Refusal(action=action, outcome="rate_limited", client=client))
+        raise HTTPException(
+            429,
+            {"error": "rate_limited", "detail": says},
+            headers={"Retry-After": str(int(wait))},
+        )
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

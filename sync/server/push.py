@@ -305,7 +305,7 @@ def push(session: Session, device: Caller, request: PushRequest, now: float) -> 
     advance = {"seq": top.seq, "chain_hash": top.chain_hash} if top.seq > device.head_seq else None
     summary = _store(session, device, fresh, results, now, advance)
     summary.signatures_refused = refused
-    stored = [order for order in telephone if order.record.record is not None]
+    stored = [order for order in telephone if order.item.record is not None]
     # one request per order, though each of the checklist's templates carries it
     summary.telephone_orders = list({order.request_id: order for order in stored}.values())
     summary.head = advance or unchanged

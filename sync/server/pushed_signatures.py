@@ -134,7 +134,7 @@ class TelephoneOrder:
     visit_id: str | None
     facts: Facts  # who gave it and the order, as the record holds them
     given_at: float
-    record: Any  # push's item: raised only if it is still stored (`.record` not None)
+    item: Any  # push's item: raised only if it is still stored (`.record` not None)
 
 
 def _fault(

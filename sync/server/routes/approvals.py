@@ -36,10 +36,9 @@ from sync.server import approvals, audit
 from sync.server.board_tasks import role_tasks
 from sync.server.checker_codes import CHECKER_ROLES, Filing, issue_audited
 from sync.server.db import transaction
-from sync.server.deps import Ctx, Token, caller_transaction, client_key
+from sync.server.deps import Ctx, Token, caller_transaction, limit_attempts
 from sync.server.errors import CheckerCodeRefused, ServerError
 from sync.server.pushed_signatures import file_checker_key
-from sync.server.refusals import Refusal
 from sync.server.schemas import Body, CheckerCodePublic
 
 router = APIRouter(tags=["approvals"])
@@ -135,17 +134,14 @@ def file_checker(body: CheckerKeyIn, request: Request, creds: Token, ctx: Ctx) -
     missing, wrong, used, expired, out of tries or issued to someone else; 429 too many
     filings from one address)."""
     limits = ctx.settings.rate_limits
-    client = client_key(request)
-    wait = ctx.wait_for_token(
-        f"checker:{client}", limits.checker_filing_per_minute, limits.checker_filing_burst
+    limit_attempts(
+        ctx,
+        request,
+        "checker_key",
+        limits.checker_filing_per_minute,
+        limits.checker_filing_burst,
+        "Too many checker filings: wait and retry.",
     )
-    if wait is not None:
-        ctx.refuse(Refusal(action="checker_key", outcome="rate_limited", client=client))
-        raise HTTPException(
-            429,
-            {"error": "rate_limited", "detail": "Too many checker filings: wait and retry."},
-            headers={"Retry-After": str(int(wait))},
-        )
     # The code itself is never audited: only whether one came.
     detail = {"checker": body.checker, "public_key": body.public_key, "code": bool(body.code)}
     refusal: ServerError | None = None

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from sync.server import audit
 from sync.server.auth import redeem_code
 from sync.server.db import transaction
-from sync.server.deps import Ctx, CurrentPrincipal, client_key
+from sync.server.deps import Ctx, CurrentPrincipal, limit_attempts
 from sync.server.duress import issue_key
 from sync.server.errors import EnrollFailed
 from sync.server.manifests import manifest_key
-from sync.server.refusals import Refusal
 from sync.server.schemas import EnrollRequest, EnrollResponse, Me
 from sync.server.signatures import keep_signing_key
 
@@ -24,16 +23,14 @@ router = APIRouter(tags=["enrollment"])
 def enroll(body: EnrollRequest, request: Request, ctx: Ctx) -> EnrollResponse:
     """Redeem a one-time code; the token is shown once and stored only as a hash."""
     limits = ctx.settings.rate_limits
-    client = client_key(request)
-    wait = ctx.wait_for_token(f"enroll:{client}", limits.enroll_per_minute, limits.enroll_burst)
-    if wait is not None:
-        # Counted, not audited one by one: the first of a window is, the rest in a summary.
-        ctx.refuse(Refusal(action="enroll", outcome="rate_limited", client=client))
-        raise HTTPException(
-            429,
-            {"error": "rate_limited", "detail": "Too many enrollment attempts: wait and retry."},
-            headers={"Retry-After": str(int(wait))},
-        )
+    limit_attempts(
+        ctx,
+        request,
+        "enroll",
+        limits.enroll_per_minute,
+        limits.enroll_burst,
+        "Too many enrollment attempts: wait and retry.",
+    )
     failure: EnrollFailed | None = None
     with transaction(ctx.engine) as session:
         try:

@@ -73,7 +73,7 @@ def push(body: PushRequest, creds: Token, ctx: Ctx) -> Response:
                     device_id=principal.device_id,
                     action="approval_request",
                     outcome="raised_from_record",
-                    detail={"request": row.id, "kind": row.kind, "record_id": order.record.rid},
+                    detail={"request": row.id, "kind": row.kind, "record_id": order.item.rid},
                     now=ctx.clock(),
                 )
             for refused in summary.signatures_refused:  # why, one event each (ids only)
