@@ -318,7 +318,7 @@ class SyncClient(ChainKeeping):
         """One round: hand in the outbox, then download every page of changes."""
         report = SyncReport()
         try:
-            await self.file_checkers()
+            report.checkers_refused = sorted(await self.file_checkers())
             if await self.push(report):
                 raise DeviceRevoked("This laptop was revoked by the clinic.")
             await self.pull(report)
@@ -347,18 +347,18 @@ class SyncClient(ChainKeeping):
             body = {"checker": name, "public_key": key, "code": code}
             response = await _send(self.http, base + CHECKERS, body, token, self.settings.timeout_s)
             refusal = _checker_refusal(response)
-            if refusal is None:
-                try:
-                    _raise_for(response, CHECKERS)
-                except ServerRejected as exc:  # refused otherwise: the round goes on
-                    refused[name] = str(exc)
-                    continue
-                self.store.checker_filed(name, key)  # type: ignore[attr-defined]
+            if refusal is not None:
+                sentence, code_spent = refusal
+                if code_spent:
+                    self.store.checker_code_refused(name, key)  # type: ignore[attr-defined]
+                refused[name] = sentence
                 continue
-            sentence, code_spent = refusal
-            if code_spent:
-                self.store.checker_code_refused(name, key)  # type: ignore[attr-defined]
-            refused[name] = sentence
+            try:
+                _raise_for(response, CHECKERS)
+            except ServerRejected as exc:  # refused otherwise: the round goes on
+                refused[name] = str(exc)
+                continue
+            self.store.checker_filed(name, key)  # type: ignore[attr-defined]
         return refused
 
     async def checker_code(self) -> tuple[str, datetime]:

@@ -89,6 +89,7 @@ class SyncReport:
     resent: int = 0  # records the server had lost (or the outbox hid), queued again
     server_restored: bool = False  # the server held less than it had confirmed
     refetched: int = 0  # rows missing or at another version than the clinic's manifest
+    checkers_refused: list[str] = field(default_factory=list)  # keys the clinic did not file
 
     def summary(self) -> str:
         """One line for the shell or the status bar."""
@@ -104,4 +105,9 @@ class SyncReport:
             line += f"; {self.resent} records sent again ({why})"
         if self.refetched:
             line += f"; {self.refetched} clinic records fetched again (missing or out of date)"
+        if self.checkers_refused:
+            names = ", ".join(self.checkers_refused)
+            line += (
+                f"; the clinic refused the checker key of {names} (doses they check are set aside)"
+            )
         return line

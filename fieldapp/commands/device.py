@@ -21,6 +21,7 @@ from fieldapp.settings import Settings, load_settings
 from fieldapp.store import Store
 from fieldapp.store.duress_box import DuressBox
 from sync.client import SyncClient, SyncError, SyncProgress, enroll, make_http_client
+from sync.errors import ServerUnreachable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -131,6 +132,10 @@ def run_checker_code(args: argparse.Namespace) -> int:
                 return await SyncClient(http, store, settings.sync).checker_code()
 
         code, expires = asyncio.run(go())
+    except ServerUnreachable:
+        raise FieldAppError(
+            "The clinic server cannot be reached: ask for the code again once online."
+        ) from None
     except SyncError as exc:
         raise FieldAppError(str(exc)) from None
     finally:

@@ -128,7 +128,9 @@ async def test_an_expired_code_is_refused_dropped_and_the_checkers_doses_set_asi
     # enrolled offline with a code that expires before the laptop's next sync
     store.enrol_checker(CHECKER, CHECKER_PIN, issued_long_ago(clinic, CHECKER))
     order = checked_dose(services)
-    await sync(clinic, settings)
+    report = await sync(clinic, settings)
+    assert report.checkers_refused == [CHECKER]  # the sync's line says so
+    assert f"refused the checker key of {CHECKER}" in report.summary()
     assert filed(clinic) == []
     assert outcomes(clinic) == ["refused_expired"]
     assert_set_aside(clinic, order.id, "unfiled")
@@ -180,7 +182,7 @@ async def test_the_happy_path_files_the_key_and_keeps_no_code_anywhere(
     code = await enrolled_with_code(clinic, settings)
     order = checked_dose(services)
     report = await sync(clinic, settings)
-    assert report.set_aside == 0
+    assert report.set_aside == 0 and report.checkers_refused == []
     assert filed(clinic) == [(CHECKER, CLINICIAN, store.checker_public_key(CHECKER))]
     assert at_clinic(clinic, order.id) == (True, [])
     assert code_state(clinic, CHECKER) == [(0, True)]
