@@ -8,6 +8,7 @@ supervisor's are fresh stores whose signing keys reach the clinic at their enrol
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,21 @@ async def enrol_all(clinic: Clinic, laptop: Store, tmp_path: Path) -> None:
         await enroll(clinic.server.url, _code(clinic.settings, who), held, http=clinic.http)
 
 
+@asynccontextmanager
+async def live_clinic(
+    db: str, laptop: Store, tmp_path: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[Clinic]:
+    """A live clinic (its settings moved by `env`) with everyone enrolled; stopped after."""
+    server, server_settings = await open_clinic(db, laptop, tmp_path, env=env)
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            built = Clinic(server, server_settings, http, {})
+            await enrol_all(built, laptop, tmp_path)
+            yield built
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 async def clinic(
     db_url: str,  # noqa: F811
@@ -121,14 +137,8 @@ async def clinic(
     tmp_path: Path,
 ) -> AsyncIterator[Clinic]:
     """A live clinic with everyone enrolled (requests expire after the default minutes)."""
-    server, server_settings = await open_clinic(db_url, store, tmp_path)
-    try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            built = Clinic(server, server_settings, http, {})
-            await enrol_all(built, store, tmp_path)
-            yield built
-    finally:
-        server.stop()
+    async with live_clinic(db_url, store, tmp_path) as built:
+        yield built
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fieldapp.services.context import AppServices
 from fieldapp.store.store import Store
 from tests.approvals.checkers import post_checker
-from tests.approvals.conftest import CLINICIAN, Clinic, enrol_all, open_clinic
+from tests.approvals.conftest import CLINICIAN, Clinic, live_clinic
 from tests.tui.conftest import CHECKER
 
 
@@ -26,14 +25,8 @@ async def strict_clinic(
         "FIELDAPP_SERVER__RATE_LIMITS__CHECKER_FILING_BURST": "2",
         "FIELDAPP_SERVER__RATE_LIMITS__CHECKER_FILING_PER_MINUTE": "0.001",
     }
-    server, settings = await open_clinic(db_url, store, tmp_path, env=env)
-    try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            built = Clinic(server, settings, http, {})
-            await enrol_all(built, store, tmp_path)
-            yield built
-    finally:
-        server.stop()
+    async with live_clinic(db_url, store, tmp_path, env=env) as built:
+        yield built
 
 
 async def test_filings_are_rate_limited(strict_clinic: Clinic) -> None:

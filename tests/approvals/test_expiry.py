@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from fieldapp.services.approvals import SimulatedClinic
 from fieldapp.services.context import AppServices
 from fieldapp.store.store import Store
 from sync.approvals import AnswerRefused
-from tests.approvals.conftest import CLINICIAN, PRESCRIBER, Clinic, enrol_all, open_clinic
+from tests.approvals.conftest import CLINICIAN, PRESCRIBER, Clinic, live_clinic
 from tests.approvals.test_remote_hold import held_run, pinned, raised, signed
 
 TTL_MIN = 0.02  # 1.2 seconds: the request is past its expiry by the time it is answered
@@ -27,14 +26,8 @@ async def quick_clinic(
 ) -> AsyncIterator[Clinic]:
     """A live clinic whose requests expire almost at once."""
     env = {"FIELDAPP_SERVER__APPROVALS__REQUEST_TTL_MIN": str(TTL_MIN)}
-    server, settings = await open_clinic(db_url, store, tmp_path, env=env)
-    try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            built = Clinic(server, settings, http, {})
-            await enrol_all(built, store, tmp_path)
-            yield built
-    finally:
-        server.stop()
+    async with live_clinic(db_url, store, tmp_path, env=env) as built:
+        yield built
 
 
 async def test_an_answer_after_expiry_is_refused_and_audited(
