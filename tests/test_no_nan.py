@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import get_args
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fieldapp.services.checklist import Item, parse_answer
 from sync.approvals import Answer, Facts
-from sync.records import RecordInvalid, parse_record
+from sync.records import RECORD_TYPES, RecordInvalid, parse_record
 
 WEIGHT = Item("weight_kg", "Weight (kg)", "number", "weight_kg")
 
@@ -62,3 +63,25 @@ def test_no_approval_facts_or_answer_hold_nan_or_infinity(number: float) -> None
     with pytest.raises(ValidationError, match="finite number"):
         Answer.model_validate(answer)
     Answer.model_validate(answer | {"modified": {"mg_per_kg": 0.25}})  # a number is fine
+
+
+def _models_within(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    """`model` and every model its fields hold, at any depth (lists, unions, dicts)."""
+    if model in seen:
+        return seen
+    seen.add(model)
+    pending = [info.annotation for info in model.model_fields.values()]
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _models_within(annotation, seen)
+        pending.extend(get_args(annotation))
+    return seen
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_TYPES))
+def test_every_model_inside_a_record_refuses_nan(kind: str) -> None:
+    # A model added inside a record without the shared config (`records.Strict`) would let
+    # NaN into a record's canonical bytes, which its content hash and signatures cover.
+    for model in _models_within(RECORD_TYPES[kind], set()):
+        assert model.model_config.get("allow_inf_nan") is False, model.__name__

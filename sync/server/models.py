@@ -156,7 +156,7 @@ class DeviceRecordRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     kind: str = Field(max_length=40)
-    device_id: str = Field(index=True, max_length=36)
+    device_id: str = Field(max_length=36)  # no index: no query reads by it (0016)
     user_name: str = Field(max_length=64)
     # None for a clinician's own event away from any patient (duress, "I am safe").
     patient_id: str | None = Field(default=None, index=True, max_length=36)
