@@ -117,6 +117,10 @@ class StorePort(Protocol):
         """Every record of one kind."""
         ...
 
+    def newest_of_kind(self, kind: str, stop: Callable[[Record], bool]) -> list[Record]:
+        """Records of one kind, newest first, up to the first that `stop` accepts."""
+        ...
+
     def visit_records(self, visit_id: UUID) -> list[Record]:
         """Every record about one visit, the visit first."""
         ...

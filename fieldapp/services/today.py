@@ -152,9 +152,14 @@ def todays_check(services: AppServices) -> ShiftCheck | None:
     """This clinician's start-of-shift check of today, the newest (None: not done). Here,
     not in `shift`, so today's list opens without loading the checklist templates."""
     day = today(services.clock)
+    # Checks are made day after day: the first one of an earlier day ends the search, so a
+    # launch decrypts today's checks, not one for every working day of the store's life.
+    newest = services.store.newest_of_kind(
+        ShiftCheck.KIND, stop=lambda r: isinstance(r, ShiftCheck) and r.day < day
+    )
     found = [
         r
-        for r in services.store.records_of_kind(ShiftCheck.KIND)
+        for r in newest
         if isinstance(r, ShiftCheck) and r.day == day and r.recorded_by == services.user
     ]
     return max(found, key=lambda r: r.recorded_at) if found else None

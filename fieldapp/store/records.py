@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -219,6 +219,29 @@ class RecordsMixin(StoreCore):
             (kind,),
         )
         return [self._open_record(cipher, *row) for row in rows]
+
+    @guarded
+    def newest_of_kind(self, kind: str, stop: Callable[[Record], bool]) -> list[Record]:
+        """Records of one kind, newest first (by seq), decrypted one at a time up to the
+        first that `stop` accepts (not included): a question about today opens today's
+        records, not five years of them."""
+        cipher = self._require_unlocked()
+        found: list[Record] = []
+        page = 8  # rows read at a time, growing: most questions end in the first page
+        while True:
+            rows = self._open_db().query(
+                f"SELECT kind, id, version, nonce, ct FROM records WHERE kind = ? AND {LIVE}"
+                " ORDER BY seq DESC, id DESC LIMIT ? OFFSET ?",
+                (kind, page, len(found)),
+            )
+            for row in rows:
+                record = self._open_record(cipher, *row)
+                if stop(record):
+                    return found
+                found.append(record)
+            if len(rows) < page:
+                return found
+            page *= 4
 
     @guarded
     def visit_records(self, visit_id: UUID | str) -> list[Record]:

@@ -11,9 +11,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import sync.server.models  # noqa: F401 (the tables)
-import sync.server.plan_models  # noqa: F401
-import sync.server.records_models  # noqa: F401
+import sync.server.models
+import sync.server.plan_models
+import sync.server.records_models
+
+TABLE_MODULES = (sync.server.models, sync.server.plan_models, sync.server.records_models)
 
 
 def test_a_migrated_database_has_what_the_models_describe(db_url: str) -> None:
