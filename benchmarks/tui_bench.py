@@ -280,6 +280,30 @@ else:
 """
 
 
+def write_child(folder: Path) -> Path:
+    """The child script, written into `folder`, with `fieldapp` and `sync` compiled."""
+    script = folder / "child.py"
+    fields = "kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1, user='c01'"
+    script.write_text(
+        CHILD.format(
+            root=str(ROOT),
+            settings=fields,
+            passphrase=PASSPHRASE,
+            css=str(ROOT / "fieldapp" / "tui" / "fieldapp.tcss"),
+        ),
+        encoding="utf-8",
+    )
+    # An installed app runs from bytecode (pip compiles it at install; Textual's is). With
+    # PYTHONDONTWRITEBYTECODE set, as on some machines, a checkout would otherwise compile
+    # ~80 of our modules from source at every launch (~70 ms) and the bare app none.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "fieldapp"), str(ROOT / "sync")],
+        check=True,
+        capture_output=True,
+    )
+    return script
+
+
 def launch_once(kind: str, store_path: Path, script: Path) -> tuple[float, float]:
     """(seconds from spawn to exit of one child that renders its first screen, less its
     key derivation; the key derivation's seconds)."""
@@ -560,25 +584,7 @@ def main() -> None:
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     store_path = build_store(args.dir)
-    script = args.dir / "child.py"
-    fields = "kdf_memory_kib=19456, kdf_iterations=2, kdf_lanes=1, user='c01'"
-    script.write_text(
-        CHILD.format(
-            root=str(ROOT),
-            settings=fields,
-            passphrase=PASSPHRASE,
-            css=str(ROOT / "fieldapp" / "tui" / "fieldapp.tcss"),
-        ),
-        encoding="utf-8",
-    )
-    # An installed app runs from bytecode (pip compiles it at install; Textual's is). With
-    # PYTHONDONTWRITEBYTECODE set, as on some machines, a checkout would otherwise compile
-    # ~80 of our modules from source at every launch (~70 ms) and the bare app none.
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "fieldapp"), str(ROOT / "sync")],
-        check=True,
-        capture_output=True,
-    )
+    script = write_child(args.dir)
     launch_once("bare", store_path, script)  # warm the OS file cache for both
     launch_once("app", store_path, script)
     bare, app, kdf = [], [], []
