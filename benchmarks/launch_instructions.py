@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tui_bench import build_store, write_child  # noqa: E402
+from tui_bench import build_store, write_child
 
 KDF_FUNCTION = re.compile(r"argon2", re.IGNORECASE)
 """Functions whose inclusive cost is the key derivation (the outermost one is taken)."""

@@ -247,6 +247,10 @@ if kind == "bare":
 
     Bare().run(headless=True, size=(100, 32))
 else:
+    # First, as `fieldapp` does (commands/app.py): no garbage collection until its first screen.
+    from fieldapp.tui.collector import hold_for_launch
+
+    hold_for_launch()
     from datetime import datetime
     from pathlib import Path
     from zoneinfo import ZoneInfo
