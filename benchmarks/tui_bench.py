@@ -271,7 +271,8 @@ else:
         CSS_PATH = {css!r}
 
         def on_mount(self):
-            super().on_mount()
+            # Textual calls FieldApp.on_mount itself (a handler on each class of the MRO):
+            # calling it here as well started the app twice (two today's lists loaded).
             self.set_interval(0.005, self.check)
 
         def check(self):
