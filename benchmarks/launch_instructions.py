@@ -5,8 +5,9 @@ the instructions a launch executes do not. This runs `tui_bench.py`'s own child 
 (the same five-year store, the same bare Textual baseline) under
 `valgrind --tool=callgrind` and reads the total instructions of each. The app's child
 unlocks the store first: the passphrase's Argon2 derivation (a configured cost, left out
-of the wall-clock launch as well) is subtracted, as callgrind counts it inclusively
-under OpenSSL's Argon2 (`kdf_argon2_derive`).
+of the wall-clock launch as well) is subtracted: the inclusive count of the outermost
+function with "argon2" in its name (cryptography's `Argon2id.derive`, down to OpenSSL's
+`kdf_argon2_derive`). Both counts include the interpreter's start and exit.
 
     .venv/bin/python benchmarks/launch_instructions.py [--rounds 1]
 

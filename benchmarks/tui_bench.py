@@ -7,7 +7,8 @@ note): about 40,000 records. It is built once into a temp folder and reused.
 
 - launch: wall time from spawning a Python process to today's list rendered, then exit;
   the baseline is a bare Textual app (a header and a DataTable) spawned the same way in
-  the same run, interleaved. The child imports what `fieldapp` imports (not the demo) and
+  the same run, interleaved. The child imports what `fieldapp` imports (not the demo),
+  with the garbage collector held as `fieldapp` holds it until its first screen, and
   unlocks the store before the app starts; the passphrase's key derivation, a configured
   cost, is timed by the child and left out of the launch (it is printed on its own).
 - keys: in process (headless pilot), the time from a key press to the screen having
