@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldapp.errors import StoreError
-from fieldapp.settings import Settings, load_settings
+from fieldapp.tui.collector import hold_for_launch, release_after_launch
+
+if TYPE_CHECKING:
+    from fieldapp.settings import Settings
 
 
 def sync_factory(store: Any, settings: Settings) -> Callable[[Callable[[Any], None]], Any]:
@@ -26,7 +29,17 @@ def sync_factory(store: Any, settings: Settings) -> Callable[[Callable[[Any], No
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the store (locked), build the app with it and run until the user quits."""
-    # Imported here so `fieldapp --help` and other commands never pay for Textual.
+    hold_for_launch()  # no garbage collection until the first screen (see collector.py)
+    try:
+        return _run_app()
+    finally:
+        release_after_launch()
+
+
+def _run_app() -> int:
+    # Imported here so `fieldapp --help` and other commands never pay for Textual (nor for
+    # pydantic, the settings' models, before the collector is held for the launch).
+    from fieldapp.settings import load_settings
     from fieldapp.store.store import Store
     from fieldapp.tui.app import FieldApp
 

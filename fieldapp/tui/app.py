@@ -35,6 +35,7 @@ from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
 from fieldapp.tui.screens.today import TodayScreen
 from fieldapp.tui.screens.unlock import UnlockScreen
+from fieldapp.tui.styles import load_styles
 from fieldapp.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -126,6 +127,23 @@ class FieldApp(DuressKey):
             # Built with an unlocked store (the demo): no passphrase screen at start.
             self.services.opened()
             self._opened()
+
+    def push_screen(  # type: ignore[override]
+        self,
+        screen: Screen[Any] | str,
+        callback: Any = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> Any:
+        """Open a screen, its own stylesheets read first (`fieldapp/tui/styles/`)."""
+        load_styles(self, screen)
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def switch_screen(self, screen: Screen[Any] | str) -> Any:
+        """Replace the top screen, the new one's stylesheets read first."""
+        load_styles(self, screen)
+        return super().switch_screen(screen)
 
     def on_resize(self, event: events.Resize) -> None:
         """Below `NARROW_BELOW` columns the panels go under their forms (see the .tcss)."""

@@ -6,7 +6,13 @@ from __future__ import annotations
 import gc
 
 from fieldapp.tui.app import FieldApp
-from fieldapp.tui.collector import FULL_EVERY, PAUSE_S, IdleCollector
+from fieldapp.tui.collector import (
+    FULL_EVERY,
+    PAUSE_S,
+    IdleCollector,
+    hold_for_launch,
+    release_after_launch,
+)
 from tests.tui.helpers import unlock
 
 
@@ -51,6 +57,29 @@ def test_start_and_stop_put_the_collector_back() -> None:
     assert gc.get_freeze_count() == 0
     collector.stop()  # twice: harmless
     assert gc.get_threshold() == before
+
+
+def test_the_launch_hold_lasts_until_the_app_starts_its_collector() -> None:
+    collector = IdleCollector()
+    hold_for_launch()
+    try:
+        assert not gc.isenabled()
+        collector.start()
+        assert gc.isenabled()
+    finally:
+        collector.stop()
+        release_after_launch()
+    assert gc.isenabled()
+
+
+def test_releasing_never_turns_on_a_collector_someone_else_turned_off() -> None:
+    gc.disable()
+    try:
+        hold_for_launch()  # already off: not ours to turn back on
+        release_after_launch()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 async def test_the_app_collects_at_a_pause_and_restores_the_collector_on_exit(

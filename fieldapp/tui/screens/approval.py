@@ -45,6 +45,9 @@ def facts_text(pending: PendingRequest) -> str:
 class RemoteApprovalDialog(ClosesOnlyItself, ModalScreen[RequestPublic | None]):
     """Returns the clinic's answered copy of the request, or None when closed first."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Close", id="approval-cancel")
     ]

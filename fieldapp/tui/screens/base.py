@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events, on
 from textual.await_complete import AwaitComplete
@@ -37,6 +37,10 @@ class ClosesOnlyItself:
 
 class FieldScreen(Screen[None]):
     """A screen of the app: its workers' failures go to the app's one error handler."""
+
+    STYLES: ClassVar[tuple[str, ...]] = ()
+    """Stylesheets of fieldapp/tui/styles/ this screen needs beyond fieldapp.tcss, read
+    into the app's as the first screen that needs them opens (see that folder)."""
 
     def __init__(self, services: AppServices, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]

@@ -37,6 +37,9 @@ def _problem(exc: ValidationError) -> str:
 class BreakGlassScreen(FieldScreen):
     """The request form; on a grant it opens the patient's screen."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("break_glass.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     AUTO_FOCUS = "#bg-patient"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="break-glass-leave"),
@@ -126,6 +129,9 @@ class BreakGlassScreen(FieldScreen):
 
 class BreakGlassPatientScreen(FieldScreen):
     """The patient under the break-glass banner, while the grant holds."""
+
+    STYLES: ClassVar[tuple[str, ...]] = ("break_glass.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="break-glass-patient-leave"),

@@ -38,6 +38,9 @@ class Ask:
 class EntryDialog(ClosesOnlyItself, ModalScreen[dict[str, str] | None]):
     """Returns {field id: text} once every field is valid, or None when cancelled."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="entry-cancel"),
         Binding("ctrl+s", "save", "Save", id="entry-save"),

@@ -35,6 +35,9 @@ def _n(value: object) -> str:
 class HistoryScreen(FieldScreen):
     """Read only: the course so far and the triggers coming up."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("history.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="history-leave"),
     ]

@@ -82,6 +82,9 @@ def _required(label: str) -> Callable[[str], str | None]:
 class LedgerScreen(FieldScreen):
     """The day's vials with their running balance; entries through small dialogs."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("ledger.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "carry", "Carry vial", id="ledger-carry"),
         Binding("w", "waste", "Waste", id="ledger-waste"),

@@ -30,6 +30,9 @@ AUTO_DONE = frozenset(DONE_BY_READING + DONE_BY_RECOVERY)
 class OrdersScreen(ModalScreen[None]):
     """The decision and its tasks; stays until every task is acknowledged (orders mode)."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss", "orders.tcss")
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="orders-close"),
         # Leaving for another screen is not possible while orders wait for acknowledgement.

@@ -18,6 +18,9 @@ from fieldapp.tui.screens.base import ClosesOnlyItself
 class OverdueDialog(ClosesOnlyItself, ModalScreen[tuple[str, int]]):
     """Returns ("safe", 0), ("extend", minutes) or ("duress", 0)."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss", "overdue.tcss")
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "safe", "I am safe", id="overdue-safe"),
     ]

@@ -23,6 +23,9 @@ NOTHING = "(nothing at all)"
 class SettingsScreen(FieldScreen):
     """Set or forget the PIN; choose what the duress key shows."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("settings.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="settings-leave"),
         Binding("ctrl+s", "set_pin", "Set PIN", id="settings-set-pin"),

@@ -36,6 +36,9 @@ def _text(value: Any) -> str:
 class ShiftScreen(FieldScreen):
     """Credentials on top (from the clinic's profile), the shift's items below."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss", "shift.tcss")
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     AUTO_FOCUS = ".field-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save shift check", id="shift-save"),

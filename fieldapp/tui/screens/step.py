@@ -49,6 +49,9 @@ def _fits(widget: Static) -> bool:
 class StepScreen(FieldScreen):
     """One step of a visit; its form is kept as an encrypted draft while typed."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("forms.tcss", "visit.tcss")
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     STEP: ClassVar[str] = ""
     AUTO_FOCUS = ".field-input"  # the first answer: typing starts there at once
     BINDINGS: ClassVar[list[BindingType]] = [

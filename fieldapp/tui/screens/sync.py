@@ -21,6 +21,9 @@ SET_ASIDE_COLUMNS = (Col("#"), Col("Record", shrink_to=8), Col("Status"), Col("W
 class SyncScreen(FieldScreen):
     """Shows the app's `SyncState`; the app calls `show_state` as the round moves on."""
 
+    STYLES: ClassVar[tuple[str, ...]] = ("sync.tcss",)
+    """Its stylesheets in fieldapp/tui/styles/, read as it first opens."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync_now", "Sync now", id="sync-now"),
         Binding("escape", "leave", "Back", id="sync-leave"),
