@@ -3,7 +3,8 @@
 The store holds five years of one clinician's work: about 2,500 visits (two each working
 day) over 60 synthetic patients, each past visit with the records a real one leaves
 (status events, checklists, dose order and administration, vitals, recovery, signed
-note): about 40,000 records. It is built once into a temp folder and reused.
+note), and a start-of-shift check every working day: about 40,000 records. It is built
+once into a temp folder and reused.
 
 - launch: wall time from spawning a Python process to today's list rendered, then exit;
   the baseline is a bare Textual app (a header and a DataTable) spawned the same way in
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fieldapp.demo.seattle import SEATTLE, demo_day  # noqa: E402
+from fieldapp.services.case_visit import EQUIPMENT  # noqa: E402
 from fieldapp.settings import Settings, StoreSettings  # noqa: E402
 from fieldapp.store import Store  # noqa: E402
 from sync.records import (  # noqa: E402
@@ -56,6 +58,7 @@ from sync.records import (  # noqa: E402
     Record,
     RecoveryRecord,
     SessionNote,
+    ShiftCheck,
     StatusEvent,
     Visit,
     VitalsReading,
@@ -68,7 +71,7 @@ YEARS = 5
 PATIENTS = 60
 VISITS_PER_DAY = 2
 TODAY_VISITS = 5
-BUILD_VERSION = "v1"
+BUILD_VERSION = "v2"  # v2: a start-of-shift check every working day
 GOALS = {"launch_ratio": 2.0, "launch_s": 1.5, "key_p95_ms": 50.0}
 
 
@@ -183,6 +186,18 @@ def _past_visit_records(visit: Visit) -> list[Record]:
     return records
 
 
+def _shift_check(day: date) -> ShiftCheck:
+    """A working day's start-of-shift check: the kit answered once, before the first visit."""
+    return ShiftCheck(
+        id=uuid.uuid4(),
+        recorded_at=datetime.combine(day, dtime(7, 30), tzinfo=SEATTLE),
+        recorded_by="c01",
+        day=day,
+        answers={item: True for item in EQUIPMENT},
+        templates=["equipment@1"],
+    )
+
+
 def build_store(folder: Path) -> Path:
     """The five-year store, built once (reused when the folder already holds it)."""
     path = folder / f"five-years-{BUILD_VERSION}.store"
@@ -208,6 +223,8 @@ def build_store(folder: Path) -> Path:
         store.put_server_records([*patients, *visits, *today])
         batch: list[Record] = []
         for visit in visits:
+            if visit.route_order == 1:  # the day's first visit: the shift was checked first
+                batch.append(_shift_check(visit.scheduled_on))
             batch += _past_visit_records(visit)
             if len(batch) >= 5000:
                 store.save_many(batch)
