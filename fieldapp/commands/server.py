@@ -12,6 +12,8 @@ import argparse
 import ipaddress
 import json
 import os
+import pwd
+import re
 import socket
 import sys
 import time
@@ -233,14 +235,25 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cli_actor() -> str:
+    """Who acts from the server's command line, as the audit and every record it makes name
+    them: `cli:` and the operating-system account that ran the command (its uid's entry,
+    not an environment variable anyone could set)."""
+    try:
+        login = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid with no entry (a container): the uid
+        login = f"uid{os.geteuid()}"
+    return "cli:" + re.sub(r"[^A-Za-z0-9._-]", "_", login)[:32]
+
+
 def _admin(args: argparse.Namespace, action: str, work: Any) -> Any:
-    """Run `work(session, now)` in one transaction with an audit event by `cli`."""
+    """Run `work(session, now)` in one transaction with an audit event by `cli_actor()`."""
     settings = settings_from(args)
     engine = make_engine(settings)
     try:
         with transaction(engine) as session:
             result, detail = work(session, settings, time.time())
-            audit.append(session, actor="cli", action=action, outcome="ok", detail=detail)
+            audit.append(session, actor=cli_actor(), action=action, outcome="ok", detail=detail)
             return result
     except ServerError as exc:
         raise FieldAppError(str(exc)) from None
@@ -277,7 +290,7 @@ def cmd_checker_code(args: argparse.Namespace) -> int:
     """Print a one-time checker code, to hand to the colleague it is for."""
 
     def work(session: Any, settings: ServerSettings, now: float) -> Any:
-        issued = issue_checker_code(session, args.user, "cli", settings, now)
+        issued = issue_checker_code(session, args.user, cli_actor(), settings, now)
         return issued, {"user": args.user}
 
     code, expires = _admin(args, "checker_code", work)
@@ -370,7 +383,7 @@ def cmd_audit_head(args: argparse.Namespace) -> int:
     engine = make_engine(settings)
     try:
         with transaction(engine) as session:
-            event = audit.append(session, actor="cli", action="audit_head", outcome="ok")
+            event = audit.append(session, actor=cli_actor(), action="audit_head", outcome="ok")
             anchor = audit.AuditAnchor.of(event)
     finally:
         engine.dispose()
@@ -446,7 +459,7 @@ def cmd_import_records(args: argparse.Namespace) -> int:
         ) from None
 
     def work(session: Any, _settings: ServerSettings, now: float) -> Any:
-        counts = clinical.import_csv(session, text, "cli", now)
+        counts = clinical.import_csv(session, text, cli_actor(), now)
         return counts, counts
 
     try:

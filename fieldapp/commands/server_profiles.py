@@ -10,7 +10,7 @@ import argparse
 import re
 from typing import Any
 
-from fieldapp.commands.server import _admin
+from fieldapp.commands.server import _admin, cli_actor
 from fieldapp.errors import FieldAppError
 from sync.records import ClinicianProfile
 from sync.server import profiles
@@ -76,7 +76,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     def work(session: Any, _settings: ServerSettings, now: float) -> Any:
         if not changes:
             return profiles.get_profile(session, args.name), {"user": args.name, "read": True}
-        profile = profiles.put_profile(session, args.name, changes, "cli", now)
+        profile = profiles.put_profile(session, args.name, changes, cli_actor(), now)
         detail = {"user": args.name, "fields": sorted(changes), "version": profile.version}
         return profile, detail
 

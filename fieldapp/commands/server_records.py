@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from fieldapp.commands.server import _admin, settings_from
+from fieldapp.commands.server import _admin, cli_actor, settings_from
 from fieldapp.errors import ConfigError, FieldAppError
 from sync.server.config import ServerConfigError, ServerSettings
 from sync.server.fhir.codes import Codes
@@ -197,7 +197,7 @@ def cmd_report_inventory(args: argparse.Namespace) -> int:
 
     def work(session: Any, settings: ServerSettings, _now: float) -> Any:
         row, on_hand = take_inventory(
-            session, dea, args.registration, args.as_of, args.at, args.kind, "cli",
+            session, dea, args.registration, args.as_of, args.at, args.kind, cli_actor(),
             _zone(settings), datetime.now(UTC),
         )  # fmt: skip
         return (row, on_hand), {"inventory": row.id, "kind": row.kind, "vials": len(on_hand)}
@@ -272,7 +272,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
     def work(session: Any, _settings: ServerSettings, now: float) -> Any:
         hold = place_hold(
             session, patient_id=args.patient, from_day=args.first, to_day=args.last,
-            reason=args.reason, by="cli", now=now,
+            reason=args.reason, by=cli_actor(), now=now,
         )  # fmt: skip
         return hold, {"hold": hold.id, "patient": hold.patient_id}
 
@@ -300,7 +300,7 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
     """Release a legal hold."""
 
     def work(session: Any, _settings: ServerSettings, now: float) -> Any:
-        hold = release_hold(session, args.hold_id, "cli", now)
+        hold = release_hold(session, args.hold_id, cli_actor(), now)
         return hold, {"hold": hold.id}
 
     _run(args, "legal_hold_release", work)
@@ -325,7 +325,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         if args.dry_run:
             return (plan, None), {"dry_run": True, "counts": plan.counts(), **outcome}
         try:
-            done = execute_purge(session, plan, "cli", datetime.now(UTC))
+            done = execute_purge(session, plan, cli_actor(), datetime.now(UTC))
         except PurgeRefused as exc:  # nothing purged; the refusal itself is audited
             return (plan, exc), {"refused": True, **outcome}
         return (plan, done), {"purge": done.purge_id}

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from fieldapp.cli import main as fieldapp_main
+from fieldapp.commands.server import cli_actor
 from sync.server import audit
 from sync.server.db import make_engine, transaction
 from sync.server.migrate import grant_app_role
@@ -203,7 +204,7 @@ def test_head_appends_one_parseable_line_per_call(db_url: str, tmp_path: Path, c
     engine = make_engine(test_settings(db_url))
     with transaction(engine) as session:  # the head printed is the audit_head event itself
         event = session.get(AuditEvent, second.seq)
-        assert event is not None and (event.actor, event.action) == ("cli", "audit_head")
+        assert event is not None and (event.actor, event.action) == (cli_actor(), "audit_head")
         assert audit.AuditAnchor.of(event) == second
         assert audit.verify(session, [first, second]) == (2, None)
     engine.dispose()
