@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual import events, on
 from textual.await_complete import AwaitComplete
 from textual.screen import Screen
-from textual.widgets import Header
 from textual.worker import Worker, WorkerState, WorkType, active_worker
 
 from fieldapp.tui.widgets.key_line import KeyLine
 from fieldapp.tui.widgets.status_line import StatusLine
+from fieldapp.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from textual.worker import ResultType
@@ -51,9 +51,9 @@ class FieldScreen(Screen[None]):
         """The app, typed."""
         return cast("FieldApp", self.app)
 
-    def compose_chrome_top(self) -> Header:
-        """The header every screen shows."""
-        return Header(show_clock=False, icon="")
+    def compose_chrome_top(self) -> TitleBar:
+        """The title line every screen shows."""
+        return TitleBar()
 
     def compose_chrome_bottom(self) -> tuple[StatusLine, KeyLine]:
         """The status line and the key line every screen shows."""
