@@ -15,6 +15,7 @@ import sync.server.models
 import sync.server.plan_models
 import sync.server.records_models
 
+# Every module that defines tables, so that `SQLModel.metadata` holds them all.
 TABLE_MODULES = (sync.server.models, sync.server.plan_models, sync.server.records_models)
 
 

@@ -26,8 +26,8 @@ def load_styles(app: Any, screen: object) -> None:
     that it does not hold yet."""
     stylesheet = app.stylesheet
     for name in getattr(screen, "STYLES", ()):
-        path = str(FOLDER / name)
-        if not stylesheet.has_source(path):
+        path = FOLDER / name
+        if not stylesheet.has_source(str(path)):
             # `add_source`, not `read`: it also drops the rules map Textual looks rules up in.
-            css = (FOLDER / name).read_text(encoding="utf-8")
-            stylesheet.add_source(css, read_from=(path, ""), is_default_css=False)
+            css = path.read_text(encoding="utf-8")
+            stylesheet.add_source(css, read_from=(str(path), ""), is_default_css=False)
