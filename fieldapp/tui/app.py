@@ -31,6 +31,7 @@ from fieldapp.tui.collector import PAUSE_S, IdleCollector
 from fieldapp.tui.commands import MainActions
 from fieldapp.tui.deferred import deferred
 from fieldapp.tui.duress_key import DuressKey
+from fieldapp.tui.kept_screen import KeptCheckIn
 from fieldapp.tui.screens.error import ErrorScreen
 from fieldapp.tui.screens.help import HelpScreen, KeyRow
 from fieldapp.tui.screens.today import TodayScreen
@@ -91,6 +92,9 @@ class FieldApp(DuressKey):
         """`sync` is a client (with `sync_once`) or a `SyncFactory` called after unlock;
         `duress` defaults to the duress box beside the store's file."""
         super().__init__()
+        # No animations: each frame of a smooth scroll lays the whole form out again (40 ms
+        # on the checklist), while the clinician is already typing into the field it brings.
+        self.animation_level = "none"
         client = sync if hasattr(sync, "sync_once") else None
         self._sync_factory: SyncFactory | None = sync if client is None and callable(sync) else None
         self.services = AppServices(store, settings, sync=client, clock=clock)
@@ -107,6 +111,7 @@ class FieldApp(DuressKey):
         self._prompting = False
         self.boundary = ErrorBoundary(self)
         self.collector = IdleCollector()
+        self.kept_check_in = KeptCheckIn(self)
 
     # -- start, lock and unlock ----------------------------------------------------------
 
@@ -497,7 +502,6 @@ class FieldApp(DuressKey):
     def open_visit(self, visit_id: UUID) -> None:
         """Open one visit at its current step."""
         from fieldapp.services.visit import VisitSession
-        from fieldapp.tui.screens.visit import screen_for
 
         try:
             session = VisitSession.load(self.services, visit_id)
@@ -508,16 +512,14 @@ class FieldApp(DuressKey):
             self.services.current_visit = None
         elif session.step != "done":
             self.services.current_visit = session
-        self.push_screen(screen_for(session))
+        self.push_screen(self.kept_check_in.screen_for(session))
 
     def advance_visit(self, session: VisitSession) -> None:
         """The step is recorded: show the next one (or today's list when done)."""
-        from fieldapp.tui.screens.visit import screen_for
-
         if session.step == "done":
             self.action_today()
             return
-        self.switch_screen(screen_for(session))
+        self.switch_screen(self.kept_check_in.screen_for(session))
 
     def open_history(self, patient_id: UUID) -> None:
         """Open one patient's history."""
@@ -571,6 +573,10 @@ class FieldApp(DuressKey):
                 await client.http.aclose()
         if self.duress is not None:
             await self.duress.close()
+
+    def forget_kept_screens(self) -> None:
+        """The lock lets go of the kept check-in screen with the rest."""
+        self.kept_check_in.forget()
 
     def save_open_forms(self) -> None:
         """Every open step's form into its draft (edits not yet handled included)."""

@@ -128,6 +128,7 @@ class ErrorBoundary:
             self.app.notify(str(exc), severity="error", markup=False)
             self.back_to_today()
             return
+        self.app.kept_check_in.forget()  # the screen the error happened in is not reused
         fresh = screen_for(session)
         fresh.suspect = suspect
         self.app.switch_screen(fresh)

@@ -75,11 +75,15 @@ class LockWall(App[None]):
     def _clear_screens(self) -> None:
         """Pop every screen but the blank base: their widgets hold patient data."""
         self._clearing = True
+        self.forget_kept_screens()
         try:
             while len(self.screen_stack) > 1:
                 self.pop_screen()
         finally:
             self._clearing = False
+
+    def forget_kept_screens(self) -> None:
+        """Let go of screens kept for reuse off the stack (the app fills this in)."""
 
     def save_open_forms(self) -> None:
         """Every open form into its draft before the lock takes the screens away (the app

@@ -152,6 +152,8 @@ async def test_locking_forgets_every_screen_and_the_visit(app: FieldApp, clock) 
         await settle(pilot)
         screens = [weakref.ref(s) for s in app.screen_stack if isinstance(s, FieldScreen)]
         assert len(screens) == 2  # today's list and the checklist, under the help dialog
+        assert app.kept_check_in.screen is not None  # off the stack, kept for the next visit
+        screens.append(weakref.ref(app.kept_check_in.screen))
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert_walled(app)
@@ -162,4 +164,4 @@ async def test_locking_forgets_every_screen_and_the_visit(app: FieldApp, clock) 
             if all(ref() is None for ref in screens):
                 break
             await pilot.pause(0.1)
-        assert [ref() for ref in screens] == [None, None]  # freed, not merely hidden
+        assert [ref() for ref in screens] == [None, None, None]  # freed, not merely hidden

@@ -36,63 +36,89 @@ class EvvScreen(StepScreen):
         super().__init__(session)
         self.checkout = checkout
         self.STEP = "checkout" if checkout else "checkin"  # type: ignore[misc]
-        # Asked for only when another visit is still checked in (see `action_confirm`):
-        # built here, mounted then, so opening a visit does not style and mount a hidden
-        # field (a fifth of the time Textual took to open this screen).
-        self.reason = Field(
-            "second_reason",
-            "Why a second open visit",
-            _reason,
-            placeholder="e.g. the first patient's check-out was missed",
-        )
-        self.reason.display = False
+        self.reason = _reason_field()
 
     def compose(self) -> ComposeResult:
         """The visit, its EVV elements, the attestation and the buttons."""
-        s = self.session
         yield self.compose_chrome_top()
         yield self.visit_banner()
         with VerticalScroll(id="evv-form"):
-            address = s.visit.address
-            unit = f" {address.unit}" if address.unit else ""
-            yield Static(
-                "\n".join(
-                    [
-                        f"Window   {s.visit.window_start:%H:%M}–{s.visit.window_end:%H:%M}"
-                        f"   ETA {s.visit.eta:%H:%M}"
-                        if s.visit.eta
-                        else "",
-                        f"Address  {address.street}{unit}, {address.city}",
-                        f"Flags    {', '.join(s.visit.safety_flags) or 'none'}",
-                        "",
-                        "EVV: service type, patient, date, location, clinician, time",
-                        f"  {SERVICE_TYPE} · {s.patient.display_name} · "
-                        f"{self.services.clock.now():%Y-%m-%d} · (location below) · "
-                        f"{self.services.user} · (time of the press)",
-                    ]
-                ),
-                id="evv-elements",
-                markup=False,
-            )
+            yield Static(self._elements(), id="evv-elements", markup=False)
             yield Static("No location fix on this device.", id="evv-fix")
             yield Checkbox("I attest that I am at the patient's address", id="evv-attest")
             # Shown only when another visit is still checked in (see `arrive`).
             why = Static("", id="evv-second", markup=False)
             why.display = False
             yield why
-            buttons = []
-            if not self.checkout and not s.has_status("en_route"):
-                buttons.append(Button("En route", id="en-route"))
-            label = "Check out" if self.checkout else "Arrived: check in"
-            buttons.append(Button(label, id="confirm", variant="primary"))
-            yield self.buttons(*buttons)
+            en_route = Button("En route", id="en-route")
+            en_route.display = self._offers_en_route()
+            yield self.buttons(
+                en_route, Button(self._confirm_label(), id="confirm", variant="primary")
+            )
         yield from self.compose_chrome_bottom()
 
     def on_mount(self) -> None:
         """Bring back the attestation (and a reason) typed before a lock or a crash."""
+        self._restore()
+
+    def show_visit(self, session: VisitSession, checkout: bool = False) -> None:
+        """Show another visit's check-in (or check-out) on this screen, already built.
+
+        The app keeps one check-in screen while unlocked and refills it for each visit it
+        opens: a new one costs Textual five times the refill (benchmarks/tui_bench.py).
+        Everything the last visit put here is replaced; what the draft kept comes back.
+        """
+        self.session = session
+        self.checkout = checkout
+        self.STEP = "checkout" if checkout else "checkin"  # type: ignore[misc]
+        self.forget_form()
+        self.query_one("#visit-banner", Static).update(self.banner_text())
+        self.query_one("#evv-elements", Static).update(self._elements())
+        attest = self.query_one("#evv-attest", Checkbox)
+        with attest.prevent(Checkbox.Changed):  # not a tick: nothing to save
+            attest.value = False
+        second = self.query_one("#evv-second", Static)
+        second.update("")
+        second.display = False
+        self.query_one("#en-route", Button).display = self._offers_en_route()
+        self.query_one("#confirm", Button).label = self._confirm_label()
+        self.reason.reset()
+        self.reason.display = False
+        self.query_one("#evv-form", VerticalScroll).scroll_home(animate=False)
+        attest.focus()
+        self._restore()
+
+    def _restore(self) -> None:
         self.restore_draft()
         if self.reason.value.strip():
             self.ask_reason()
+
+    def _elements(self) -> str:
+        """The visit's window, address and flags, and the six EVV elements."""
+        s = self.session
+        address = s.visit.address
+        unit = f" {address.unit}" if address.unit else ""
+        return "\n".join(
+            [
+                f"Window   {s.visit.window_start:%H:%M}–{s.visit.window_end:%H:%M}"
+                f"   ETA {s.visit.eta:%H:%M}"
+                if s.visit.eta
+                else "",
+                f"Address  {address.street}{unit}, {address.city}",
+                f"Flags    {', '.join(s.visit.safety_flags) or 'none'}",
+                "",
+                "EVV: service type, patient, date, location, clinician, time",
+                f"  {SERVICE_TYPE} · {s.patient.display_name} · "
+                f"{self.services.clock.now():%Y-%m-%d} · (location below) · "
+                f"{self.services.user} · (time of the press)",
+            ]
+        )
+
+    def _offers_en_route(self) -> bool:
+        return not self.checkout and not self.session.has_status("en_route")
+
+    def _confirm_label(self) -> str:
+        return "Check out" if self.checkout else "Arrived: check in"
 
     def fields(self) -> dict[str, Field]:
         """The form's fields, the reason for a second open visit among them (shown or not:
@@ -120,8 +146,7 @@ class EvvScreen(StepScreen):
         """Leaving for this visit."""
         if self.attempt(self.session.en_route) is None and self.session.has_status("en_route"):
             self.notify("En route recorded.")
-            for button in self.query("#en-route"):
-                button.remove()
+            self.query_one("#en-route", Button).display = False
 
     async def action_confirm(self) -> None:
         """Check in or out, with the attestation standing in for a location fix."""
@@ -157,3 +182,17 @@ def _reason(text: str) -> str | None:
     if len(text.strip()) < MIN_REASON_CHARS:
         return f"Say why in at least {MIN_REASON_CHARS} characters"
     return None
+
+
+def _reason_field() -> Field:
+    """Asked for only when another visit is still checked in (see `action_confirm`): built
+    here, mounted then, so opening a visit does not style and mount a hidden field (a fifth
+    of the time Textual took to open this screen)."""
+    reason = Field(
+        "second_reason",
+        "Why a second open visit",
+        _reason,
+        placeholder="e.g. the first patient's check-out was missed",
+    )
+    reason.display = False
+    return reason

@@ -76,6 +76,18 @@ class StepScreen(FieldScreen):
         self._kept: dict[str, Kept] = {}
         self._relayout: Timer | None = None
 
+    def forget_form(self) -> None:
+        """Forget what the form knew of the visit it showed (a screen refilled for another
+        visit: see `EvvScreen.show_visit`)."""
+        self.last_edited = None
+        self.suspect = None
+        self._fields = None
+        self._shown = {}
+        self._kept = {}
+        if self._relayout is not None:
+            self._relayout.stop()
+            self._relayout = None
+
     def on_mount(self) -> None:
         """Runs after the step's own mount handler (Textual calls subclasses first)."""
         self.opened = True
@@ -96,10 +108,13 @@ class StepScreen(FieldScreen):
 
     def visit_banner(self) -> Static:
         """Patient, course and step, at the top of every step."""
+        return Static(self.banner_text(), id="visit-banner", markup=False)
+
+    def banner_text(self) -> str:
+        """The banner's line: patient, course, step and the visit's safety flags."""
         s = self.session
         flags = f"  ⚑ {', '.join(s.visit.safety_flags)}" if s.visit.safety_flags else ""
-        text = f"{s.patient.display_name} · {s.visit.course} · {STEP_TITLES[self.STEP]}{flags}"
-        return Static(text, id="visit-banner", markup=False)
+        return f"{s.patient.display_name} · {s.visit.course} · {STEP_TITLES[self.STEP]}{flags}"
 
     def buttons(self, *buttons: Any) -> Horizontal:
         """A row of buttons at the foot of the form."""

@@ -106,6 +106,13 @@ class Field(Vertical):
         if self._timer is not None:
             self._show()
 
+    def reset(self) -> None:
+        """Empty, with no problem or note shown (a form refilled for another visit)."""
+        with self.input.prevent(Input.Changed):
+            self.input.value = ""
+        self._note = None
+        self.mark(None)
+
     def recheck(self) -> None:
         """Check the text again (what it is checked against may have changed)."""
         self.mark(self.check(self.value) if self.value.strip() else None)
