@@ -42,8 +42,14 @@ class KeptCheckIn:
             self.app.install_screen(kept, NAME)
             return kept
         if kept.is_mounted and kept.opened and kept not in self.app.screen_stack:
-            kept.show_visit(session, checkout)
-            return kept
+            try:
+                kept.show_visit(session, checkout)
+                return kept
+            except Exception:
+                # A draft that cannot be put back (say): a new screen opens and meets the
+                # same error as it mounts, where the error boundary handles it as for any
+                # screen (the field marked, or the draft offered for discarding).
+                self.forget()
         return EvvScreen(session, checkout)  # the kept one is showing (or not up yet)
 
     def forget(self) -> None:

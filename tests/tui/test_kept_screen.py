@@ -4,12 +4,17 @@ means a new one."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.tui.app import FieldApp
+from fieldapp.tui.screens.draft_trouble import DraftTroubleDialog
 from fieldapp.tui.screens.evv import EvvScreen
-from tests.tui.helpers import rendered_text, settle, unlock
+from fieldapp.tui.screens.step import TICK
+from tests.tui.helpers import rendered_text, settle, unlock, until
 from tests.tui.test_visit import SIZE
 
 
@@ -73,3 +78,42 @@ async def test_an_error_in_the_kept_screen_means_a_new_one(app: FieldApp) -> Non
         later = await open_row(pilot, app, 1)
         assert later is not first and later.session.visit.id != first.session.visit.id
         assert app.kept_check_in.screen is later  # the next one is kept in turn
+
+
+async def test_a_draft_that_fails_to_come_back_can_still_be_discarded(
+    app: FieldApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kept screen cannot take the second visit's draft: a new screen meets the same
+    # error as it opens, and the error boundary offers the draft for discarding.
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        kept = await open_row(pilot, app, 0)
+        second = await open_row(pilot, app, 1)
+        assert second is kept
+        await pilot.press("space")
+        await settle(pilot)
+        key = second.draft_key
+        app.services.drafts.flush()
+        real = EvvScreen.restore_draft
+
+        def restore_draft(self: Any) -> Any:
+            draft = real(self)
+            if draft.get(TICK + "evv-attest"):
+                raise ValueError("a draft this build cannot read")
+            return draft
+
+        monkeypatch.setattr(EvvScreen, "restore_draft", restore_draft)
+        await open_row(pilot, app, 0)  # the first visit's draft holds no tick: refilled
+        app.action_today()
+        await settle(pilot)
+        app.screen.query_one("#visits").move_cursor(row=1)  # type: ignore[attr-defined]
+        app.screen.action_open_visit()  # type: ignore[attr-defined]
+        await until(pilot, lambda: isinstance(app.screen, DraftTroubleDialog))
+        await settle(pilot)
+        assert app.boundary.caught == ["ValueError", "ValueError"]
+        app.boundary.caught.clear()
+        await pilot.click("#draft-discard")
+        await settle(pilot)
+        assert isinstance(app.screen, EvvScreen) and app.screen is not kept
+        assert app.services.drafts.get(key) is None
+        assert not app.screen.query_one("#evv-attest", Checkbox).value
