@@ -20,7 +20,7 @@ import pytest
 
 from fieldapp.services.clock import today
 from fieldapp.services.context import AppServices
-from fieldapp.services.infusion import compute, confirm_dose
+from fieldapp.services.infusion import compute, confirm_dose, last_visit_weight
 from fieldapp.settings import Settings
 from fieldapp.store.store import Store
 from sync.records import ChecklistSubmission
@@ -68,7 +68,9 @@ def seed_to_infusion(env: dict[str, str]) -> list[str]:
         )
         services.ledger.carry("V-RESTART", Decimal(10), Decimal(20), "LOT-RESTART")
         store.enrol_checker(CHECKER, CHECKER_PIN)  # the colleague who checks this dose
-        form = dose_form()
+        # The demo's patient of the day changes with the date: weighed as at their last
+        # visit, so the dose is never held for a weight change.
+        form = dose_form(weight=str(last_visit_weight(session) or 105))
         confirm_dose(session, form, compute(form), CHECKER, "V-RESTART", CHECKER_PIN)
         names = []
         for visit in visits:
