@@ -123,7 +123,7 @@ class ServerSettings(_Section):
         5, ge=1, le=20, description="Wrong tries before a checker code dies."
     )
     threads_per_worker: int = Field(
-        4, ge=1, le=200, description="Requests one worker serves at a time (its thread pool)."
+        2, ge=1, le=200, description="Requests one worker serves at a time (its thread pool)."
     )
     accept_push_from_revoked: bool = Field(
         True, description="Let a revoked device hand in its unsynced work before it wipes."
