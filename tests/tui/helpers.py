@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -145,3 +146,19 @@ async def until(pilot: Pilot[object], condition: object, tries: int = 400) -> No
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the app never reached the state the test waits for")
+
+
+async def discard_the_failing_draft(pilot: Pilot[object]) -> None:
+    """Open the visit under today's cursor, whose draft fails as its screen opens: twice
+    (the error boundary reopens it once), then the draft is offered for discarding.
+    Discard it."""
+    from fieldapp.tui.screens.draft_trouble import DraftTroubleDialog
+
+    app: Any = pilot.app
+    app.screen.action_open_visit()  # not pilot.press: it would wait on the stopped screen
+    await until(pilot, lambda: isinstance(app.screen, DraftTroubleDialog))
+    await settle(pilot)
+    assert app.boundary.caught == ["ValueError", "ValueError"]
+    app.boundary.caught.clear()
+    await pilot.click("#draft-discard")
+    await settle(pilot)

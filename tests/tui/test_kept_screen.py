@@ -11,10 +11,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Static
 
 from fieldapp.tui.app import FieldApp
-from fieldapp.tui.screens.draft_trouble import DraftTroubleDialog
 from fieldapp.tui.screens.evv import EvvScreen
 from fieldapp.tui.screens.step import TICK
-from tests.tui.helpers import rendered_text, settle, unlock, until
+from tests.tui.helpers import discard_the_failing_draft, rendered_text, settle, unlock
 from tests.tui.test_visit import SIZE
 
 
@@ -107,13 +106,7 @@ async def test_a_draft_that_fails_to_come_back_can_still_be_discarded(
         app.action_today()
         await settle(pilot)
         app.screen.query_one("#visits").move_cursor(row=1)  # type: ignore[attr-defined]
-        app.screen.action_open_visit()  # type: ignore[attr-defined]
-        await until(pilot, lambda: isinstance(app.screen, DraftTroubleDialog))
-        await settle(pilot)
-        assert app.boundary.caught == ["ValueError", "ValueError"]
-        app.boundary.caught.clear()
-        await pilot.click("#draft-discard")
-        await settle(pilot)
+        await discard_the_failing_draft(pilot)
         assert isinstance(app.screen, EvvScreen) and app.screen is not kept
         assert app.services.drafts.get(key) is None
         assert not app.screen.query_one("#evv-attest", Checkbox).value
